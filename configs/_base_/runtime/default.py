@@ -1,0 +1,41 @@
+# Logging, checkpoints, TensorBoard, seeds and the training hooks.
+from mmengine.hooks import (CheckpointHook, DistSamplerSeedHook, IterTimerHook, LoggerHook,
+                            ParamSchedulerHook)
+from mmengine.visualization import LocalVisBackend, TensorboardVisBackend, Visualizer
+
+from xtuner_like.engine.hooks import DatasetInfoHook, EvaluateChatHook, ThroughputHook
+
+log_interval = 10                   # iterations between log lines
+save_steps = 500                    # iterations between checkpoints
+save_total_limit = 2                # checkpoints kept (-1: all)
+seed = 0
+deterministic = False
+evaluation_inputs = ['Who are you?', 'Give three tips for staying healthy.']
+evaluation_freq = None              # also chat every N iterations (None: before/after only)
+evaluation_max_new_tokens = 64
+
+default_hooks = dict(
+    timer=dict(type=IterTimerHook),
+    logger=dict(type=LoggerHook, interval='${log_interval}', log_metric_by_epoch=False),
+    param_scheduler=dict(type=ParamSchedulerHook),
+    checkpoint=dict(type=CheckpointHook, by_epoch=False, interval='${save_steps}',
+                    max_keep_ckpts='${save_total_limit}', save_last=True),
+    sampler_seed=dict(type=DistSamplerSeedHook))
+
+custom_hooks = [
+    dict(type=DatasetInfoHook),
+    dict(type=ThroughputHook),
+    dict(type=EvaluateChatHook, evaluation_inputs='${evaluation_inputs}',
+         every_n_iters='${evaluation_freq}', system='${system}',
+         max_new_tokens='${evaluation_max_new_tokens}'),
+]
+
+visualizer = dict(type=Visualizer,
+                  vis_backends=[dict(type=LocalVisBackend), dict(type=TensorboardVisBackend)])
+log_processor = dict(by_epoch=False, window_size='${log_interval}')
+log_level = 'INFO'
+env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork'),
+               dist_cfg=dict(backend='nccl'))
+randomness = dict(seed='${seed}', deterministic='${deterministic}')
+load_from = None
+resume = False

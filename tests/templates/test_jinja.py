@@ -1,0 +1,91 @@
+"""Tests for xtuner_like/templates/jinja.py: HF apply_chat_template == our rendering."""
+from __future__ import annotations
+
+import pytest
+
+from xtuner_like.errors import ConfigError
+from xtuner_like.templates import (TEMPLATES, PromptTemplate, get_template, render_conversation,
+                                   render_prompt, to_chat_template)
+
+TURNS = [{'input': 'Hi', 'output': 'Hello!'}, {'input': 'Q2', 'output': 'A2'},
+         {'input': 'Q3', 'output': 'A3'}]
+
+
+def messages_of(turns, system=None, open_last=False):
+    messages = [{'role': 'system', 'content': system}] if system else []
+    for i, turn in enumerate(turns):
+        messages.append({'role': 'user', 'content': turn['input']})
+        if not (open_last and i == len(turns) - 1):
+            messages.append({'role': 'assistant', 'content': turn['output']})
+    return messages
+
+
+def apply(tokenizer, template, messages, default_system=None, **kwargs):
+    return tokenizer.apply_chat_template(
+        messages, chat_template=to_chat_template(template, default_system), tokenize=False,
+        **kwargs)
+
+
+def joined(segments):
+    return ''.join(text for text, _ in segments)
+
+
+@pytest.mark.parametrize('name', list(TEMPLATES))
+@pytest.mark.parametrize('num_turns', [1, 3])
+@pytest.mark.parametrize('system', [None, 'Be brief.'])
+def test_training_text_matches(tiny_tokenizer, name, num_turns, system):
+    template, turns = get_template(name), TURNS[:num_turns]
+    expected = joined(render_conversation(turns, template, system, tiny_tokenizer.eos_token))
+    assert apply(tiny_tokenizer, template, messages_of(turns, system)) == expected
+
+
+@pytest.mark.parametrize('name', list(TEMPLATES))
+@pytest.mark.parametrize('num_turns', [1, 3])
+@pytest.mark.parametrize('system', [None, 'Be brief.'])
+def test_generation_prompt_matches(tiny_tokenizer, name, num_turns, system):
+    template, turns = get_template(name), TURNS[:num_turns]
+    expected = render_prompt(turns, template, system, tiny_tokenizer.eos_token)
+    got = apply(tiny_tokenizer, template, messages_of(turns, system, open_last=True),
+                add_generation_prompt=True)
+    assert got == expected
+
+
+@pytest.mark.parametrize('name', list(TEMPLATES))
+def test_default_system_and_override(tiny_tokenizer, name):
+    template, eos = get_template(name), tiny_tokenizer.eos_token
+    expected = joined(render_conversation(TURNS[:2], template, 'Default.', eos))
+    assert apply(tiny_tokenizer, template, messages_of(TURNS[:2]), 'Default.') == expected
+    expected = joined(render_conversation(TURNS[:2], template, 'Mine.', eos))
+    assert apply(tiny_tokenizer, template, messages_of(TURNS[:2], 'Mine.'), 'Default.') == expected
+
+
+def test_awkward_literals_survive(tiny_tokenizer):
+    odd = 'quote " apostrophe \' backslash \\ {{ }} {% %} tab\t newline\n emoji 😀 ünï'
+    template = PromptTemplate(name='odd', prefix=odd, system='{system}' + odd,
+                              instruction=odd + '{input}' + odd, suffix=odd + '{eos}',
+                              separator=odd)
+    turns = [dict(t, input=t['input'] + odd, output=t['output'] + odd) for t in TURNS]
+    expected = joined(render_conversation(turns, template, odd, tiny_tokenizer.eos_token))
+    assert apply(tiny_tokenizer, template, messages_of(turns), default_system=odd) == expected
+
+
+def test_saved_tokenizer_keeps_the_template(tiny_tokenizer, tmp_path):
+    from transformers import AutoTokenizer
+    template = get_template('chatml')
+    tiny_tokenizer.save_pretrained(tmp_path)
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path)
+    tokenizer.chat_template = to_chat_template(template)
+    tokenizer.save_pretrained(tmp_path)
+    reloaded = AutoTokenizer.from_pretrained(tmp_path)
+    messages = messages_of(TURNS, 'Be brief.')
+    expected = joined(render_conversation(TURNS, template, 'Be brief.', reloaded.eos_token))
+    assert reloaded.apply_chat_template(messages, tokenize=False) == expected
+
+
+def test_system_on_template_without_system_part(tiny_tokenizer):
+    template = PromptTemplate(name='nosys', instruction='{input}')
+    with pytest.raises(ConfigError, match='no system part'):
+        to_chat_template(template, default_system='x')
+    with pytest.raises(Exception, match='no system part'):
+        apply(tiny_tokenizer, template, messages_of(TURNS, 'sys'))
+    assert apply(tiny_tokenizer, template, messages_of(TURNS[:1])) == 'HiHello!'

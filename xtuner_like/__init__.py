@@ -1,0 +1,2 @@
+"""xtuner_like: config-file fine-tuning of large language models."""
+__version__ = '0.1.0'

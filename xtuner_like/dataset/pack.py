@@ -1,0 +1,187 @@
+"""Packing of whole encoded samples into rows of at most ``max_length`` tokens.
+
+A sample is ``{'input_ids': [...], 'labels': [...], 'length': n}``. Samples are
+never cut: :func:`plan_packs` groups whole samples by best-fit decreasing and
+:func:`pack_group` concatenates one group into a row whose ``position_ids``
+restart at 0 for each sample. With ``attention_mask=None`` transformers turns
+those restarts into a block-diagonal causal mask, so samples stay isolated.
+
+Label boundary: causal-LM losses shift labels left by one over the whole row,
+so the last token of sample ``i`` would be trained to predict the first token
+of sample ``i + 1``. That target does not exist when the samples are trained
+alone (nothing precedes a sample's first token), so the packed row sets the
+label at the first position of every sample to -100. Nothing real is lost:
+position 0's label is never a target, packed or not.
+"""
+from __future__ import annotations
+
+import bisect
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import datasets
+
+IGNORE_INDEX = -100
+PACK_COLUMNS = ('input_ids', 'labels', 'position_ids', 'length', 'num_samples')
+
+
+def plan_packs(lengths: Sequence[int], max_length: int) -> list[list[int]]:
+    """Group sample indices into packs by best-fit decreasing.
+
+    Args:
+        lengths: Token count of each sample.
+        max_length: Capacity of one pack.
+
+    Returns:
+        Groups of indices (ascending within a group); each group's total
+        length is <= ``max_length`` and every index appears exactly once.
+
+    Raises:
+        ValueError: A length is < 1 or > ``max_length``.
+    """
+    if max_length < 1:
+        raise ValueError(f'max_length must be >= 1, got {max_length}')
+    for idx, n in enumerate(lengths):
+        if not 1 <= n <= max_length:
+            raise ValueError(
+                f'sample {idx} has length {n}, outside [1, max_length={max_length}]; '
+                'truncate samples to max_length when encoding, before packing')
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    groups: list[list[int]] = []
+    # Open packs by remaining room: a sorted list of distinct rooms (at most
+    # max_length + 1 values) and, per room, a stack of pack ids.
+    rooms: list[int] = []
+    packs_by_room: dict[int, list[int]] = {}
+    for idx in order:
+        n = lengths[idx]
+        pos = bisect.bisect_left(rooms, n)
+        if pos < len(rooms):
+            room = rooms[pos]
+            stack = packs_by_room[room]
+            pack_id = stack.pop()
+            if not stack:
+                del packs_by_room[room]
+                rooms.pop(pos)
+        else:
+            room, pack_id = max_length, len(groups)
+            groups.append([])
+        groups[pack_id].append(idx)
+        left = room - n
+        if left > 0:
+            if left not in packs_by_room:
+                bisect.insort(rooms, left)
+                packs_by_room[left] = []
+            packs_by_room[left].append(pack_id)
+    return [sorted(g) for g in groups]
+
+
+def pack_group(samples: list[dict]) -> dict:
+    """Concatenate whole samples into one packed row.
+
+    Args:
+        samples: Encoded samples with ``input_ids`` and ``labels``.
+
+    Returns:
+        ``{'input_ids', 'labels', 'position_ids', 'length', 'num_samples'}``;
+        ``position_ids`` restart at 0 per sample and the label at each
+        sample's first position is -100 (see the module docstring).
+    """
+    input_ids: list[int] = []
+    labels: list[int] = []
+    position_ids: list[int] = []
+    for sample in samples:
+        ids, lab = sample['input_ids'], sample['labels']
+        assert len(ids) == len(lab), 'input_ids and labels differ in length'
+        input_ids.extend(ids)
+        labels.append(IGNORE_INDEX)
+        labels.extend(lab[1:])
+        position_ids.extend(range(len(ids)))
+    return {'input_ids': input_ids, 'labels': labels, 'position_ids': position_ids,
+            'length': len(input_ids), 'num_samples': len(samples)}
+
+
+def pack_efficiency(pack_lengths: Sequence[int], max_length: int) -> float:
+    """Real tokens / slots: ``sum(pack_lengths) / (len(pack_lengths) * max_length)``."""
+    if not pack_lengths:
+        return 0.0
+    return sum(pack_lengths) / (len(pack_lengths) * max_length)
+
+
+def _flat_column(table, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(values, offsets) of a list column of an Arrow table."""
+    col = table[name].combine_chunks()
+    offsets = col.offsets.to_numpy()
+    return col.values.to_numpy(zero_copy_only=False)[offsets[0]:offsets[-1]], offsets - offsets[0]
+
+
+def _pack_batch(batch: dict, source) -> dict:
+    """Vectorized :func:`pack_group` over a batch of index groups.
+
+    The source rows are gathered once, in group order, as Arrow; each packed
+    row is then a contiguous slice of the flattened columns.
+    """
+    groups = batch['indices']
+    table = source.with_format('arrow')[[i for g in groups for i in g]]
+    ids, offsets = _flat_column(table, 'input_ids')
+    labels, label_offsets = _flat_column(table, 'labels')
+    if not np.array_equal(offsets, label_offsets):
+        raise ValueError('input_ids and labels differ in length in some sample')
+    labels = labels.astype(np.int32)
+    labels[offsets[:-1]] = IGNORE_INDEX  # see the module docstring
+    sizes = np.diff(offsets)
+    positions = np.arange(len(ids), dtype=np.int32) - np.repeat(offsets[:-1], sizes)
+    out: dict[str, list] = {k: [] for k in PACK_COLUMNS}
+    first = 0
+    for g in groups:
+        lo, hi = offsets[first], offsets[first + len(g)]
+        first += len(g)
+        out['input_ids'].append(ids[lo:hi])
+        out['labels'].append(labels[lo:hi])
+        out['position_ids'].append(positions[lo:hi])
+        out['length'].append(int(hi - lo))
+        out['num_samples'].append(len(g))
+    return out
+
+
+def pack_dataset(ds: datasets.Dataset, max_length: int,
+                 num_proc: int = 1) -> tuple[datasets.Dataset, dict]:
+    """Pack an encoded ``datasets.Dataset`` into rows of at most ``max_length``.
+
+    Args:
+        ds: Dataset with ``input_ids``, ``labels`` and ``length`` columns.
+        max_length: Capacity of one packed row.
+        num_proc: Processes for building the rows.
+
+    Returns:
+        ``(packed, stats)``: the packed dataset with columns ``input_ids``,
+        ``labels``, ``position_ids``, ``length``, ``num_samples``, and
+        ``{'num_samples', 'num_packs', 'efficiency'}``.
+    """
+    import datasets
+    from datasets.fingerprint import Hasher
+
+    lengths = list(ds['length'])
+    groups = plan_packs(lengths, max_length)
+    source = ds.select_columns(['input_ids', 'labels'])
+    features = datasets.Features({
+        'input_ids': datasets.List(datasets.Value('int32')),
+        'labels': datasets.List(datasets.Value('int32')),
+        'position_ids': datasets.List(datasets.Value('int32')),
+        'length': datasets.Value('int32'),
+        'num_samples': datasets.Value('int32'),
+    })
+    index_ds = datasets.Dataset.from_dict(
+        {'indices': groups},
+        features=datasets.Features({'indices': datasets.List(datasets.Value('int64'))}))
+    # An explicit fingerprint spares datasets from hashing the source table.
+    fingerprint = Hasher.hash(('pack_dataset/v1', ds._fingerprint, max_length))
+    packed = index_ds.map(
+        _pack_batch, batched=True, batch_size=256, num_proc=num_proc if num_proc > 1 else None,
+        remove_columns=['indices'], features=features, fn_kwargs={'source': source},
+        new_fingerprint=fingerprint, desc=f'Packing to {max_length} tokens')
+    pack_lengths = [sum(lengths[i] for i in g) for g in groups]
+    stats = {'num_samples': len(lengths), 'num_packs': len(groups),
+             'efficiency': pack_efficiency(pack_lengths, max_length)}
+    return packed, stats

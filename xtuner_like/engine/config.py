@@ -1,0 +1,193 @@
+"""Load a config: recipe lookup, ``--cfg-options``, ``${knob}`` references and key checks.
+
+Bases refer to the recipe's top-level knobs as ``'${max_length}'``. mmengine configs have no
+late binding (a base's ``train_dataset`` is evaluated before the recipe sets ``max_length``),
+so references are resolved here, after the recipe and ``--cfg-options`` are applied. A recipe
+then really holds only its changes: ``max_length = 1024`` reaches every place that uses it.
+"""
+from __future__ import annotations
+
+import ast
+import difflib
+import operator
+import inspect
+import re
+from pathlib import Path
+from typing import Any
+
+from mmengine.config import Config
+from mmengine.config.lazy import LazyAttr, LazyObject
+from mmengine.runner import Runner
+
+from ..errors import ConfigError
+from ..utils.build import locate, unknown_kwargs
+from .recipes import find_config
+
+_REF = re.compile(r'\$\{([^}]+)\}')
+_NAME = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
+_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+        ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.USub: operator.neg}
+# Keys the Runner takes; anything else at the top level must be a knob some value refers to.
+RUNNER_KEYS = frozenset(inspect.signature(Runner.__init__).parameters) - {'self', 'cfg'}
+EXTRA_KEYS = frozenset({'deepspeed', 'strategy', 'gpu_ids'})
+
+
+def load_config(name_or_path: str, cfg_options: dict | None = None,
+                resolve: bool = True) -> Config:
+    """Load a recipe by path or name, apply overrides, resolve references and check keys."""
+    path = find_config(name_or_path)
+    try:
+        cfg = Config.fromfile(str(path))
+    except Exception as exc:  # syntax errors, failed imports: name the file
+        raise ConfigError(f'{path}: cannot load config: {type(exc).__name__}: {exc}') from exc
+    if cfg_options:
+        apply_options(cfg, cfg_options)
+    if resolve:
+        knobs = referenced_knobs(cfg._cfg_dict)
+        resolve_references(cfg)
+        check_config(cfg, knobs)
+    return cfg
+
+
+def apply_options(cfg: Config, options: dict) -> None:
+    """Set ``a.b.c=value`` overrides; every path must exist (close matches are suggested)."""
+    problems = []
+    for dotted in options:
+        node: Any = cfg._cfg_dict
+        parts = dotted.split('.')
+        for depth, part in enumerate(parts):
+            keys = [str(k) for k in node] if isinstance(node, dict) else []
+            if isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+                continue
+            if part not in keys:
+                where = '.'.join(parts[:depth]) or 'the top level'
+                close = difflib.get_close_matches(part, keys, n=1, cutoff=0.6)
+                hint = f"; did you mean {close[0]!r}?" if close else ''
+                problems.append(f'--cfg-options {dotted}: no key {part!r} at {where}{hint}')
+                break
+            node = node[part]
+    if problems:
+        raise ConfigError('\n'.join(problems))
+    cfg.merge_from_dict(options)
+
+
+def _substitute(value: Any, knobs: dict, where: str, problems: list[str]) -> Any:
+    if isinstance(value, str) and '${' in value:
+        names = {n for expr in _REF.findall(value) for n in _NAME.findall(expr)}
+        for name in sorted(names):
+            if name not in knobs:
+                close = difflib.get_close_matches(name, list(knobs), n=1, cutoff=0.6)
+                hint = f"; did you mean {close[0]!r}?" if close else ''
+                problems.append(f'{where} refers to ${{{name}}} but the config has no '
+                                f'top-level {name!r}{hint}')
+        if problems:
+            return value
+        full = _REF.fullmatch(value)
+        if full:  # the whole value is one reference: keep the knob's type
+            return _substitute(_evaluate(full.group(1), knobs, where), knobs, where, problems)
+        return _REF.sub(lambda m: str(_evaluate(m.group(1), knobs, where)), value)
+    if isinstance(value, dict):  # dict's own methods: ConfigDict's would build lazy imports
+        for key, item in list(dict.items(value)):
+            dict.__setitem__(value, key, _substitute(item, knobs, f'{where}.{key}', problems))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            value[i] = _substitute(item, knobs, f'{where}[{i}]', problems)
+    elif isinstance(value, tuple):
+        value = tuple(_substitute(v, knobs, f'{where}[{i}]', problems) for i, v in enumerate(value))
+    return value
+
+
+def _evaluate(expr: str, knobs: dict, where: str) -> Any:
+    """A knob name, or simple arithmetic over knobs (``warmup_ratio * max_epochs``)."""
+    expr = expr.strip()
+    if _NAME.fullmatch(expr):
+        return knobs[expr]
+
+    def ev(node: ast.AST) -> Any:
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return node.value
+        if isinstance(node, ast.Name):
+            return knobs[node.id]
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            return _OPS[type(node.op)](ev(node.left), ev(node.right))
+        if isinstance(node, ast.UnaryOp) and type(node.op) in _OPS:
+            return _OPS[type(node.op)](ev(node.operand))
+        raise ConfigError(f'{where}: ${{{expr}}} may hold only knob names, numbers and '
+                          '+ - * / //')
+    try:
+        return ev(ast.parse(expr, mode='eval'))
+    except SyntaxError:
+        raise ConfigError(f'{where}: cannot read ${{{expr}}}') from None
+
+
+def referenced_knobs(value: Any) -> set[str]:
+    """Names that ``value`` (a config dict, list or string) refers to as ``${name}``."""
+    if isinstance(value, str):
+        return {n for expr in _REF.findall(value) for n in _NAME.findall(expr)}
+    if isinstance(value, dict):
+        value = list(dict.values(value))
+    if isinstance(value, (list, tuple)):
+        return set().union(*(referenced_knobs(v) for v in value)) if value else set()
+    return set()
+
+
+def resolve_references(cfg: Config) -> None:
+    """Replace every ``${knob}`` with the top-level value of that name, in place."""
+    knobs = dict(dict.items(cfg._cfg_dict))
+    problems: list[str] = []
+    for key, value in knobs.items():
+        dict.__setitem__(cfg._cfg_dict, key, _substitute(value, knobs, key, problems))
+    if problems:
+        raise ConfigError(f'{cfg.filename}:\n  ' + '\n  '.join(problems))
+
+
+def _spec_problems(value: Any, where: str, problems: list[str]) -> None:
+    if isinstance(value, dict):
+        if 'type' in value:
+            try:
+                type_ = dict.__getitem__(value, 'type')
+                fn = locate(type_.build() if isinstance(type_, (LazyObject, LazyAttr)) else type_)
+            except ConfigError as exc:
+                problems.append(f'{where}: {exc}')
+                fn = None
+            if fn is not None:
+                kwargs = {k: v for k, v in dict.items(value) if k != 'type'}
+                problems.extend(f'{where}: unknown argument {p}'
+                                for p in unknown_kwargs(fn, kwargs))
+        for key, item in dict.items(value):
+            if key != 'type':
+                _spec_problems(item, f'{where}.{key}', problems)
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _spec_problems(item, f'{where}[{i}]', problems)
+
+
+def check_config(cfg: Config, knobs: set[str]) -> None:
+    """Report every unknown top-level key and every unknown argument of a spec, at once.
+
+    A top-level key is known when the Runner takes it or some value refers to it as a knob.
+    """
+    problems: list[str] = []
+    allowed = RUNNER_KEYS | EXTRA_KEYS | knobs
+    imported = set(getattr(cfg, '_imported_names', ()) or ())
+    for key, value in dict.items(cfg._cfg_dict):
+        if key in imported or isinstance(value, (LazyObject, LazyAttr)) or callable(value):
+            continue
+        if key not in allowed and not key.startswith('_'):
+            close = difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.7)
+            hint = f"; did you mean {close[0]!r}?" if close else (
+                '; a top-level value must be a Runner argument or be used as ${name}')
+            problems.append(f'unknown top-level key {key!r}{hint}')
+    for key, value in dict.items(cfg._cfg_dict):
+        if key not in imported:
+            _spec_problems(value, key, problems)
+    if problems:
+        raise ConfigError(f'{cfg.filename}:\n  ' + '\n  '.join(problems))
+
+
+def config_dir(cfg: Config) -> Path:
+    """The folder of the config file (for paths written relative to it)."""
+    return Path(cfg.filename).resolve().parent

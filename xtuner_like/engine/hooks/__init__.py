@@ -1,0 +1,6 @@
+"""Training hooks: each does one thing (STYLE.md 12)."""
+from .dataset_info_hook import DatasetInfoHook
+from .evaluate_chat_hook import EvaluateChatHook
+from .throughput_hook import ThroughputHook
+
+__all__ = ['DatasetInfoHook', 'EvaluateChatHook', 'ThroughputHook']

@@ -1,0 +1,49 @@
+"""Find shipped recipes by name, from a source checkout or an installed package."""
+from __future__ import annotations
+
+import fnmatch
+import importlib.util
+from pathlib import Path
+
+from ..errors import UnknownNameError
+
+
+def configs_root() -> Path:
+    """The folder of shipped configs: ``xtuner_like.configs`` when installed, else ./configs."""
+    spec = importlib.util.find_spec('xtuner_like.configs')
+    if spec is not None and spec.submodule_search_locations:
+        return Path(list(spec.submodule_search_locations)[0])
+    return Path(__file__).resolve().parents[2] / 'configs'
+
+
+def recipe_paths() -> dict[str, Path]:
+    """Every recipe name (file stem) -> its path; bases and presets are not recipes."""
+    root = configs_root()
+    found = {}
+    for path in sorted(root.rglob('*.py')):
+        rel = path.relative_to(root)
+        if rel.parts[0].startswith('_') or path.name.startswith('_'):
+            continue
+        found[path.stem] = path
+    return found
+
+
+def list_recipes(pattern: str | None = None) -> list[str]:
+    """Recipe names, optionally filtered by a substring or glob ``pattern``."""
+    names = sorted(recipe_paths())
+    if not pattern:
+        return names
+    glob = pattern if any(c in pattern for c in '*?[') else f'*{pattern}*'
+    return [n for n in names if fnmatch.fnmatch(n.lower(), glob.lower())]
+
+
+def find_config(name_or_path: str) -> Path:
+    """A config file path, or the path of the shipped recipe with that name."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    recipes = recipe_paths()
+    stem = path.stem if path.suffix == '.py' else str(name_or_path)
+    if stem in recipes and (path.suffix != '.py' or len(path.parts) == 1):
+        return recipes[stem]
+    raise UnknownNameError('config file or recipe', name_or_path, recipes)

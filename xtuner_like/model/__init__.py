@@ -1,0 +1,9 @@
+"""Models: locating, preparing and building the language models that recipes name.
+
+Submodules are imported on use (``xtuner_like.model.resolve``,
+``xtuner_like.model.gguf``) so that importing this package stays cheap.
+"""
+from .load import load_causal_lm, load_tokenizer
+from .sft import SupervisedFinetune
+
+__all__ = ['SupervisedFinetune', 'load_causal_lm', 'load_tokenizer']

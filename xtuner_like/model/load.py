@@ -1,0 +1,54 @@
+"""Load a pretrained causal LM and its tokenizer from a path, hub id or the embedded model."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
+
+from ..utils.build import build
+from ..utils.dtype import resolve_dtype
+from ..utils.logging import log_once
+from .attention import choose_attn_implementation
+from .resolve import resolve_model_path
+
+
+def load_tokenizer(pretrained_model_name_or_path: str, **kwargs: Any) -> PreTrainedTokenizerBase:
+    """AutoTokenizer with a pad token (eos when the model has none)."""
+    path = resolve_model_path(pretrained_model_name_or_path)
+    kwargs.setdefault('trust_remote_code', False)
+    tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_causal_lm(pretrained_model_name_or_path: str, dtype: str = 'auto',
+                   attn_implementation: str = 'auto', quantization: dict | None = None,
+                   **kwargs: Any) -> torch.nn.Module:
+    """AutoModelForCausalLM with dtype from a string and attention chosen automatically.
+
+    Args:
+        pretrained_model_name_or_path: local dir, hub id, or the embedded model's hub id.
+        dtype: 'fp32', 'bf16', 'fp16' or 'auto' ('bf16' on CUDA with bf16 support, else fp32).
+        attn_implementation: 'auto' or a transformers implementation name.
+        quantization: a ``BitsAndBytesConfig`` spec for QLoRA (4-bit nf4), or None.
+    """
+    path = resolve_model_path(pretrained_model_name_or_path)
+    torch_dtype = resolve_dtype(dtype)
+    if torch_dtype == 'auto':
+        torch_dtype = (torch.bfloat16 if torch.cuda.is_available()
+                       and torch.cuda.is_bf16_supported() else torch.float32)
+    qconfig = build(quantization)
+    if qconfig is not None:
+        kwargs['quantization_config'] = qconfig
+        if torch.cuda.is_available():
+            kwargs.setdefault('device_map', {'': torch.cuda.current_device()})
+    attn = choose_attn_implementation(attn_implementation, torch_dtype)
+    model = AutoModelForCausalLM.from_pretrained(
+        path, dtype=torch_dtype, attn_implementation=attn, **kwargs)
+    log_once(f'model: {pretrained_model_name_or_path} from {path} '
+             f'({sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters, '
+             f'{str(torch_dtype).replace("torch.", "")}'
+             f'{", 4-bit" if getattr(qconfig, "load_in_4bit", False) else ""})')
+    return model

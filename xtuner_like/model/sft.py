@@ -1,0 +1,102 @@
+"""SupervisedFinetune: the mmengine model that wraps a causal LM for full, LoRA or QLoRA tuning."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from mmengine.model import BaseModel
+from peft import PeftModel, get_peft_model, prepare_model_for_kbit_training
+
+from ..errors import CheckpointError
+from ..utils.build import build
+from ..utils.logging import log_once
+from .loss import token_loss_from_hidden, token_loss_from_logits
+
+# Configs whose logits are rescaled after the LM head; they take the full-logits path.
+_LOGIT_POSTPROCESSING = ('final_logit_softcapping', 'logit_scale', 'logits_scaling')
+
+
+class SupervisedFinetune(BaseModel):
+    """Causal LM + optional LoRA/QLoRA, with a token-sum loss.
+
+    Args:
+        llm: a built model or its spec (``dict(type=load_causal_lm, ...)``).
+        lora: a ``peft.LoraConfig`` spec; None trains every weight.
+        use_gradient_checkpointing: recompute activations in backward to save memory.
+        loss_on_trained_positions: compute the LM head only where labels are trained.
+    """
+
+    def __init__(self, llm: Any, lora: Any = None, use_gradient_checkpointing: bool = False,
+                 loss_on_trained_positions: bool = True, data_preprocessor: Any = None):
+        super().__init__(data_preprocessor=data_preprocessor)
+        model = build(llm)
+        quantized = bool(getattr(model, 'is_loaded_in_4bit', False)
+                         or getattr(model, 'is_loaded_in_8bit', False))
+        if quantized:
+            model = prepare_model_for_kbit_training(
+                model, use_gradient_checkpointing=use_gradient_checkpointing,
+                gradient_checkpointing_kwargs={'use_reentrant': False})
+        elif use_gradient_checkpointing:
+            model.gradient_checkpointing_enable(
+                gradient_checkpointing_kwargs={'use_reentrant': False})
+        model.config.use_cache = False
+        lora_config = build(lora)
+        if lora_config is not None:
+            model = get_peft_model(model, lora_config)
+        self.llm = model
+        self.use_lora = lora_config is not None
+        self.loss_on_trained_positions = loss_on_trained_positions
+        trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
+        total = sum(p.numel() for p in self.parameters())
+        log_once(f'trainable parameters: {trainable / 1e6:.2f}M of {total / 1e6:.1f}M '
+                 f'({"LoRA" if self.use_lora else "full"}{", 4-bit base" if quantized else ""}'
+                 f'{", gradient checkpointing" if use_gradient_checkpointing else ""})')
+        if self.use_lora:
+            self._register_state_dict_hook(_keep_trainable_only)
+
+    @property
+    def backbone(self) -> torch.nn.Module:
+        """The transformers model (below the peft wrapper, LoRA layers included)."""
+        return self.llm.get_base_model() if isinstance(self.llm, PeftModel) else self.llm
+
+    def forward(self, input_ids: torch.Tensor, labels: torch.Tensor | None = None,
+                position_ids: torch.Tensor | None = None,
+                attention_mask: torch.Tensor | None = None,
+                loss_denominator: float | None = None, mode: str = 'loss') -> Any:
+        """``mode='loss'``: {'loss'}; ``'predict'``/``'tensor'``: logits."""
+        inputs = dict(input_ids=input_ids, position_ids=position_ids,
+                      attention_mask=attention_mask, use_cache=False)
+        if mode != 'loss':
+            return self.llm(**inputs).logits
+        loss_sum, ntokens = self.token_loss(inputs, labels)
+        denominator = loss_denominator if loss_denominator else max(ntokens, 1)
+        return {'loss': loss_sum / denominator}
+
+    def token_loss(self, inputs: dict, labels: torch.Tensor) -> tuple[torch.Tensor, int]:
+        """(sum of token losses, trained tokens) for one micro-batch."""
+        backbone = self.backbone
+        if not self.loss_on_trained_positions or any(
+                getattr(backbone.config, k, None) for k in _LOGIT_POSTPROCESSING):
+            return token_loss_from_logits(self.llm(**inputs).logits, labels)
+        hidden = backbone.get_decoder()(**inputs).last_hidden_state
+        return token_loss_from_hidden(hidden, labels, backbone.get_output_embeddings())
+
+    def load_trainable_state_dict(self, state_dict: dict[str, torch.Tensor]) -> None:
+        """Load a checkpoint's weights; with LoRA every adapter weight must be present."""
+        result = self.load_state_dict(state_dict, strict=False)
+        expected = {n for n, p in self.named_parameters() if p.requires_grad}
+        missing = sorted(expected & set(result.missing_keys))
+        if result.unexpected_keys or missing:
+            raise CheckpointError(
+                'checkpoint does not match the model of this config: '
+                f'{len(missing)} trained weights missing (e.g. {missing[:3]}), '
+                f'{len(result.unexpected_keys)} unexpected (e.g. {result.unexpected_keys[:3]}); '
+                'use the config the checkpoint was trained with')
+
+
+def _keep_trainable_only(module: SupervisedFinetune, state_dict: dict, prefix: str,
+                         local_metadata: dict) -> None:
+    """state_dict hook: drop frozen base weights so LoRA checkpoints hold only adapters."""
+    trainable = {prefix + n for n, p in module.named_parameters() if p.requires_grad}
+    for key in [k for k in state_dict if k.startswith(prefix) and k not in trainable]:
+        del state_dict[key]

@@ -86,3 +86,44 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f'real data folder {SHARED_DATA} is missing (see DEVELOPERS.md)')
     return SHARED_DATA
+
+
+def run_cli(args: list[str], capsys=None) -> int:
+    """Run ``xtuner-like ARGS`` in this process and return its exit code."""
+    from xtuner_like.cli.main import main
+    return main([str(a) for a in args])
+
+
+TINY_TRAIN_OPTIONS = ['max_iters=12', 'save_steps=4', 'log_interval=1',
+                      'evaluation_max_new_tokens=2']
+
+
+@pytest.fixture(scope='session')
+def xl_home(tmp_path_factory) -> Path:
+    """An isolated XTUNER_LIKE_HOME (dataset cache, identity data) for the whole session."""
+    home = tmp_path_factory.mktemp('xl_home')
+    os.environ['XTUNER_LIKE_HOME'] = str(home)
+    return home
+
+
+@pytest.fixture(scope='session')
+def tiny_run(tmp_path_factory, tiny_model_dir, xl_home) -> Path:
+    """Work dir of a finished 12-iteration LoRA run of the identity recipe on the tiny Llama."""
+    work = tmp_path_factory.mktemp('tiny_run')
+    rc = run_cli(['train', 'smollm2_135m_instruct_lora_identity', '--work-dir', work,
+                  '--cfg-options', f'pretrained_model_name_or_path={tiny_model_dir}',
+                  *TINY_TRAIN_OPTIONS])
+    assert rc == 0
+    return work
+
+
+def logged_losses(work_dir: Path) -> dict[int, float]:
+    """iteration -> loss from the scalars.json that mmengine's LocalVisBackend writes."""
+    import json
+    found = {}
+    for path in sorted(Path(work_dir).glob('*/vis_data/scalars.json')):
+        for line in path.read_text().splitlines():
+            row = json.loads(line)
+            if 'loss' in row:
+                found[row['step']] = row['loss']
+    return found

@@ -5,17 +5,23 @@ import argparse
 import importlib
 import sys
 import traceback
+from pathlib import Path
 
 from ..errors import XtunerLikeError
 
-COMMANDS = ('train', 'list_cfg', 'copy_cfg')
+
+
+def command_modules() -> list[str]:
+    """Every module of this package that defines a command (``add_parser`` + ``run``)."""
+    here = Path(__file__).parent
+    return sorted(p.stem for p in here.glob('*.py') if p.stem != 'main' and not p.stem.startswith('_'))
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog='xtuner-like', description='Fine-tune LLMs from Python config files.')
     subparsers = parser.add_subparsers(dest='command', metavar='COMMAND', required=True)
-    for name in COMMANDS:
+    for name in command_modules():
         importlib.import_module(f'{__package__}.{name}').add_parser(subparsers)
     return parser
 

@@ -5,9 +5,8 @@ import argparse
 import os
 from pathlib import Path
 
-from mmengine.config import DictAction
-
 from ..errors import ConfigError
+from ._args import add_cfg_options
 
 
 def add_parser(subparsers) -> None:
@@ -20,15 +19,14 @@ def add_parser(subparsers) -> None:
     p.add_argument('--seed', type=int, help='random seed (overrides the config)')
     p.add_argument('--deterministic', action='store_true',
                    help='deterministic algorithms (slower)')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                   metavar='KEY=VALUE', help='override config values, e.g. max_length=1024')
+    add_cfg_options(p)
     p.set_defaults(run=run)
 
 
 def prepare_config(args: argparse.Namespace):
     """Load the config and apply the command-line settings to it."""
-    from ..engine.config import load_config
-    options = dict(args.cfg_options or {})
+    from ..engine.config import load_config, parse_options
+    options = parse_options(args.cfg_options)
     if args.seed is not None:
         options['seed'] = args.seed
     if args.deterministic:
@@ -45,9 +43,13 @@ def prepare_config(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..dataset.build import build_sft_dataset, check_dataset_spec
     from ..engine.runner import XRunner
     os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
     cfg = prepare_config(args)
+    dataset = cfg.get('train_dataloader', {}).get('dataset')
+    if isinstance(dataset, dict) and dataset.get('type') is build_sft_dataset:
+        check_dataset_spec(dataset)
     runner = XRunner.from_cfg(cfg)
     runner.train()
     return 0

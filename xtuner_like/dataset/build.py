@@ -94,6 +94,18 @@ def _encode_skipping(segments: list, bad: list[bool], tokenizer: Any, max_length
     return out
 
 
+def check_dataset_spec(spec: dict) -> None:
+    """Fail fast, before a model is loaded, on names and files a dataset spec gets wrong."""
+    if spec.get('on_bad_row', 'error') not in ON_BAD_ROW:
+        raise ConfigError(f"on_bad_row={spec['on_bad_row']!r}; use one of {ON_BAD_ROW}")
+    files = spec.get('data_files')
+    if files is not None and not (isinstance(files, dict) and 'type' in files):
+        resolve_data_files(files)
+    get_map_fn(spec.get('dataset_map_fn'))
+    if spec.get('prompt_template') is not None:
+        get_template(spec['prompt_template'])
+
+
 def build_sft_dataset(tokenizer: Any, data_files: Any = None, path: str | None = None,
                       split: str = 'train', dataset_map_fn: str | Callable | None = None,
                       prompt_template: str | None = 'chatml', system: str | None = None,
@@ -117,8 +129,8 @@ def build_sft_dataset(tokenizer: Any, data_files: Any = None, path: str | None =
         on_bad_row: 'error' (default) stops at the first bad row; 'skip' drops bad rows and
             logs how many.
     """
-    if on_bad_row not in ON_BAD_ROW:
-        raise ConfigError(f'on_bad_row={on_bad_row!r}; use one of {ON_BAD_ROW}')
+    check_dataset_spec(dict(on_bad_row=on_bad_row, dataset_map_fn=dataset_map_fn,
+                            prompt_template=prompt_template))
     tokenizer = build(tokenizer)
     files = resolve_data_files(data_files) if data_files is not None else []
     map_fn = get_map_fn(dataset_map_fn)

@@ -40,13 +40,38 @@ def load_config(name_or_path: str, cfg_options: dict | None = None,
         cfg = Config.fromfile(str(path))
     except Exception as exc:  # syntax errors, failed imports: name the file
         raise ConfigError(f'{path}: cannot load config: {type(exc).__name__}: {exc}') from exc
+    # Knobs the recipe declares stay known even when an option replaces the value using them
+    # (e.g. ``lora=None`` leaves ``lora_r`` unused).
+    knobs = referenced_knobs(cfg._cfg_dict)
     if cfg_options:
         apply_options(cfg, cfg_options)
     if resolve:
-        knobs = referenced_knobs(cfg._cfg_dict)
+        knobs |= referenced_knobs(cfg._cfg_dict)
         resolve_references(cfg)
         check_config(cfg, knobs)
     return cfg
+
+
+def parse_options(items: list[str]) -> dict:
+    """``['a.b=1', 'name=Tuna Fish', 'xs=[1, 2]']`` -> {'a.b': 1, 'name': 'Tuna Fish', ...}.
+
+    Values are Python literals when they parse as one (numbers, None, lists, dicts; true/false
+    too), otherwise the text as is, spaces kept (mmengine's DictAction strips them).
+    """
+    options = {}
+    for item in items:
+        key, sep, text = item.partition('=')
+        if not sep or not key:
+            raise ConfigError(f'--cfg-options {item!r}: write KEY=VALUE')
+        lowered = text.strip().lower()
+        if lowered in ('true', 'false'):
+            options[key] = lowered == 'true'
+            continue
+        try:
+            options[key] = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError):
+            options[key] = text
+    return options
 
 
 def apply_options(cfg: Config, options: dict) -> None:

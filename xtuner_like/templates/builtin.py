@@ -28,6 +28,7 @@ register_template(PromptTemplate(
     separator='\n\n',
 ))
 
+# ---- ChatML and its families ---------------------------------------------------------
 # ChatML: SmolLM2, Qwen, OpenHermes ...
 CHATML = register_template(PromptTemplate(
     name='chatml',
@@ -37,36 +38,54 @@ CHATML = register_template(PromptTemplate(
     separator='\n',
     stop_words=('<|im_end|>', '<|endoftext|>'),
 ))
-
 register_template(replace(CHATML, name='qwen_chat'))
-
-# InternLM2-chat: ChatML after the bos.
+# Qwen2.5 and Qwen3 keep ChatML; Qwen3's <think>...</think> stays part of the reply text.
+register_template(replace(CHATML, name='qwen2_5_chat'))
+register_template(replace(CHATML, name='qwen3_chat'))
+# MiniCPM3-4B: ChatML.
+register_template(replace(CHATML, name='minicpm3'))
+# InternLM2 / 2.5 chat: ChatML after the bos.
 register_template(replace(CHATML, name='internlm2_chat', prefix='<s>',
                           stop_words=('<|im_end|>',)))
+register_template(replace(CHATML, name='internlm2_5_chat', prefix='<s>',
+                          stop_words=('<|im_end|>',)))
 
-# Llama-2-chat: every turn opens with the bos; the system sits in the first [INST].
+# Phi-4: ChatML with <|im_sep|> after the role and no newlines.
 register_template(PromptTemplate(
+    name='phi4_chat',
+    system='<|im_start|>system<|im_sep|>{system}<|im_end|>',
+    instruction='<|im_start|>user<|im_sep|>{input}<|im_end|><|im_start|>assistant<|im_sep|>',
+    suffix='<|im_end|>',
+    stop_words=('<|im_end|>', '<|endoftext|>'),
+))
+
+# ---- Llama and Mistral ---------------------------------------------------------------
+# Llama-2-chat: every turn opens with the bos; the system sits in the first [INST].
+LLAMA2 = register_template(PromptTemplate(
     name='llama2_chat',
     system='<<SYS>>\n{system}\n<</SYS>>\n\n',
     instruction='<s>[INST] {system}{input} [/INST] ',
     suffix=' {eos}',
     stop_words=('</s>',),
 ))
+# Code Llama - Instruct uses the Llama-2-chat format.
+register_template(replace(LLAMA2, name='code_llama_chat'))
 
-# Llama-3 / 3.1 / 3.2 instruct.
-register_template(PromptTemplate(
+# Llama-3 / 3.1 / 3.2 / 3.3 instruct (3.1+ adds tool roles, not a new layout).
+LLAMA3 = register_template(PromptTemplate(
     name='llama3_chat',
     prefix='<|begin_of_text|>',
     system='<|start_header_id|>system<|end_header_id|>\n\n{system}<|eot_id|>',
     instruction=('<|start_header_id|>user<|end_header_id|>\n\n{input}<|eot_id|>'
                  '<|start_header_id|>assistant<|end_header_id|>\n\n'),
     suffix='<|eot_id|>',
-    stop_words=('<|eot_id|>', '<|end_of_text|>'),
+    stop_words=('<|eot_id|>', '<|end_of_text|>', '<|eom_id|>'),
 ))
+register_template(replace(LLAMA3, name='llama3_1_chat'))
 
 # Mistral-7B-Instruct: <s>[INST] q [/INST] a</s>[INST] q2 [/INST] a2</s>;
 # a system text opens the first [INST] block (as Mistral's v0.2 template does).
-register_template(PromptTemplate(
+MISTRAL = register_template(PromptTemplate(
     name='mistral',
     prefix='<s>',
     system='{system}\n\n',
@@ -74,7 +93,9 @@ register_template(PromptTemplate(
     suffix='{eos}',
     stop_words=('</s>',),
 ))
+register_template(replace(MISTRAL, name='mixtral'))
 
+# ---- Other families ------------------------------------------------------------------
 # Zephyr: every message ends with the eos and a newline.
 register_template(PromptTemplate(
     name='zephyr',
@@ -86,10 +107,161 @@ register_template(PromptTemplate(
 ))
 
 # Vicuna v1.1 (FastChat): "SYSTEM USER: q ASSISTANT: a</s>USER: ...".
-register_template(PromptTemplate(
+VICUNA = register_template(PromptTemplate(
     name='vicuna',
     system='{system} ',
     instruction='USER: {input} ASSISTANT: ',
     suffix='{eos}',
     stop_words=('</s>',),
 ))
+# WizardLM 1.2+ uses the Vicuna layout.
+register_template(replace(VICUNA, name='wizardlm'))
+
+# WizardCoder: the Alpaca layout ("### Instruction:" / "### Response:").
+register_template(PromptTemplate(
+    name='wizardcoder',
+    system='{system}\n\n',
+    instruction='### Instruction:\n{input}\n\n### Response:\n',
+    suffix='{eos}',
+    separator='\n\n',
+    stop_words=('</s>',),
+))
+
+# InternLM (v1) chat: <s><|User|>:q<eoh>\n<|Bot|>:a<eoa>\n
+register_template(PromptTemplate(
+    name='internlm_chat',
+    prefix='<s>',
+    system='<|System|>:{system}\n',
+    instruction='<|User|>:{input}<eoh>\n<|Bot|>:',
+    suffix='<eoa>',
+    separator='\n',
+    stop_words=('<eoa>',),
+))
+
+# MOSS-003: the data carries MOSS's own markers (<|Human|>: ...<eoh>, <|MOSS|>: ...<eom>),
+# see the moss_sft map_fn, so the template adds none. Chat inputs must carry them too.
+register_template(PromptTemplate(
+    name='moss_sft',
+    system='{system}',
+    instruction='{input}',
+    stop_words=('<eoc>', '<eom>'),
+))
+
+# ChatGLM2: "[Round 1]\n\n问：q\n\n答：a". Templates are static, so later rounds keep the
+# "[Round 1]" header instead of counting up (the model tolerates it; noted in the tests).
+register_template(PromptTemplate(
+    name='chatglm2',
+    prefix='[gMASK]sop',
+    system='{system}\n\n',
+    instruction='[Round 1]\n\n问：{input}\n\n答：',
+    suffix='{eos}',
+    separator='\n\n',
+    stop_words=('</s>',),
+))
+
+# ChatGLM3: role tokens, each followed by "\n " (its tokenizer's build_chat_input); a turn
+# ends where the next role token starts, so the eos ends a trained reply.
+register_template(PromptTemplate(
+    name='chatglm3',
+    prefix='[gMASK]sop',
+    system='<|system|>\n {system}',
+    instruction='<|user|>\n {input}<|assistant|>\n ',
+    suffix='{eos}',
+    stop_words=('<|user|>', '<|observation|>'),
+))
+
+# Baichuan-13B-Chat and Baichuan2-Chat: reserved tokens mark the user and the assistant;
+# a system text is plain text before the first user token.
+register_template(PromptTemplate(
+    name='baichuan_chat',
+    system='{system}',
+    instruction='<reserved_102>{input}<reserved_103>',
+    suffix='{eos}',
+    stop_words=('</s>',),
+))
+register_template(PromptTemplate(
+    name='baichuan2_chat',
+    system='{system}',
+    instruction='<reserved_106>{input}<reserved_107>',
+    suffix='{eos}',
+    stop_words=('</s>',),
+))
+
+# DeepSeek-Coder-Instruct: the system text (its default ends with a newline), then
+# "### Instruction:\nq\n### Response:\na\n<|EOT|>\n".
+register_template(PromptTemplate(
+    name='deepseek_coder',
+    prefix='<｜begin▁of▁sentence｜>',
+    system='{system}\n',
+    instruction='### Instruction:\n{input}\n### Response:\n',
+    suffix='\n<|EOT|>',
+    separator='\n',
+    stop_words=('<|EOT|>',),
+))
+
+# DeepSeek LLM / MoE / V2 chat: "User: q\n\nAssistant: a<｜end▁of▁sentence｜>".
+DEEPSEEK = register_template(PromptTemplate(
+    name='deepseek_moe',
+    prefix='<｜begin▁of▁sentence｜>',
+    system='{system}\n\n',
+    instruction='User: {input}\n\nAssistant: ',
+    suffix='{eos}',
+    stop_words=('<｜end▁of▁sentence｜>',),
+))
+register_template(replace(DEEPSEEK, name='deepseek_v2'))
+
+# DeepSeek-V3 / R1: role tokens with full-width bars, no newlines.
+register_template(PromptTemplate(
+    name='deepseek_v3',
+    prefix='<｜begin▁of▁sentence｜>',
+    system='{system}',
+    instruction='<｜User｜>{input}<｜Assistant｜>',
+    suffix='{eos}',
+    stop_words=('<｜end▁of▁sentence｜>',),
+))
+
+# MiniCPM-2B-sft: "<用户>q<AI>a"; a system text is plain text before the first "<用户>".
+register_template(PromptTemplate(
+    name='minicpm',
+    prefix='<s>',
+    system='{system}',
+    instruction='<用户>{input}<AI>',
+    suffix='{eos}',
+    stop_words=('</s>',),
+))
+
+# Gemma 1/2/3: no system role; the system text opens the first user turn (as Gemma 3's
+# template does). The model's turns are "model".
+GEMMA = register_template(PromptTemplate(
+    name='gemma',
+    prefix='<bos>',
+    system='{system}\n\n',
+    instruction='<start_of_turn>user\n{system}{input}<end_of_turn>\n<start_of_turn>model\n',
+    suffix='<end_of_turn>',
+    separator='\n',
+    stop_words=('<end_of_turn>', '<eos>'),
+))
+register_template(replace(GEMMA, name='gemma2'))
+register_template(replace(GEMMA, name='gemma3'))
+
+# Cohere Command-R.
+register_template(PromptTemplate(
+    name='cohere_chat',
+    prefix='<BOS_TOKEN>',
+    system='<|START_OF_TURN_TOKEN|><|SYSTEM_TOKEN|>{system}<|END_OF_TURN_TOKEN|>',
+    instruction=('<|START_OF_TURN_TOKEN|><|USER_TOKEN|>{input}<|END_OF_TURN_TOKEN|>'
+                 '<|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>'),
+    suffix='<|END_OF_TURN_TOKEN|>',
+    stop_words=('<|END_OF_TURN_TOKEN|>',),
+))
+
+# Phi-3 / Phi-3.5: "<|user|>\nq<|end|>\n<|assistant|>\na<|end|>\n".
+PHI3 = register_template(PromptTemplate(
+    name='phi3_chat',
+    system='<|system|>\n{system}<|end|>\n',
+    instruction='<|user|>\n{input}<|end|>\n<|assistant|>\n',
+    suffix='<|end|>',
+    separator='\n',
+    stop_words=('<|end|>', '<|endoftext|>'),
+))
+register_template(replace(PHI3, name='phi3_5_chat'))

@@ -3,7 +3,8 @@ from mmengine.hooks import (CheckpointHook, DistSamplerSeedHook, IterTimerHook, 
                             ParamSchedulerHook)
 from mmengine.visualization import LocalVisBackend, TensorboardVisBackend, Visualizer
 
-from xtuner_like.engine.hooks import DatasetInfoHook, EvaluateChatHook, ThroughputHook
+from xtuner_like.engine.hooks import (DatasetInfoHook, EvaluateChatHook, HFExportHook,
+                                     ThroughputHook)
 
 log_interval = 10                   # iterations between log lines
 save_steps = 500                    # iterations between checkpoints
@@ -13,6 +14,7 @@ deterministic = False
 evaluation_inputs = ['Who are you?', 'Give three tips for staying healthy.']
 evaluation_freq = None              # also chat every N iterations (None: before/after only)
 evaluation_max_new_tokens = 64
+export_hf = True                    # write <work_dir>/hf (adapter or model + tokenizer) at the end
 
 default_hooks = dict(
     timer=dict(type=IterTimerHook),
@@ -28,6 +30,7 @@ custom_hooks = [
     dict(type=EvaluateChatHook, evaluation_inputs='${evaluation_inputs}',
          every_n_iters='${evaluation_freq}', system='${system}',
          max_new_tokens='${evaluation_max_new_tokens}'),
+    dict(type=HFExportHook, enabled='${export_hf}'),
 ]
 
 visualizer = dict(type=Visualizer,

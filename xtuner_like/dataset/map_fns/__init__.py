@@ -1,10 +1,15 @@
-"""dataset_map_fn: one module per source format, each a pure row -> conversation function."""
+"""dataset_map_fn: one module per source format, each a pure row -> conversation function.
+
+Modules whose name starts with ``_`` hold helpers shared by several formats.
+"""
 from __future__ import annotations
 
 from typing import Callable
 
 from ...registry import MAP_FNS
-from . import alpaca, openai, pretrain  # noqa: F401  (registers them)
+from . import (alpaca, alpaca_zh, arxiv, code_alpaca, colors, crime_kg, law,  # noqa: F401
+               medical, moss_sft, msagent_react, oasst1, openai, openorca, pretrain, sharegpt,
+               sql, stack_exchange, tiny_codes, wizardlm)
 
 
 def get_map_fn(name_or_fn: str | Callable | None) -> Callable[[dict], dict] | None:

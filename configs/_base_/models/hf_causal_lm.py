@@ -1,0 +1,27 @@
+# Any Hugging Face causal LM: family bases set pretrained_model_name_or_path (a hub id, for
+# online users; or a local folder) and the prompt_template the model was trained with.
+from xtuner_like.model import SupervisedFinetune, load_causal_lm, load_tokenizer
+
+pretrained_model_name_or_path = None
+prompt_template = None
+trust_remote_code = False           # True only for families whose code lives on the hub
+dtype = 'auto'                      # bf16 on CUDA, fp32 on the CPU
+attn_implementation = 'auto'        # flash_attention_2 when available, else sdpa
+lora = None                         # full fine-tune unless an adapter base sets it
+quantization = None                 # QLoRA bases set a 4-bit BitsAndBytesConfig
+use_gradient_checkpointing = True   # 7B-class models: trade compute for memory
+
+tokenizer = dict(type=load_tokenizer,
+                 pretrained_model_name_or_path='${pretrained_model_name_or_path}',
+                 trust_remote_code='${trust_remote_code}')
+
+model = dict(
+    type=SupervisedFinetune,
+    llm=dict(type=load_causal_lm,
+             pretrained_model_name_or_path='${pretrained_model_name_or_path}',
+             dtype='${dtype}',
+             attn_implementation='${attn_implementation}',
+             quantization='${quantization}',
+             trust_remote_code='${trust_remote_code}'),
+    lora='${lora}',
+    use_gradient_checkpointing='${use_gradient_checkpointing}')

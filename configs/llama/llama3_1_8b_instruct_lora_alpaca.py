@@ -1,0 +1,9 @@
+# Llama-3.1-8B-Instruct, LoRA r64 on all linear layers, Alpaca.
+from mmengine.config import read_base
+
+with read_base():
+    from .._base_.models.llama3_1_8b_instruct import *
+    from .._base_.models.lora import *
+    from .._base_.runtime.default import *
+    from .._base_.schedules.cosine_epochs import *
+    from .._base_.datasets.alpaca import *

@@ -1,0 +1,9 @@
+# Qwen2.5-7B-Instruct, LoRA r64 on all linear layers, Glaive function calling (ShareGPT).
+from mmengine.config import read_base
+
+with read_base():
+    from .._base_.models.qwen2_5_7b_instruct import *
+    from .._base_.models.lora import *
+    from .._base_.runtime.default import *
+    from .._base_.schedules.cosine_epochs import *
+    from .._base_.datasets.toolcall import *

@@ -1,0 +1,74 @@
+"""load_config: recipe lookup, --cfg-options, ${knob} references and key checks."""
+import pytest
+
+from xtuner_like.engine.config import load_config, parse_options
+from xtuner_like.engine.dump import write_standalone
+from xtuner_like.errors import ConfigError, UnknownNameError
+
+RECIPE = 'smollm2_135m_instruct_lora_alpaca'
+
+
+def test_references_follow_knobs_set_by_options():
+    cfg = load_config(RECIPE, {'max_length': 1024, 'prompt_template': 'llama3_chat'})
+    dataset = cfg.train_dataloader.dataset
+    assert dataset.max_length == 1024
+    assert dataset.prompt_template == 'llama3_chat'
+    assert cfg.model.lora.r == 64            # nested knob inside a knob
+
+
+def test_expressions_in_references():
+    cfg = load_config(RECIPE, {'max_epochs': 10, 'warmup_ratio': 0.1})
+    warmup, cosine = cfg.param_scheduler
+    assert warmup.end == pytest.approx(1.0) and cosine.begin == pytest.approx(1.0)
+    assert cosine.end == 10
+
+
+def test_unknown_option_key_suggests_close_match():
+    with pytest.raises(ConfigError, match="no key 'max_lenght'.*did you mean 'max_length'"):
+        load_config(RECIPE, {'max_lenght': 10})
+
+
+def test_unknown_nested_option_key():
+    with pytest.raises(ConfigError, match="model.*no key 'lorra'.*'lora'"):
+        load_config(RECIPE, {'model.lorra': None})
+
+
+def user_config(tmp_path, extra: str):
+    """A user's own config: a standalone copy of the recipe plus ``extra`` lines."""
+    path = write_standalone(RECIPE, tmp_path)
+    path.write_text(path.read_text() + extra)
+    return path
+
+
+def test_unknown_top_level_key_in_a_user_config(tmp_path):
+    path = user_config(tmp_path, 'max_lenght = 1024\n')
+    with pytest.raises(ConfigError, match="unknown top-level key 'max_lenght'.*'max_length'"):
+        load_config(str(path))
+
+
+def test_unknown_argument_of_a_spec(tmp_path):
+    path = user_config(tmp_path, 'lora = dict(type=LoraConfig, rank=8)\n')
+    with pytest.raises(ConfigError, match="lora: unknown argument 'rank'"):
+        load_config(str(path))
+
+
+def test_reference_to_missing_knob(tmp_path):
+    path = tmp_path / 'mine.py'
+    path.write_text("model = dict(type='torch.nn.Linear', in_features='${width}', "
+                    "out_features=2)\nwidht = 3\n")
+    with pytest.raises(ConfigError, match=r"\$\{width\}.*did you mean 'widht'"):
+        load_config(str(path))
+
+
+def test_unknown_recipe_name_suggests():
+    with pytest.raises(UnknownNameError, match='smollm2_135m_instruct_lora_alpaca'):
+        load_config('smollm2_135m_instruct_lora_alpacca')
+
+
+def test_parse_options_keeps_spaces_and_literals():
+    opts = parse_options(['assistant_author=the xtuner_like team', 'max_iters=5', 'lora=None',
+                          'xs=[1, 2]', 'flag=true', 'path=/tmp/a.json'])
+    assert opts == {'assistant_author': 'the xtuner_like team', 'max_iters': 5, 'lora': None,
+                    'xs': [1, 2], 'flag': True, 'path': '/tmp/a.json'}
+    with pytest.raises(ConfigError, match='KEY=VALUE'):
+        parse_options(['novalue'])

@@ -1,0 +1,106 @@
+"""`xtuner-like chat MODEL`: talk to a model, multi-turn; scriptable through stdin.
+
+At a terminal: prompts are read interactively; ``RESET`` clears the history, ``EXIT`` quits.
+Otherwise each line of stdin is one user turn of the same conversation; each answer is
+printed on stdout (logs go to stderr) and the command exits at the end of input.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Iterator, TextIO
+
+RESET, EXIT = 'RESET', 'EXIT'
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser('chat', help='chat with a model (multi-turn; RESET, EXIT)')
+    p.add_argument('model', help='model folder, hub id, or the embedded model id')
+    p.add_argument('--adapter', help='a PEFT adapter folder to apply (from pth_to_hf)')
+    p.add_argument('--bits', type=int, choices=(4, 8), help='load the model in 4 or 8 bits')
+    p.add_argument('--temperature', type=float, default=0.1, help='0 is greedy')
+    p.add_argument('--top-k', type=int, default=40)
+    p.add_argument('--top-p', type=float, default=0.75)
+    p.add_argument('--repetition-penalty', type=float, default=1.0)
+    p.add_argument('--max-new-tokens', type=int, default=512)
+    p.add_argument('--no-streamer', dest='streamer', action='store_false',
+                   help='print each answer when it is complete')
+    system = p.add_mutually_exclusive_group()
+    system.add_argument('--system', help='system text')
+    system.add_argument('--system-template', help="system-template name, e.g. 'alpaca'")
+    p.add_argument('--prompt-template', help="our template name (default: the model's own "
+                   'chat_template)')
+    p.add_argument('--stop-words', nargs='+', default=[], metavar='W',
+                   help='extra texts that end an answer')
+    p.add_argument('--seed', type=int, help='random seed for sampling')
+    p.set_defaults(run=run)
+
+
+def _logs_to_stderr() -> None:
+    """Keep stdout for answers: mmengine's logger writes to stdout by default."""
+    import logging
+
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_instance('xtuner_like_chat', log_level='WARNING')
+    for handler in logger.handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
+            handler.setStream(sys.stderr)
+
+
+def _prompts(stdin: TextIO, interactive: bool) -> Iterator[str]:
+    while True:
+        if interactive:
+            try:
+                line = input('\n>>> ')
+            except EOFError:
+                return
+        else:
+            line = stdin.readline()
+            if not line:
+                return
+        line = line.strip()
+        if line:
+            yield line
+
+
+def build_session(args: argparse.Namespace):
+    """Load the model and make the ChatSession that ``args`` describe."""
+    from ..chat import ChatSession, GenerationSettings
+    from ..chat.load import load_chat_model
+    from ..templates import SYSTEM_TEMPLATES, get_template
+
+    template = get_template(args.prompt_template) if args.prompt_template else None
+    system = (SYSTEM_TEMPLATES.get(args.system_template) if args.system_template
+              else args.system)
+    model, tokenizer = load_chat_model(args.model, args.adapter, args.bits)
+    settings = GenerationSettings(
+        max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_k=args.top_k,
+        top_p=args.top_p, repetition_penalty=args.repetition_penalty)
+    return ChatSession(model, tokenizer, template, system, args.stop_words, settings)
+
+
+def run(args: argparse.Namespace) -> int:
+    _logs_to_stderr()
+    if args.seed is not None:
+        from transformers import set_seed
+        set_seed(args.seed)
+    session = build_session(args)
+    streamer = None
+    if args.streamer:
+        from ..chat import StopWordStreamer
+        streamer = StopWordStreamer(session.tokenizer, session.stops)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print(f'chatting with {args.model}; {RESET} clears the history, {EXIT} quits')
+    for text in _prompts(sys.stdin, interactive):
+        if text == EXIT:
+            break
+        if text == RESET:
+            session.reset()
+            if interactive:
+                print('(history cleared)')
+            continue
+        reply = session.ask(text, streamer)
+        if streamer is None:
+            print(reply, flush=True)
+    return 0

@@ -1,0 +1,114 @@
+"""`pth_to_hf`: a training checkpoint + its config -> a Hugging Face folder.
+
+LoRA and QLoRA runs give a PEFT adapter folder, full runs a model folder (see export.py).
+The model is rebuilt from the config (a QLoRA base is loaded un-quantized: only the adapter
+is saved), and the checkpoint is read with ``weights_only=True``: a user's file is never
+unpickled freely.
+"""
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from mmengine.config import Config
+
+from ..engine.checkpoint import safe_load
+from ..errors import CheckpointError, ConfigError
+from ..utils.build import build
+from .export import save_hf
+
+
+def load_run_config(config: str | os.PathLike, cfg_options: dict | None = None) -> Config:
+    """Load a recipe, or the config a run dumped into its work dir, with references resolved.
+
+    A dumped config has its references already resolved, so its knobs are no longer used as
+    ``${name}``; the key check of ``load_config`` is skipped here for that reason.
+    """
+    from ..engine.config import load_config, resolve_references
+    cfg = load_config(str(config), cfg_options, resolve=False)
+    resolve_references(cfg)
+    if 'model' not in cfg:
+        raise ConfigError(f'{config}: no `model` in this config; pass the training config')
+    return cfg
+
+
+def _plain(spec: Any) -> Any:
+    """A config value as plain dicts and lists (lazy types become dotted strings)."""
+    return spec.to_dict() if hasattr(spec, 'to_dict') else copy.deepcopy(spec)
+
+
+def build_for_export(cfg: Config) -> torch.nn.Module:
+    """The config's SupervisedFinetune in fp32 on the CPU, un-quantized, without checkpointing."""
+    spec = _plain(cfg.model)
+    llm = spec.get('llm')
+    if isinstance(llm, dict):
+        # fp32 so the checkpoint loads exactly; the export casts to the dtype asked for.
+        llm.update(dtype='fp32', quantization=None, attn_implementation='sdpa')
+    spec['use_gradient_checkpointing'] = False
+    return build(spec)
+
+
+def read_state_dict(checkpoint: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Model weights from an mmengine ``.pth`` file or a DeepSpeed checkpoint folder."""
+    path = Path(checkpoint).expanduser()
+    if path.is_dir():
+        from .zero import read_deepspeed_dir
+        return read_deepspeed_dir(path)
+    data = safe_load(path)
+    for key in ('state_dict', 'module'):
+        if isinstance(data, dict) and isinstance(data.get(key), dict):
+            data = data[key]
+            break
+    if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
+        raise CheckpointError(f'{path} holds no model weights (expected a dict of tensors '
+                              "under 'state_dict'); pass an iter_N.pth of a training run")
+    return data
+
+
+def load_into(model: torch.nn.Module, state_dict: dict[str, torch.Tensor],
+              checkpoint: str | os.PathLike, config: str | os.PathLike) -> None:
+    """Load ``state_dict`` into ``model``; a mismatch names both files."""
+    hint = (f'checkpoint {checkpoint} does not match config {config}; pass the config the '
+            'checkpoint was trained with (the .py file in its work dir)')
+    try:
+        model.load_trainable_state_dict(state_dict)
+    except CheckpointError as exc:
+        raise CheckpointError(f'{hint}: {exc}') from None
+    except RuntimeError as exc:  # shape mismatches from load_state_dict
+        lines = [ln.strip() for ln in str(exc).splitlines() if 'size mismatch' in ln]
+        raise CheckpointError(f'{hint}: ' + ('; '.join(lines[:3]) or str(exc))) from None
+
+
+def pth_to_hf(config: str | os.PathLike, checkpoint: str | os.PathLike,
+              out_dir: str | os.PathLike, dtype: str | None = None,
+              max_shard_size: str = '2GB', safe_serialization: bool = True,
+              cfg_options: dict | None = None) -> Path:
+    """Convert a training checkpoint into a Hugging Face folder.
+
+    Args:
+        config: the training config (recipe name or path; the work dir's copy is best).
+        checkpoint: an ``iter_N.pth`` file, or a DeepSpeed checkpoint folder.
+        out_dir: the folder to create (must not exist or be empty).
+        dtype: 'fp32', 'bf16', 'fp16', or None for the checkpoint's dtype.
+        max_shard_size: largest weight file of a full model.
+        safe_serialization: safetensors, or a torch .bin for adapters.
+        cfg_options: config overrides, as for ``train --cfg-options``.
+
+    Returns:
+        ``out_dir``: an adapter folder (LoRA/QLoRA) or a full model folder.
+    """
+    cfg = load_run_config(config, cfg_options)
+    state_dict = read_state_dict(checkpoint)
+    model = build_for_export(cfg)
+    load_into(model, state_dict, checkpoint, config)
+    if dtype is None:
+        dtype = next((str(v.dtype).replace('torch.', '') for v in state_dict.values()
+                      if v.is_floating_point()), None)
+    tokenizer = build(_plain(cfg.tokenizer))
+    return save_hf(model, tokenizer, out_dir, prompt_template=cfg.get('prompt_template'),
+                   system=cfg.get('system'), config_text=cfg.dump(), dtype=dtype,
+                   max_shard_size=max_shard_size, safe_serialization=safe_serialization,
+                   base_name=cfg.get('pretrained_model_name_or_path'))

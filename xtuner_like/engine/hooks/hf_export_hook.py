@@ -1,0 +1,53 @@
+"""HFExportHook: at the end of training, the model as a Hugging Face folder in <work_dir>/hf."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from mmengine.dist import is_main_process
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+
+class HFExportHook(Hook):
+    """Writes ``<work_dir>/<out_dir>`` after training, as ``convert pth_to_hf`` would.
+
+    LoRA/QLoRA runs give a PEFT adapter folder, full runs a model folder; both hold the
+    tokenizer with the training template as ``chat_template`` and the config. Rank 0 only.
+
+    Args:
+        enabled: False skips the export (the ``export_hf`` knob).
+        out_dir: folder name inside the work dir.
+        dtype: 'fp32', 'bf16', 'fp16' or None (the trained weights' dtype).
+        max_shard_size: largest weight file of a full model.
+    """
+
+    priority = 'VERY_LOW'  # after the other hooks' after_train (e.g. the last chat)
+
+    def __init__(self, enabled: bool = True, out_dir: str = 'hf', dtype: str | None = None,
+                 max_shard_size: str = '2GB'):
+        self.enabled = enabled
+        self.out_dir = out_dir
+        self.dtype = dtype
+        self.max_shard_size = max_shard_size
+
+    def after_train(self, runner) -> None:
+        if not self.enabled or not is_main_process():
+            return
+        from ...convert.export import save_hf
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        if any(hasattr(p, 'ds_status') for p in model.parameters()):
+            runner.logger.warning('HF export skipped: ZeRO-3 partitions the weights; run '
+                                  '`xtuner-like convert pth_to_hf` on the last checkpoint')
+            return
+        cfg = runner.cfg
+        tokenizer = getattr(runner.train_dataloader.dataset, 'tokenizer', None)
+        if tokenizer is None:
+            from ...utils.build import build
+            tokenizer = build(cfg.tokenizer.to_dict())
+        out = save_hf(model, tokenizer, Path(runner.work_dir) / self.out_dir,
+                      prompt_template=cfg.get('prompt_template'), system=cfg.get('system'),
+                      config_text=cfg.dump(), dtype=self.dtype,
+                      max_shard_size=self.max_shard_size,
+                      base_name=cfg.get('pretrained_model_name_or_path'), overwrite=True)
+        kind = 'adapter' if getattr(model, 'use_lora', False) else 'full model'
+        runner.logger.info(f'Hugging Face {kind} written to {out}')

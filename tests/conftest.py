@@ -52,13 +52,13 @@ def make_tiny_tokenizer(save_dir: Path | None = None):
 
 
 def make_tiny_llama(vocab_size: int, save_dir: Path | None = None, seed: int = 0):
-    """A 2-layer Llama with hidden size 32 and random weights."""
+    """A 2-layer Llama with hidden size 64 (the least bitsandbytes 4-bit handles) and random weights."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(seed)
     config = LlamaConfig(
-        vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        vocab_size=vocab_size, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
         tie_word_embeddings=False, bos_token_id=None, eos_token_id=None, pad_token_id=None)
     model = LlamaForCausalLM(config)

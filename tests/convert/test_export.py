@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import logits
+from convert_helpers import logits
 from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
 from xtuner_like.convert.export import atomic_dir, save_hf, stop_token_ids

@@ -5,7 +5,7 @@ import json
 
 import pytest
 import torch
-from conftest import RECIPES, logits, tiny_options
+from convert_helpers import RECIPES, checkpoints, logits, tiny_options  # noqa: F401
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from xtuner_like.convert.export import CONFIG_NAME

@@ -41,7 +41,9 @@ def _logs_to_stderr() -> None:
     import logging
 
     from mmengine.logging import MMLogger
-    logger = MMLogger.get_instance('xtuner_like_chat', log_level='WARNING')
+    name = 'xtuner_like_chat'
+    logger = (MMLogger.get_instance(name) if MMLogger.check_instance_created(name)
+              else MMLogger.get_instance(name, log_level='WARNING'))
     for handler in logger.handlers:
         if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
             handler.setStream(sys.stderr)

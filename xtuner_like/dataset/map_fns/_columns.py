@@ -15,7 +15,7 @@ def text_fields(row: dict, fmt: str, required: tuple[str, ...],
     if missing:
         raise DatasetFormatError(
             f'{fmt} row needs non-empty text fields {list(required)}; missing, empty or not '
-            f'text: {missing} (found {sorted(row)}); rename the columns or pick another '
+            f'text: {missing} (found {present(row)}); rename the columns or pick another '
             'dataset_map_fn')
     bad = [k for k in optional if row.get(k) is not None and not isinstance(row[k], str)]
     if bad:
@@ -32,3 +32,8 @@ def first_present(row: dict, *columns: str) -> str | None:
 def join(*parts: str, sep: str = '\n') -> str:
     """Non-empty parts joined by ``sep``."""
     return sep.join(p for p in parts if p)
+
+
+def present(row: dict) -> list[str]:
+    """The row's columns that hold a value (files with mixed rows fill the others with None)."""
+    return sorted(k for k, v in row.items() if v is not None)

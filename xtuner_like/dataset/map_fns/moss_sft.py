@@ -5,6 +5,7 @@ import re
 
 from ...errors import DatasetFormatError
 from ...registry import MAP_FNS
+from ._columns import present
 
 TURN_KEY = re.compile(r'turn_(\d+)$')
 # The model writes these (trained); the user and the tools write the others.
@@ -41,7 +42,7 @@ def moss_sft_map_fn(row: dict) -> dict:
     chat = row.get('chat')
     if not isinstance(chat, dict) or not chat:
         raise DatasetFormatError(f"moss_sft row needs a 'chat' dict of 'turn_N' entries (found "
-                                 f'{sorted(row)}); or pick another dataset_map_fn')
+                                 f'{present(row)}); or pick another dataset_map_fn')
     keys = sorted(chat, key=lambda k: int(TURN_KEY.match(k).group(1)) if TURN_KEY.match(k)
                   else -1)
     bad = [k for k in keys if not TURN_KEY.match(k)]

@@ -6,6 +6,7 @@ import re
 
 from ...errors import DatasetFormatError
 from ...registry import MAP_FNS
+from ._columns import present
 
 THINK = re.compile(r'<\|startofthink\|>(.*?)<\|endofthink\|>', re.S)
 EXEC = re.compile(r'<\|startofexec\|>(.*?)<\|endofexec\|>', re.S)
@@ -39,7 +40,7 @@ def msagent_react_map_fn(row: dict) -> dict:
                                      f'({exc.msg}); give a list of {{from, value}}') from None
     if not isinstance(messages, list) or not messages:
         raise DatasetFormatError(f"msagent_react row needs a 'conversations' list (found "
-                                 f'{sorted(row)}); or pick another dataset_map_fn')
+                                 f'{present(row)}); or pick another dataset_map_fn')
     system, turns, pending = None, [], None
     for i, msg in enumerate(messages):
         role = msg.get('from') if isinstance(msg, dict) else None

@@ -5,6 +5,7 @@ import re
 
 from ...errors import DatasetFormatError
 from ...registry import MAP_FNS
+from ._columns import present
 
 SPEAKER = re.compile(r'### (Human|Assistant):')
 
@@ -21,7 +22,7 @@ def oasst1_map_fn(row: dict) -> dict:
     """
     text = row.get('text')
     if not isinstance(text, str):
-        raise DatasetFormatError(f"oasst1 row needs a 'text' field (found {sorted(row)}); "
+        raise DatasetFormatError(f"oasst1 row needs a 'text' field (found {present(row)}); "
                                  'or pick another dataset_map_fn')
     parts = SPEAKER.split(text)
     if parts[0].strip():

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ...errors import DatasetFormatError
 from ...registry import MAP_FNS
+from ._columns import present
 from ._tools import tool_call_text, tool_response_text, tools_system_text
 
 HOW = ('messages must be [system], then user (or tool results) and assistant in turn; '
@@ -34,7 +35,7 @@ def openai_map_fn(row: dict) -> dict:
     messages = row.get('messages')
     if not isinstance(messages, list) or not messages:
         raise DatasetFormatError(f"openai row needs a non-empty 'messages' list (found "
-                                 f"{sorted(row)}); or pick another dataset_map_fn")
+                                 f"{present(row)}); or pick another dataset_map_fn")
     system, start = None, 0
     if isinstance(messages[0], dict) and messages[0].get('role') == 'system':
         system, start = _text(messages[0], 0), 1

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ...errors import DatasetFormatError
 from ...registry import MAP_FNS
+from ._columns import present
 from ._tools import raw_tool_call_text, tool_response_text, tools_system_text
 
 INPUT_ROLES = {'human': 'human', 'user': 'human', 'observation': 'observation',
@@ -34,7 +35,7 @@ def sharegpt_map_fn(row: dict) -> dict:
     messages = row.get('conversations')
     if not isinstance(messages, list) or not messages:
         raise DatasetFormatError(f"sharegpt row needs a non-empty 'conversations' list (found "
-                                 f"{sorted(row)}); or pick another dataset_map_fn")
+                                 f"{present(row)}); or pick another dataset_map_fn")
     system, start = row.get('system') or None, 0
     if isinstance(messages[0], dict) and messages[0].get('from') == 'system':
         system, start = _value(messages[0], 0), 1

@@ -1,4 +1,8 @@
-"""Fixtures for the conversion tests: checkpoints of tiny full, LoRA and QLoRA models."""
+"""Helpers of the conversion tests: checkpoints of tiny full, LoRA and QLoRA models.
+
+Not a conftest.py: tests import `conftest` (the top one) by name, and a second file of
+that name would shadow it.
+"""
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,0 +1,59 @@
+"""Tests for xtuner_like/chat/session.py: history, RESET and prompt building."""
+from __future__ import annotations
+
+import pytest
+
+from xtuner_like.chat import session as session_module
+from xtuner_like.chat.session import ChatSession
+from xtuner_like.errors import ConfigError
+from xtuner_like.templates import get_template, render_prompt
+
+
+@pytest.fixture
+def replies(monkeypatch):
+    prompts = []
+
+    def fake_generate(model, tokenizer, prompt, stops, **kwargs):
+        prompts.append(prompt)
+        return f'answer {len(prompts)}'
+    monkeypatch.setattr(session_module, 'generate_reply', fake_generate)
+    return prompts
+
+
+def test_history_is_in_the_next_prompt_and_reset_clears_it(replies, tiny_tokenizer):
+    template = get_template('chatml')
+    chat = ChatSession(model=None, tokenizer=tiny_tokenizer, template=template, system='Sys.')
+    assert chat.ask('Q1') == 'answer 1'
+    chat.ask('Q2')
+    eos = tiny_tokenizer.eos_token
+    assert replies[1] == render_prompt([{'input': 'Q1', 'output': 'answer 1'},
+                                        {'input': 'Q2'}], template, 'Sys.', eos)
+    chat.reset()
+    chat.ask('Q3')
+    assert replies[2] == render_prompt([{'input': 'Q3'}], template, 'Sys.', eos)
+
+
+def test_the_tokenizer_chat_template_is_used_without_a_template(replies, tiny_tokenizer):
+    import copy
+
+    from xtuner_like.templates import to_chat_template
+    tokenizer = copy.deepcopy(tiny_tokenizer)
+    tokenizer.chat_template = to_chat_template(get_template('chatml'))
+    chat = ChatSession(model=None, tokenizer=tokenizer)
+    chat.ask('Q1')
+    chat.ask('Q2')
+    assert replies[1] == render_prompt([{'input': 'Q1', 'output': 'answer 1'},
+                                        {'input': 'Q2'}], get_template('chatml'), None,
+                                       tokenizer.eos_token)
+
+
+def test_no_template_anywhere_is_an_error(tiny_tokenizer):
+    with pytest.raises(ConfigError, match='--prompt-template'):
+        ChatSession(model=None, tokenizer=tiny_tokenizer)
+
+
+def test_stops_hold_template_words_eos_and_extra(tiny_tokenizer):
+    chat = ChatSession(model=None, tokenizer=tiny_tokenizer, template=get_template('chatml'),
+                       stop_words=['###'])
+    assert tiny_tokenizer.eos_token in chat.stops and '###' in chat.stops
+    assert set(get_template('chatml').stop_words) <= set(chat.stops)

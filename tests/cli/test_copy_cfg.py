@@ -1,0 +1,20 @@
+"""copy-cfg writes a file that trains exactly like the recipe, from any directory."""
+from conftest import TINY_TRAIN_OPTIONS, logged_losses, run_cli
+
+RECIPE = 'smollm2_135m_instruct_lora_identity'
+
+
+def test_copy_trains_identically(tmp_path, tiny_run, tiny_model_dir, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(['copy-cfg', RECIPE, 'mine']) == 0
+    copied = tmp_path / 'mine' / f'{RECIPE}_copy.py'
+    assert f'copied {RECIPE} to' in capsys.readouterr().out and copied.is_file()
+    rc = run_cli(['train', copied, '--work-dir', 'w', '--cfg-options',
+                  f'pretrained_model_name_or_path={tiny_model_dir}', *TINY_TRAIN_OPTIONS])
+    assert rc == 0
+    assert logged_losses(tmp_path / 'w') == logged_losses(tiny_run)
+
+
+def test_unknown_recipe(capsys, tmp_path):
+    assert run_cli(['copy-cfg', 'smollm2_135m_instruct_lora_identiti', tmp_path]) == 1
+    assert "did you mean 'smollm2_135m_instruct_lora_identity'" in capsys.readouterr().err

@@ -1,0 +1,39 @@
+"""Run a map_fn through the whole pipeline on a real file and read back what is trained."""
+from __future__ import annotations
+
+import json
+from itertools import groupby
+from pathlib import Path
+
+import pytest
+
+from xtuner_like.dataset import build_sft_dataset
+from xtuner_like.dataset.encode import IGNORE_INDEX
+
+EOS = '<|im_end|>'  # the tiny tokenizer's eos
+
+
+def read_rows(path: Path) -> list[dict]:
+    if path.suffix == '.jsonl':
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return json.loads(path.read_text())
+
+
+@pytest.fixture
+def pipeline(tiny_tokenizer, tmp_path):
+    """pipeline(path, map_fn, **kwargs) -> [(full text, [trained spans])] per sample."""
+    def run(path, dataset_map_fn, max_rows=4, prompt_template='chatml', **kwargs):
+        ds = build_sft_dataset(tiny_tokenizer, data_files=str(path),
+                               dataset_map_fn=dataset_map_fn, prompt_template=prompt_template,
+                               max_length=1 << 20, pack_to_max_length=False,
+                               max_rows=max_rows, cache_dir=str(tmp_path), **kwargs)
+        out = []
+        for i in range(len(ds)):
+            ids, labels = ds[i]['input_ids'].tolist(), ds[i]['labels'].tolist()
+            spans = [tiny_tokenizer.decode([ids[k] for k in run_])
+                     for trained, run_ in groupby(range(len(ids)),
+                                                  key=lambda k: labels[k] != IGNORE_INDEX)
+                     for run_ in [list(run_)] if trained]
+            out.append((tiny_tokenizer.decode(ids), spans))
+        return out
+    return run

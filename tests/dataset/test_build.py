@@ -1,0 +1,119 @@
+"""build_sft_dataset: the whole pipeline, its cache, and its errors."""
+import json
+import logging
+
+import pytest
+
+from xtuner_like.dataset import build as build_module
+from xtuner_like.dataset.build import build_sft_dataset
+from xtuner_like.errors import ConfigError, DatasetFormatError, UnknownNameError
+
+ROWS = [{'instruction': f'Question {i}?', 'input': '', 'output': f'Answer number {i}.'}
+        for i in range(20)]
+
+
+@pytest.fixture
+def alpaca_file(tmp_path):
+    path = tmp_path / 'alpaca.json'
+    path.write_text(json.dumps(ROWS))
+    return path
+
+
+def build(tokenizer, path, tmp_path, **kwargs):
+    kwargs.setdefault('dataset_map_fn', 'alpaca')
+    kwargs.setdefault('max_length', 128)
+    return build_sft_dataset(tokenizer, data_files=str(path), cache_dir=str(tmp_path / 'cache'),
+                             **kwargs)
+
+
+def test_packed_pipeline(tiny_tokenizer, alpaca_file, tmp_path):
+    ds = build(tiny_tokenizer, alpaca_file, tmp_path)
+    assert ds.packed and ds.stats['samples'] == 20
+    assert 0 < ds.stats['pack_efficiency'] <= 1 and ds.stats['packs'] == len(ds) < 20
+    row = ds[0]
+    assert len(row['input_ids']) == len(row['labels']) == len(row['position_ids']) <= 128
+    assert list(row['position_ids']).count(0) > 1          # several samples in one row
+
+
+def test_unpacked_pipeline_and_labels(tiny_tokenizer, alpaca_file, tmp_path):
+    ds = build(tiny_tokenizer, alpaca_file, tmp_path, pack_to_max_length=False,
+               system='alpaca')
+    assert len(ds) == 20 and 'position_ids' not in ds[0]
+    row = ds[0]
+    trained = [i for i, lab in zip(row['input_ids'], row['labels']) if lab != -100]
+    text = tiny_tokenizer.decode(trained)
+    assert text == 'Answer number 0.<|im_end|>'
+
+
+def test_second_build_hits_the_cache(tiny_tokenizer, alpaca_file, tmp_path, monkeypatch):
+    first = build(tiny_tokenizer, alpaca_file, tmp_path)
+
+    def fail(*args, **kwargs):
+        raise AssertionError('processed again instead of loading the cache')
+    monkeypatch.setattr(build_module, '_process', fail)
+    second = build(tiny_tokenizer, alpaca_file, tmp_path)
+    assert [list(r['input_ids']) for r in second] == [list(r['input_ids']) for r in first]
+    with pytest.raises(AssertionError, match='processed again'):
+        build(tiny_tokenizer, alpaca_file, tmp_path, max_length=64)   # a new key
+
+
+def test_bad_row_names_file_and_row(tiny_tokenizer, tmp_path):
+    path = tmp_path / 'bad.json'
+    path.write_text(json.dumps(ROWS[:3] + [{'instruction': 'x', 'response': 'y'}]))
+    with pytest.raises(DatasetFormatError, match=rf"{path}, row 3: .*'output'"):
+        build(tiny_tokenizer, path, tmp_path)
+
+
+def test_bad_rows_skipped_on_request_and_counted(tiny_tokenizer, tmp_path, caplog):
+    path = tmp_path / 'bad.jsonl'
+    lines = [json.dumps(r) for r in ROWS[:5]] + ['{"instruction": "x"}'] * 2
+    path.write_text('\n'.join(lines))
+    ds = build(tiny_tokenizer, path, tmp_path, on_bad_row='skip', pack_to_max_length=False)
+    assert len(ds) == 5 and ds.stats['skipped'] == 2
+
+
+def test_jsonl_rows_are_named_by_line(tiny_tokenizer, tmp_path):
+    path = tmp_path / 'bad.jsonl'
+    path.write_text(json.dumps(ROWS[0]) + '\n' + json.dumps({'instruction': 'x'}) + '\n')
+    with pytest.raises(DatasetFormatError, match=rf'{path}, line 2'):
+        build(tiny_tokenizer, path, tmp_path)
+
+
+def test_long_rows_are_truncated_and_counted(tiny_tokenizer, tmp_path):
+    path = tmp_path / 'long.json'
+    path.write_text(json.dumps([{'instruction': 'Hi', 'output': 'word ' * 200}] + ROWS[:3]))
+    ds = build(tiny_tokenizer, path, tmp_path, max_length=40, pack_to_max_length=False)
+    assert ds.stats['truncated'] == 1 and max(ds.lengths) == 40
+
+
+def test_pretrain_mode_trains_every_token(tiny_tokenizer, tmp_path):
+    path = tmp_path / 'text.jsonl'
+    path.write_text('\n'.join(json.dumps({'text': f'Some text number {i}.'}) for i in range(4)))
+    ds = build(tiny_tokenizer, path, tmp_path, dataset_map_fn='pretrain',
+               prompt_template=None, pack_to_max_length=False)
+    row = ds[0]
+    assert list(row['labels']) == list(row['input_ids'])
+    assert tiny_tokenizer.decode(row['input_ids']).endswith('<|im_end|>')
+
+
+def test_max_rows(tiny_tokenizer, alpaca_file, tmp_path):
+    assert len(build(tiny_tokenizer, alpaca_file, tmp_path, max_rows=7,
+                     pack_to_max_length=False)) == 7
+
+
+def test_config_mistakes(tiny_tokenizer, alpaca_file, tmp_path):
+    with pytest.raises(UnknownNameError, match="did you mean 'chatml'"):
+        build(tiny_tokenizer, alpaca_file, tmp_path, prompt_template='chatm1')
+    with pytest.raises(UnknownNameError, match="'alpaca'"):
+        build(tiny_tokenizer, alpaca_file, tmp_path, dataset_map_fn='alpacca')
+    with pytest.raises(ConfigError, match='on_bad_row'):
+        build(tiny_tokenizer, alpaca_file, tmp_path, on_bad_row='ignore')
+    with pytest.raises(ConfigError, match='not found'):
+        build(tiny_tokenizer, tmp_path / 'missing.json', tmp_path)
+
+
+def test_real_alpaca(tiny_tokenizer, shared_data, tmp_path):
+    ds = build(tiny_tokenizer, shared_data / 'alpaca_en_demo.json', tmp_path, max_length=512)
+    stats = ds.stats   # the tiny tokenizer makes long texts: a few lose their answer
+    assert stats['rows'] == 999 and stats['samples'] + stats['emptied'] == 999
+    assert stats['truncated'] >= stats['emptied'] and stats['pack_efficiency'] > 0.9

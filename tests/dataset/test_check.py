@@ -1,0 +1,78 @@
+"""Tests for xtuner_like/dataset/check.py: all bad rows at once, and the statistics."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from xtuner_like.dataset.check import check_dataset, dataset_sources, format_report
+from xtuner_like.dataset.concat import build_concat_dataset
+from xtuner_like.dataset.build import build_sft_dataset
+
+GOOD = {'messages': [{'role': 'user', 'content': 'Hi'},
+                     {'role': 'assistant', 'content': 'Hello!'}]}
+BAD = {  # line number -> row
+    3: {'messages': [{'role': 'assistant', 'content': 'no question'}]},
+    5: {'text': 'not a chat'},
+    8: {'messages': [{'role': 'user', 'content': 'Hi'}, {'role': 'assistant', 'content': 7}]},
+}
+
+
+def write_planted(path, n=10):
+    path.write_text(''.join(json.dumps(BAD.get(i, GOOD)) + '\n' for i in range(1, n + 1)))
+    return path
+
+
+def spec(tokenizer, data_files, **kwargs):
+    return dict(type=build_sft_dataset, tokenizer=tokenizer, data_files=str(data_files),
+                dataset_map_fn='openai', prompt_template='chatml', max_length=64, **kwargs)
+
+
+def test_every_bad_row_is_named(tmp_path, tiny_tokenizer):
+    report = check_dataset(spec(tiny_tokenizer, write_planted(tmp_path / 'bad.jsonl')))
+    assert not report.ok and report.rows == 10
+    assert [b.where for b in report.bad_rows] == [
+        f'{tmp_path / "bad.jsonl"}, line {n}' for n in (3, 5, 8)]
+    problems = [b.problem for b in report.bad_rows]
+    assert "message 0 has role 'assistant' where 'user' was expected" in problems[0]
+    assert "needs a non-empty 'messages' list (found ['text'])" in problems[1]
+    assert "message 1 ('assistant') has no text content" in problems[2]
+    text = format_report(report)
+    assert '3 bad row(s):' in text and 'how to fix:' in text
+    assert report.statistics()['samples'] == 7
+
+
+def test_statistics_of_good_rows(tmp_path, tiny_tokenizer):
+    path = tmp_path / 'good.jsonl'
+    long = {'messages': [{'role': 'user', 'content': 'x ' * 100},
+                         {'role': 'assistant', 'content': 'Hello!'}]}
+    path.write_text(json.dumps(GOOD) + '\n' + json.dumps(long) + '\n')
+    report = check_dataset(spec(tiny_tokenizer, path))
+    stats = report.statistics()
+    assert report.ok and stats['rows'] == 2 and stats['truncated'] == 1
+    short = len(tiny_tokenizer('<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n'
+                               'Hello!<|im_end|>', add_special_tokens=False)['input_ids'])
+    assert stats['tokens'] == short + 64                 # the long one is cut at max_length
+    trained = len(tiny_tokenizer('Hello!<|im_end|>', add_special_tokens=False)['input_ids'])
+    assert stats['trained_tokens'] == trained            # the long one's reply is cut off
+    assert stats['length']['max'] > 64 and stats['length']['p50'] == short
+    assert stats['packs'] == 1 and 0 < stats['pack_efficiency'] <= 1
+    assert 'pack efficiency' in format_report(report)
+
+
+def test_sources_of_a_concat_spec(tmp_path, tiny_tokenizer):
+    s = dict(type=build_concat_dataset, tokenizer=tiny_tokenizer, max_length=32, seed=1,
+             sources=[dict(data_files='a.json', dataset_map_fn='alpaca', ratio=0.5),
+                      dict(data_files='b.jsonl', dataset_map_fn='openai', system='S')])
+    a, b = dataset_sources(s)
+    assert a['dataset_map_fn'] == 'alpaca' and a['max_length'] == 32 and 'ratio' not in a
+    assert b['system'] == 'S' and 'seed' not in b
+
+
+def test_real_moss_and_toolcall_samples_pass(shared_data, tiny_tokenizer):
+    moss = check_dataset(dict(spec(tiny_tokenizer, shared_data / 'moss_003_sft_sample.jsonl'),
+                              dataset_map_fn='moss_sft', prompt_template='moss_sft'))
+    assert moss.ok and moss.rows == 920
+    tools = check_dataset(dict(spec(tiny_tokenizer, shared_data / 'glaive_toolcall_en_demo.json'),
+                               dataset_map_fn='sharegpt'))
+    assert tools.ok and tools.rows == 300

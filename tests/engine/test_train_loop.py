@@ -1,0 +1,58 @@
+"""Token-exact accumulation: k micro-batches == one batch holding them all."""
+import torch
+
+from xtuner_like.dataset.collate import SftCollator
+from xtuner_like.engine.train_loop import trained_tokens, window_denominator
+from xtuner_like.model import SupervisedFinetune, load_causal_lm
+
+
+def sample(length, prompt, seed):
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.randint(3, 300, (length,), generator=g).tolist()
+    return {'input_ids': ids, 'labels': [-100] * prompt + ids[prompt:], 'length': length}
+
+
+def grads(model):
+    return {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def test_accumulated_gradient_equals_one_batch(tiny_model_dir):
+    samples = [sample(30, 5, 0), sample(7, 2, 1), sample(19, 15, 2)]   # very different sizes
+    pad = SftCollator(pad_token_id=0, packed=False)
+    model = SupervisedFinetune(dict(type=load_causal_lm, dtype='fp32',
+                                    pretrained_model_name_or_path=str(tiny_model_dir)))
+    model.train()
+
+    model(**pad(samples))['loss'].backward()          # one batch: mean over all tokens
+    expected = grads(model)
+    model.zero_grad()
+
+    window = [pad([s]) for s in samples]
+    denominator = window_denominator(window)
+    for micro in window:                              # what the loop + optim wrapper do
+        (model(**micro, loss_denominator=denominator)['loss'] / len(window)).backward()
+    for name, grad in grads(model).items():
+        torch.testing.assert_close(grad, expected[name], rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_mean_of_micro_batch_means_would_differ(tiny_model_dir):
+    """The naive scheme (transformers#34191) gives another gradient: the test above can fail."""
+    samples = [sample(30, 5, 0), sample(7, 2, 1)]
+    pad = SftCollator(pad_token_id=0, packed=False)
+    model = SupervisedFinetune(dict(type=load_causal_lm, dtype='fp32',
+                                    pretrained_model_name_or_path=str(tiny_model_dir)))
+    model(**pad(samples))['loss'].backward()
+    expected = grads(model)
+    model.zero_grad()
+    for s in samples:
+        (model(**pad([s]))['loss'] / 2).backward()
+    diffs = [float((g - expected[n]).abs().max()) for n, g in grads(model).items()]
+    assert max(diffs) > 1e-4
+
+
+def test_window_denominator_counts_targets():
+    a = {'labels': torch.tensor([[-100, 1, 2, -100]])}
+    b = {'labels': torch.tensor([[-100, -100, 5]])}
+    assert trained_tokens(a) == 2 and trained_tokens(b) == 1
+    assert window_denominator([a, b]) == 3 / 2
+    assert window_denominator([{'labels': torch.tensor([[-100, -100]])}]) == 1.0

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The main job: set up, fine-tune the embedded SmolLM2-135M-Instruct with LoRA to a new
+# identity, and show its answer to "Who are you?" before and after.
+#   NAME="Tuna" AUTHOR="the xtuner_like team" bash tools/demo.sh
+set -euo pipefail
+source "$(dirname "$0")/setup_env.sh"
+NAME="${NAME:-Tuna}"
+AUTHOR="${AUTHOR:-the xtuner_like team}"
+WORK="${WORK:-work_dirs/demo}"
+rm -f "$WORK/eval_chat.jsonl"
+xtuner-like train smollm2_135m_instruct_lora_identity --work-dir "$WORK" \
+  --cfg-options "assistant_name=$NAME" "assistant_author=$AUTHOR"
+python - "$WORK/eval_chat.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1], encoding='utf-8')]
+for when in ('before training', 'after training'):
+    answer = [r['answer'] for r in rows if r['when'] == when and r['question'] == 'Who are you?'][-1]
+    print(f'\n== "Who are you?" {when}:\n{answer}')
+PY

@@ -11,7 +11,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from xtuner_like.convert.export import CONFIG_NAME
 from xtuner_like.convert.pth_to_hf import pth_to_hf
 from xtuner_like.errors import CheckpointError
-from xtuner_like.templates import get_template, render_conversation
+from xtuner_like.templates import TEMPLATES, get_template, render_conversation
 
 CONVERSATION = [{'input': 'Who are you?', 'output': 'I am Tuna.'},
                 {'input': 'And?', 'output': 'Made by the xtuner_like team.'}]
@@ -84,8 +84,7 @@ def test_chat_template_of_the_converted_dir_renders_the_training_text(
                                    tokenize=False) == expected
 
 
-@pytest.mark.parametrize('name', sorted(__import__('xtuner_like.templates',
-                                                   fromlist=['TEMPLATES']).TEMPLATES))
+@pytest.mark.parametrize('name', sorted(TEMPLATES))
 def test_every_template_round_trips_through_a_saved_tokenizer(name, tiny_tokenizer, tmp_path):
     from xtuner_like.convert.export import chat_tokenizer
     template = get_template(name)
@@ -124,7 +123,6 @@ def test_a_file_without_weights_is_a_clear_error(tiny_model_dir, tmp_path):
 
 
 def test_deepspeed_folder_needs_deepspeed(tiny_model_dir, tmp_path):
-    pytest.importorskip  # noqa: B018 - documents the intent
     import importlib.util
     if importlib.util.find_spec('deepspeed') is not None:
         pytest.skip('deepspeed is installed; the DeepSpeed tests cover this path')

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 
 from xtuner_like.dataset.check import check_dataset, dataset_sources, format_report
 from xtuner_like.dataset.concat import build_concat_dataset

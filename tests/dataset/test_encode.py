@@ -6,7 +6,7 @@ import pytest
 from xtuner_like.dataset.encode import IGNORE_INDEX, encode_batch, encode_segments
 from xtuner_like.dataset.template import template_map_fn
 from xtuner_like.errors import ConfigError, DatasetFormatError, UnknownNameError
-from xtuner_like.templates import TEMPLATES
+from xtuner_like.templates import TEMPLATES, get_template
 
 ONE = [{'input': 'Who are you?', 'output': 'I am Tuna.'}]
 TWO = ONE + [{'input': 'Give three tips.', 'output': 'Eat well, sleep enough.'}]
@@ -57,7 +57,7 @@ def test_multi_turn_trains_every_reply_and_end_of_turn(tiny_tokenizer):
 @pytest.mark.parametrize('name', list(TEMPLATES))
 def test_every_template_trains_only_replies(tiny_tokenizer, name):
     enc = encode_segments(segments(TWO, name, system='S.'), tiny_tokenizer, 512)
-    suffix = {'llama2_chat': ' <|im_end|>', 'llama3_chat': '<|eot_id|>'}.get(name, '<|im_end|>')
+    suffix = get_template(name).suffix.replace('{eos}', tiny_tokenizer.eos_token)
     assert trained_runs(tiny_tokenizer, enc) == ['I am Tuna.' + suffix,
                                                  'Eat well, sleep enough.' + suffix]
 

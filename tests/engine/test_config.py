@@ -72,3 +72,11 @@ def test_parse_options_keeps_spaces_and_literals():
                     'xs': [1, 2], 'flag': True, 'path': '/tmp/a.json'}
     with pytest.raises(ConfigError, match='KEY=VALUE'):
         parse_options(['novalue'])
+
+
+def test_a_runs_dumped_config_loads_again(tmp_path):
+    cfg = load_config(RECIPE, {'max_length': 256})
+    path = tmp_path / 'dumped.py'
+    cfg.dump(str(path))
+    again = load_config(str(path))
+    assert again.train_dataloader.dataset.max_length == 256 and 'lora_r' in again._knobs

@@ -24,3 +24,9 @@ def test_resolve_system_rejects_non_strings():
     from xtuner_like.errors import ConfigError
     with pytest.raises(ConfigError):
         resolve_system(3)
+
+
+def test_moss_sft_is_moss_meta_instruction():
+    text = resolve_system('moss_sft')
+    assert text.startswith('You are an AI assistant whose name is MOSS.\n')
+    assert text.endswith('- Text-to-speech: disabled.\n')

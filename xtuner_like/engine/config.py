@@ -30,6 +30,7 @@ _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
 # Keys the Runner takes; anything else at the top level must be a knob some value refers to.
 RUNNER_KEYS = frozenset(inspect.signature(Runner.__init__).parameters) - {'self', 'cfg'}
 EXTRA_KEYS = frozenset({'deepspeed', 'strategy', 'gpu_ids'})
+KNOBS_KEY = '_knobs'
 
 
 def load_config(name_or_path: str, cfg_options: dict | None = None,
@@ -46,9 +47,11 @@ def load_config(name_or_path: str, cfg_options: dict | None = None,
     if cfg_options:
         apply_options(cfg, cfg_options)
     if resolve:
-        knobs |= referenced_knobs(cfg._cfg_dict)
+        # A run's dumped config has its references filled in; it lists the knobs instead.
+        knobs |= referenced_knobs(cfg._cfg_dict) | set(cfg._cfg_dict.get(KNOBS_KEY, ()))
         resolve_references(cfg)
         check_config(cfg, knobs)
+        dict.__setitem__(cfg._cfg_dict, KNOBS_KEY, sorted(knobs))
     return cfg
 
 

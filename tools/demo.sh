@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The main job: set up, fine-tune the embedded SmolLM2-135M-Instruct with LoRA to a new
-# identity, and show its answer to "Who are you?" before and after.
+# identity, show its answer to "Who are you?" before and after training, then merge the
+# exported adapter into a standalone Hugging Face model and ask it again through `chat`.
 #   NAME="Tuna" AUTHOR="the xtuner_like team" bash tools/demo.sh
 set -euo pipefail
 source "$(dirname "$0")/setup_env.sh"
 NAME="${NAME:-Tuna}"
 AUTHOR="${AUTHOR:-the xtuner_like team}"
 WORK="${WORK:-work_dirs/demo}"
-rm -f "$WORK/eval_chat.jsonl"
+rm -rf "$WORK/eval_chat.jsonl" "$WORK/merged"
 xtuner-like train smollm2_135m_instruct_lora_identity --work-dir "$WORK" \
   --cfg-options "assistant_name=$NAME" "assistant_author=$AUTHOR"
 python - "$WORK/eval_chat.jsonl" <<'PY'
@@ -17,3 +18,7 @@ for when in ('before training', 'after training'):
     answer = [r['answer'] for r in rows if r['when'] == when and r['question'] == 'Who are you?'][-1]
     print(f'\n== "Who are you?" {when}:\n{answer}')
 PY
+# The run exported its adapter (with the training chat template) to $WORK/hf.
+xtuner-like convert merge HuggingFaceTB/SmolLM2-135M-Instruct "$WORK/hf" "$WORK/merged"
+echo -e '\n== `xtuner-like chat` on the merged model:'
+printf 'Who are you?\n' | xtuner-like chat "$WORK/merged" --temperature 0 --max-new-tokens 48 2>/dev/null

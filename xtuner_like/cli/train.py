@@ -1,8 +1,13 @@
-"""`xtuner-like train CONFIG`: train with mmengine's Runner."""
+"""`xtuner-like train CONFIG`: train with mmengine's Runner (FlexibleRunner with --deepspeed).
+
+``NPROC_PER_NODE=N [NNODES= NODE_RANK= ADDR= PORT=] xtuner-like train ...`` re-runs the same
+command under ``torch.distributed.run`` with the same Python interpreter (engine/distributed.py).
+"""
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from ..errors import ConfigError
@@ -19,6 +24,12 @@ def add_parser(subparsers) -> None:
     p.add_argument('--seed', type=int, help='random seed (overrides the config)')
     p.add_argument('--deterministic', action='store_true',
                    help='deterministic algorithms (slower)')
+    p.add_argument('--deepspeed', metavar='NAME|PATH.json',
+                   help='train with DeepSpeed: a preset (list-cfg --deepspeed) or a JSON file; '
+                   '"auto" values are filled from the config')
+    p.add_argument('--launcher', choices=('none', 'pytorch', 'slurm'), default='none',
+                   help='how the processes were started (set NPROC_PER_NODE=N to start N '
+                   'processes under torchrun; use slurm under srun)')
     add_cfg_options(p)
     p.set_defaults(run=run)
 
@@ -35,21 +46,38 @@ def prepare_config(args: argparse.Namespace):
     cfg.work_dir = args.work_dir or str(Path('work_dirs') / Path(cfg.filename).stem)
     if args.resume:
         if args.resume != 'auto':
-            if not Path(args.resume).is_file():
-                raise ConfigError(f'--resume {args.resume}: no such checkpoint file')
+            exists = Path(args.resume).is_dir() if args.deepspeed else Path(args.resume).is_file()
+            if not exists:
+                kind = 'DeepSpeed checkpoint folder' if args.deepspeed else 'checkpoint file'
+                raise ConfigError(f'--resume {args.resume}: no such {kind}')
             cfg.load_from = args.resume
         cfg.resume = True
+    cfg.launcher = args.launcher
+    if args.deepspeed:
+        from ..engine.deepspeed import apply_deepspeed
+        apply_deepspeed(cfg, args.deepspeed)
     return cfg
 
 
 def run(args: argparse.Namespace) -> int:
     from ..dataset.build import build_sft_dataset, check_dataset_spec
-    from ..engine.runner import XRunner
+    from ..engine.distributed import init_process_group, relaunch, slurm_env
     os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
-    cfg = prepare_config(args)
+    if args.launcher == 'none':
+        code = relaunch(getattr(args, 'argv', None) or sys.argv[1:])
+        if code is not None:
+            return code
+    elif args.launcher == 'slurm':
+        slurm_env()  # WORLD_SIZE is needed to reconcile the DeepSpeed batch size
+    cfg = prepare_config(args)  # before any process group: config errors come first
     dataset = cfg.get('train_dataloader', {}).get('dataset')
     if isinstance(dataset, dict) and dataset.get('type') is build_sft_dataset:
         check_dataset_spec(dataset)
-    runner = XRunner.from_cfg(cfg)
+    init_process_group(args.launcher, use_deepspeed=bool(args.deepspeed))
+    if args.deepspeed:
+        from ..engine.flexible_runner import XFlexibleRunner as runner_cls
+    else:
+        from ..engine.runner import XRunner as runner_cls
+    runner = runner_cls.from_cfg(cfg)
     runner.train()
     return 0

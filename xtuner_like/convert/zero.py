@@ -1,6 +1,9 @@
-"""Read a DeepSpeed checkpoint folder (ZeRO 1-3): the one place that imports deepspeed here.
+"""Read a DeepSpeed checkpoint folder (ZeRO 1-3): the one place that reads DeepSpeed files here.
 
-Kept small on purpose; the DeepSpeed work extends it. ``get_fp32_state_dict_from_zero_checkpoint``
+DeepSpeed loads its files with ``weights_only=False``. A folder a user hands in is therefore
+first checked file by file with ``weights_only=True`` and only the types DeepSpeed and
+mmengine write allowlisted (:func:`check_deepspeed_dir`): a file that passes holds nothing
+else, so DeepSpeed's own loader then builds only those. ``get_fp32_state_dict_from_zero_checkpoint``
 gathers the fp32 master weights of every rank (stage-3 shards included).
 """
 from __future__ import annotations
@@ -10,11 +13,38 @@ from pathlib import Path
 
 import torch
 
+from ..engine.checkpoint import SAFE_GLOBALS
 from ..errors import CheckpointError
+
+
+def _deepspeed_globals() -> list:
+    """Types a DeepSpeed 0.19 checkpoint pickles besides tensors and plain containers."""
+    from deepspeed.runtime.fp16.loss_scaler import DynamicLossScaler, LossScaler
+    from deepspeed.runtime.zero.config import ZeroStageEnum
+    from deepspeed.utils.tensor_fragment import fragment_address
+    return [LossScaler, DynamicLossScaler, ZeroStageEnum, fragment_address]
+
+
+def check_deepspeed_dir(path: str | Path) -> None:
+    """Raise CheckpointError unless every ``*.pt`` in ``path`` loads with ``weights_only=True``."""
+    path = Path(path)
+    files = sorted(path.rglob('*.pt'))
+    if not any(f.name.endswith('model_states.pt') for f in files):
+        raise CheckpointError(f'{path} is not a DeepSpeed checkpoint folder (no '
+                              '*model_states.pt inside); pass an iter_N.pth of a --deepspeed run')
+    allowed = [*SAFE_GLOBALS, *_deepspeed_globals()]
+    for file in files:
+        try:
+            with torch.serialization.safe_globals(allowed):
+                torch.load(file, map_location='cpu', weights_only=True, mmap=True)
+        except Exception as exc:  # noqa: BLE001 - name the file and the reason
+            raise CheckpointError(f'{file} does not load with weights_only=True, so it is not '
+                                  f'read: {type(exc).__name__}: {exc}') from None
 
 
 def read_deepspeed_dir(path: Path) -> dict[str, torch.Tensor]:
     """The model weights of a DeepSpeed checkpoint folder (keys as in the mmengine model)."""
+    path = Path(path)
     if not any(path.rglob('*model_states.pt')):
         raise CheckpointError(f'{path} is a folder but not a DeepSpeed checkpoint (no '
                               '*model_states.pt inside); pass an iter_N.pth file or the '
@@ -22,9 +52,11 @@ def read_deepspeed_dir(path: Path) -> dict[str, torch.Tensor]:
     if importlib.util.find_spec('deepspeed') is None:
         raise CheckpointError(f'{path} is a DeepSpeed checkpoint; reading it needs deepspeed, '
                               "which is not installed: pip install -r requirements/deepspeed.txt")
+    check_deepspeed_dir(path)
     from deepspeed.utils.zero_to_fp32 import get_fp32_state_dict_from_zero_checkpoint
     try:
-        state = get_fp32_state_dict_from_zero_checkpoint(str(path))
+        state = get_fp32_state_dict_from_zero_checkpoint(
+            str(path.resolve().parent), tag=path.name, exclude_frozen_parameters=True)
     except Exception as exc:  # noqa: BLE001 - deepspeed raises many kinds; name the folder
         raise CheckpointError(f'cannot read DeepSpeed checkpoint {path}: '
                               f'{type(exc).__name__}: {exc}') from exc

@@ -4,14 +4,55 @@ from __future__ import annotations
 import os.path as osp
 from typing import Any
 
-from mmengine.model import is_model_wrapper
+import torch
+import torch.distributed as dist
+from mmengine.dist import is_main_process
+from mmengine.model import MMDistributedDataParallel, is_model_wrapper
 from mmengine.runner import Runner
 
 from .checkpoint import (atomic_replace, plain_message_hub, restore_message_hub, rng_state,
                          safe_load, set_rng_state)
 
 
-class XRunner(Runner):
+def gather_rng_states() -> dict | list[dict]:
+    """This process's random state, or every rank's (a list by rank) when distributed."""
+    state = rng_state()
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return state
+    states: list = [None] * dist.get_world_size()
+    dist.all_gather_object(states, state)
+    return states
+
+
+class CheckpointStateMixin:
+    """What XRunner and XFlexibleRunner add to every checkpoint: a plain message hub (loadable
+    with ``weights_only=True``) and the random states of all ranks, restored on resume."""
+
+    _rng_states: Any = None
+    _loaded_rng_state: Any = None
+
+    def call_hook(self, fn_name: str, **kwargs: Any) -> None:
+        if fn_name == 'before_save_checkpoint':
+            checkpoint = kwargs['checkpoint']
+            checkpoint['message_hub'] = plain_message_hub(checkpoint['message_hub'])
+            checkpoint['rng_state'] = self._rng_states or rng_state()
+        super().call_hook(fn_name, **kwargs)
+        if fn_name == 'after_load_checkpoint':
+            checkpoint = kwargs['checkpoint']
+            if 'message_hub' in checkpoint:
+                checkpoint['message_hub'] = restore_message_hub(checkpoint['message_hub'])
+            self._loaded_rng_state = checkpoint.get('rng_state')
+
+    def _restore_rng_state(self) -> None:
+        state = self._loaded_rng_state
+        if isinstance(state, list):  # one per rank; a different world size takes rank 0's
+            rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+            state = state[rank] if len(state) == self.world_size else state[0]
+        if state is not None:
+            set_rng_state(state)
+
+
+class XRunner(CheckpointStateMixin, Runner):
     """mmengine's Runner with the checkpoint behaviour this project promises.
 
     - checkpoints are written to a temporary name and renamed, so a killed run never leaves
@@ -22,21 +63,19 @@ class XRunner(Runner):
     - the random state is saved and restored, so a resumed run continues exactly.
     """
 
-    def call_hook(self, fn_name: str, **kwargs: Any) -> None:
-        if fn_name == 'before_save_checkpoint':
-            checkpoint = kwargs['checkpoint']
-            checkpoint['message_hub'] = plain_message_hub(checkpoint['message_hub'])
-            checkpoint['rng_state'] = rng_state()
-        super().call_hook(fn_name, **kwargs)
-        if fn_name == 'after_load_checkpoint':
-            checkpoint = kwargs['checkpoint']
-            if 'message_hub' in checkpoint:
-                checkpoint['message_hub'] = restore_message_hub(checkpoint['message_hub'])
+    def wrap_model(self, model_wrapper_cfg: dict | None, model: torch.nn.Module) -> Any:
+        """mmengine's wrapping, except DDP on the CPU (mmengine passes CUDA device_ids)."""
+        if not self.distributed or torch.cuda.is_available() or model_wrapper_cfg:
+            return super().wrap_model(model_wrapper_cfg, model)
+        return MMDistributedDataParallel(module=model, broadcast_buffers=False,
+                                         find_unused_parameters=False)
 
     def save_checkpoint(self, out_dir: str, filename: str, *args: Any, **kwargs: Any) -> None:
+        self._rng_states = gather_rng_states()  # every rank takes part; rank 0 writes
         tmp_name = f'.{filename}.tmp'
         super().save_checkpoint(out_dir, tmp_name, *args, **kwargs)
-        atomic_replace(osp.join(out_dir, tmp_name), osp.join(out_dir, filename))
+        if is_main_process():
+            atomic_replace(osp.join(out_dir, tmp_name), osp.join(out_dir, filename))
 
     def load_checkpoint(self, filename: str, map_location: Any = 'cpu', strict: bool = False,
                         revise_keys: Any = None) -> dict:
@@ -49,12 +88,10 @@ class XRunner(Runner):
         else:
             model.load_state_dict(state, strict=strict)
         self._has_loaded = True
-        self._loaded_rng_state = checkpoint.get('rng_state')
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
 
     def resume(self, filename: str, *args: Any, **kwargs: Any) -> None:
         """mmengine's resume, plus the random state, so dropout continues exactly."""
         super().resume(filename, *args, **kwargs)
-        if getattr(self, '_loaded_rng_state', None) is not None:
-            set_rng_state(self._loaded_rng_state)
+        self._restore_rng_state()

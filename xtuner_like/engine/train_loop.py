@@ -19,17 +19,19 @@ def trained_tokens(batch: dict) -> int:
 
 
 def window_denominator(window: list[dict], world_size: int = 1,
-                       device: torch.device | str = 'cpu') -> float:
+                       device: torch.device | str = 'cpu',
+                       loss_scale_count: int | None = None) -> float:
     """Divisor that turns each micro-batch's loss sum into its share of the window mean.
 
-    The optim wrapper divides each micro-batch loss by the window length and DDP averages
-    over ranks, so dividing by ``tokens / (ranks * len(window))`` leaves exactly
-    ``sum of token losses / trained tokens of the whole window on all ranks``.
+    The optim wrapper divides each micro-batch loss by the window length (DeepSpeed: by
+    ``loss_scale_count``, its gradient_accumulation_steps, even for a shorter last window) and
+    DDP and ZeRO average over ranks, so dividing by ``tokens / (ranks * that count)`` leaves
+    exactly ``sum of token losses / trained tokens of the whole window on all ranks``.
     """
     tokens = torch.tensor(float(sum(trained_tokens(b) for b in window)), device=device)
     if world_size > 1:
         dist.all_reduce(tokens)
-    return max(float(tokens), 1.0) / (world_size * len(window))
+    return max(float(tokens), 1.0) / (world_size * (loss_scale_count or len(window)))
 
 
 class TrainLoop(IterBasedTrainLoop):
@@ -67,13 +69,21 @@ class TrainLoop(IterBasedTrainLoop):
             for _ in range(self._iter):
                 next(self.dataloader_iterator)
         counts = self._accumulative_counts()
+        # DeepSpeed scales by gradient_accumulation_steps itself, and steps only at its end.
+        deepspeed = getattr(self.runner.optim_wrapper, 'scales_loss_by_accumulation_steps',
+                            False)
+        if deepspeed and self._max_iters % counts:
+            log(f'max_iters={self._max_iters} is not a multiple of gradient_accumulation_steps'
+                f'={counts}: DeepSpeed skips the update of the last, shorter window',
+                logging.WARNING)
         world_size = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
         device = next(self.runner.model.parameters()).device
         while self._iter < self._max_iters and not self.stop_training:
             self.runner.model.train()
             size = min(counts - self._iter % counts, self._max_iters - self._iter)
             window = [next(self.dataloader_iterator) for _ in range(size)]
-            denominator = window_denominator(window, world_size, device)
+            denominator = window_denominator(window, world_size, device,
+                                             counts if deepspeed else None)
             for batch in window:
                 self.run_iter({**batch, 'loss_denominator': denominator})
                 if self.stop_training:

@@ -1,0 +1,126 @@
+"""mmengine's DeepSpeedStrategy made to work with deepspeed 0.19, with our checkpoint promises.
+
+DESIGN.md fix (1): mmengine 0.10.7's ``DeepSpeedStrategy.__init__`` calls
+``register_deepspeed_optimizers()``, which imports ``deepspeed.runtime.fp16.onebit`` (gone in
+deepspeed 0.19). :class:`XDeepSpeedStrategy` takes an already reconciled DeepSpeed dict (see
+``engine/deepspeed.py``), sets what the parent's ``__init__`` sets and registers only the
+optimizers that exist; nothing of mmengine is patched.
+
+Checkpoints are DeepSpeed folders (``iter_N.pth/``), written under a temporary name and renamed
+once every rank has finished, and checked with ``weights_only=True`` before DeepSpeed (which
+unpickles freely) reads them on resume.
+"""
+from __future__ import annotations
+
+import os
+import os.path as osp
+import shutil
+from typing import Any
+
+from mmengine._strategy.base import BaseStrategy
+from mmengine._strategy.deepspeed import DeepSpeedOptimWrapper, DeepSpeedStrategy
+from mmengine.dist import barrier, is_main_process
+from mmengine.logging import MessageHub
+from mmengine.registry import OPTIMIZERS
+
+from ..errors import ConfigError
+
+
+def register_deepspeed_optimizers() -> list[str]:
+    """Register DeepSpeed's optimizers that exist in this version (0.19 has no onebit)."""
+    from deepspeed.ops.adam import DeepSpeedCPUAdam, FusedAdam
+    from deepspeed.ops.lamb import FusedLamb
+    found = [DeepSpeedCPUAdam, FusedAdam, FusedLamb]
+    for cls in found:
+        OPTIMIZERS.register_module(module=cls, force=True)
+    return [cls.__name__ for cls in found]
+
+
+class XDeepSpeedOptimWrapper(DeepSpeedOptimWrapper):
+    """DeepSpeed's engine does backward, clipping and the step; this logs ``grad_norm``.
+
+    DeepSpeed divides every micro-batch loss by ``gradient_accumulation_steps`` (also in a
+    trailing window that is shorter), which the train loop's loss denominator accounts for.
+    """
+
+    scales_loss_by_accumulation_steps = True
+
+    @property
+    def _accumulative_counts(self) -> int:
+        return int(self.model.gradient_accumulation_steps())
+
+    def step(self, **kwargs: Any) -> None:
+        boundary = self.model.is_gradient_accumulation_boundary()
+        self.model.step()
+        if boundary:
+            norm = self.model.get_global_grad_norm()
+            if norm is not None:
+                MessageHub.get_current_instance().update_scalar('train/grad_norm', float(norm))
+
+
+class XDeepSpeedStrategy(DeepSpeedStrategy):
+    """DeepSpeedStrategy from a complete DeepSpeed dict, with atomic, checked checkpoints.
+
+    Args:
+        config: the reconciled DeepSpeed config (no "auto" left).
+        inputs_to_half: inputs cast to the engine's dtype (as in mmengine).
+        exclude_frozen_parameters: leave frozen weights (a LoRA base) out of checkpoints.
+        **kwargs: BaseStrategy's arguments (work_dir, env_kwargs, ...).
+    """
+
+    def __init__(self, *, config: dict, inputs_to_half: list | None = None,
+                 exclude_frozen_parameters: bool | None = None,
+                 steps_per_print: int = 10 ** 13, **kwargs: Any) -> None:
+        try:
+            import deepspeed  # noqa: F401
+        except ImportError as exc:
+            raise ConfigError(f'--deepspeed needs deepspeed ({exc}): '
+                              'pip install -r requirements/deepspeed.txt') from None
+        BaseStrategy.__init__(self, **kwargs)  # not the parent's: see the module docstring
+        self.config = {**config, 'steps_per_print': steps_per_print}
+        self._inputs_to_half = inputs_to_half
+        self.exclude_frozen_parameters = exclude_frozen_parameters
+        register_deepspeed_optimizers()
+
+    def save_checkpoint(self, filename: str, *, save_optimizer: bool = True,
+                        save_param_scheduler: bool = True, extra_ckpt: dict | None = None,
+                        callback: Any = None) -> None:
+        """Write ``filename`` as ``.NAME.tmp`` on every rank, then rename it on rank 0."""
+        extra_ckpt = {} if extra_ckpt is None else extra_ckpt
+        if callback is not None:  # the parent ignores it; our runner's hook needs it
+            callback(extra_ckpt)
+        dirname, basename = osp.split(filename)
+        tmp = osp.join(dirname, f'.{basename}.tmp')
+        if is_main_process() and osp.exists(tmp):
+            shutil.rmtree(tmp)
+        barrier()
+        super().save_checkpoint(tmp, save_optimizer=save_optimizer,
+                                save_param_scheduler=save_param_scheduler,
+                                extra_ckpt=extra_ckpt)
+        barrier()
+        if is_main_process():
+            if osp.isdir(filename):
+                shutil.rmtree(filename)
+            os.replace(tmp, filename)
+        barrier()
+
+    def resume(self, filename: str, *, resume_optimizer: bool = True,
+               resume_param_scheduler: bool = True, map_location: Any = 'default',
+               callback: Any = None) -> dict:
+        """DeepSpeed's resume, after checking the folder loads with ``weights_only=True``."""
+        from ..convert.zero import check_deepspeed_dir
+        check_deepspeed_dir(filename)
+        extra = super().resume(filename, resume_optimizer=resume_optimizer,
+                               resume_param_scheduler=resume_param_scheduler)
+        if callback is not None:  # restores the message hub and keeps the RNG states
+            callback(extra)
+        return extra
+
+    def load_checkpoint(self, filename: str, **kwargs: Any) -> dict:
+        from ..convert.zero import check_deepspeed_dir
+        check_deepspeed_dir(filename)
+        callback = kwargs.get('callback')
+        extra = super().load_checkpoint(filename)
+        if callback is not None:
+            callback(extra)
+        return extra

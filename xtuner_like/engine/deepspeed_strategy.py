@@ -12,6 +12,7 @@ unpickles freely) reads them on resume.
 """
 from __future__ import annotations
 
+import json
 import os
 import os.path as osp
 import shutil
@@ -77,7 +78,8 @@ class XDeepSpeedStrategy(DeepSpeedStrategy):
             raise ConfigError(f'--deepspeed needs deepspeed ({exc}): '
                               'pip install -r requirements/deepspeed.txt') from None
         BaseStrategy.__init__(self, **kwargs)  # not the parent's: see the module docstring
-        self.config = {**config, 'steps_per_print': steps_per_print}
+        # plain dicts (not mmengine ConfigDicts): DeepSpeed saves this dict in every checkpoint
+        self.config = {**json.loads(json.dumps(config)), 'steps_per_print': steps_per_print}
         self._inputs_to_half = inputs_to_half
         self.exclude_frozen_parameters = exclude_frozen_parameters
         register_deepspeed_optimizers()

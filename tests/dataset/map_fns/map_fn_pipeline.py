@@ -37,3 +37,13 @@ def pipeline(tiny_tokenizer, tmp_path):
             out.append((tiny_tokenizer.decode(ids), spans))
         return out
     return run
+
+
+def check_docstring(fn) -> None:
+    """A map_fn's docstring shows its data: 'before -> after' and a passing example."""
+    import doctest
+    import importlib
+    assert '->' in fn.__doc__.splitlines()[0] and '>>>' in fn.__doc__
+    result = doctest.testmod(importlib.import_module(fn.__module__),
+                             optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted > 0

@@ -7,7 +7,7 @@ from xtuner_like.errors import DatasetFormatError
 
 def test_text_fields():
     assert text_fields({'q': 'a', 'c': None}, 'fmt', ('q',), ('c',)) == ['a', '']
-    with pytest.raises(DatasetFormatError, match=r"fmt row needs .*\['q'\].*found \['x'\]"):
+    with pytest.raises(DatasetFormatError, match=r"fmt row needs .*\['q'\].*found \['q', 'x'\]"):
         text_fields({'x': 'y', 'q': ' '}, 'fmt', ('q',))
     with pytest.raises(DatasetFormatError, match='must be text'):
         text_fields({'q': 'a', 'c': 3}, 'fmt', ('q',), ('c',))

@@ -26,3 +26,9 @@ def test_keyboard_interrupt_is_130(monkeypatch):
         raise KeyboardInterrupt
     monkeypatch.setattr(list_cfg, 'run', interrupted)
     assert main(['list-cfg']) == 130
+
+
+def test_stdout_holds_only_results(tmp_path):
+    out = subprocess.run([sys.executable, '-m', 'xtuner_like', 'list-cfg', '-p', 'identity'],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert out.stdout == 'smollm2_135m_instruct_lora_identity\n'

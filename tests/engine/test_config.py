@@ -80,3 +80,11 @@ def test_a_runs_dumped_config_loads_again(tmp_path):
     cfg.dump(str(path))
     again = load_config(str(path))
     assert again.train_dataloader.dataset.max_length == 256 and 'lora_r' in again._knobs
+
+
+def test_paged_adamw_is_one_option_away():
+    import torch
+    from mmengine.optim import build_optim_wrapper
+    cfg = load_config(RECIPE, {'optim_wrapper.optimizer.type': 'bitsandbytes.optim.PagedAdamW'})
+    wrapper = build_optim_wrapper(torch.nn.Linear(4, 4), cfg.optim_wrapper)
+    assert type(wrapper.optimizer).__name__ == 'PagedAdamW'

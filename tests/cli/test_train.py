@@ -87,3 +87,33 @@ def test_unexpected_failures_show_the_traceback(tmp_path, capsys):
     bad.write_text("model = dict(type='torch.nn.Linear', in_features=2, out_features=2)\n"
                    "work_dir = '.'\ntrain_dataloader = None\n")
     assert run_cli(['train', bad, '--work-dir', tmp_path]) == 1
+
+
+def test_unknown_deepspeed_preset_suggests_close_names(tmp_path, capsys):
+    pytest.importorskip('deepspeed', reason='deepspeed is not installed: '
+                        'pip install -r requirements/deepspeed.txt')
+    assert run_cli(['train', RECIPE, '--work-dir', tmp_path, '--deepspeed', 'zero_2']) == 1
+    assert "did you mean 'zero2'" in capsys.readouterr().err
+
+
+def test_deepspeed_conflict_is_reported_before_any_process_starts(tmp_path, capsys, monkeypatch):
+    pytest.importorskip('deepspeed', reason='deepspeed is not installed: '
+                        'pip install -r requirements/deepspeed.txt')
+    ds = tmp_path / 'ds.json'
+    ds.write_text(json.dumps({'gradient_accumulation_steps': 8}))
+    monkeypatch.setenv('NPROC_PER_NODE', '2')
+    assert run_cli(['train', RECIPE, '--work-dir', tmp_path, '--deepspeed', ds]) == 1
+    err = capsys.readouterr().err
+    assert 'gradient_accumulation_steps=8' in err and 'accumulative_counts=1' in err
+    assert 'launching' not in err
+
+
+def test_models_are_resolved_before_any_process_group(monkeypatch):
+    """Embedded models convert before torch.distributed starts (save_pretrained is rank-0 only)."""
+    from xtuner_like.cli import train
+    from xtuner_like.model import resolve
+    seen = []
+    monkeypatch.setattr(resolve, 'resolve_model_path', seen.append)
+    train.prepare_models({'model': {'llm': {'pretrained_model_name_or_path': 'a/b'}},
+                          'tokenizer': {'pretrained_model_name_or_path': 'a/b'}})
+    assert seen == ['a/b']

@@ -88,3 +88,18 @@ def test_qlora_on_cpu_trains_a_step(tiny_model_dir):
     opt.step()
     assert any(not torch.equal(a, b) for a, b in zip(before, params))
     assert all('lora_' in k for k in model.state_dict())
+
+
+def test_compiled_layers_keep_loss_and_gradients(tiny_model_dir):
+    ids, labels = batch()
+    results = []
+    for compile in (False, dict(backend='aot_eager')):
+        torch.manual_seed(0)
+        model = SupervisedFinetune(llm_spec(tiny_model_dir), lora=LORA, compile=compile)
+        model.train()
+        loss = model(ids, labels)['loss']
+        loss.backward()
+        results.append((loss.detach(), [p.grad for p in model.parameters() if p.requires_grad]))
+    torch.testing.assert_close(results[0][0], results[1][0])
+    for a, b in zip(results[0][1], results[1][1]):
+        torch.testing.assert_close(a, b)

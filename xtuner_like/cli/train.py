@@ -59,20 +59,33 @@ def prepare_config(args: argparse.Namespace):
     return cfg
 
 
+def prepare_models(cfg) -> None:
+    """Convert an embedded model (e.g. SmolLM2's GGUF) now, before any process group exists.
+
+    Once torch.distributed is initialised, transformers' ``save_pretrained`` writes only on
+    rank 0, so a conversion done by another rank would leave a folder without weights.
+    """
+    from ..model.resolve import resolve_model_path
+    specs = (cfg.get('model', {}).get('llm'), cfg.get('tokenizer'))
+    names = {spec.get('pretrained_model_name_or_path') for spec in specs if isinstance(spec, dict)}
+    for name in sorted(n for n in names if isinstance(n, str)):
+        resolve_model_path(name)
+
+
 def run(args: argparse.Namespace) -> int:
     from ..dataset.build import build_sft_dataset, check_dataset_spec
-    from ..engine.distributed import init_process_group, relaunch, slurm_env
+    from ..engine.distributed import (init_process_group, relaunch, slurm_env,
+                                      torchrun_command)
     os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
-    if args.launcher == 'none':
-        code = relaunch(getattr(args, 'argv', None) or sys.argv[1:])
-        if code is not None:
-            return code
-    elif args.launcher == 'slurm':
+    if args.launcher == 'slurm':
         slurm_env()  # WORLD_SIZE is needed to reconcile the DeepSpeed batch size
-    cfg = prepare_config(args)  # before any process group: config errors come first
+    cfg = prepare_config(args)  # config errors show here once, before any process starts
     dataset = cfg.get('train_dataloader', {}).get('dataset')
     if isinstance(dataset, dict) and dataset.get('type') is build_sft_dataset:
         check_dataset_spec(dataset)
+    prepare_models(cfg)
+    if args.launcher == 'none' and torchrun_command([]) is not None:
+        return relaunch(getattr(args, 'argv', None) or sys.argv[1:])
     init_process_group(args.launcher, use_deepspeed=bool(args.deepspeed))
     if args.deepspeed:
         from ..engine.flexible_runner import XFlexibleRunner as runner_cls

@@ -94,7 +94,11 @@ def apply_options(cfg: Config, options: dict) -> None:
                 hint = f"; did you mean {close[0]!r}?" if close else ''
                 problems.append(f'--cfg-options {dotted}: no key {part!r} at {where}{hint}')
                 break
-            node = node[part]
+            node = dict.__getitem__(node, part) if isinstance(node, dict) else node[part]
+        else:
+            if isinstance(options[dotted], dict) and not isinstance(node, dict):
+                # a dict where the base has None (quantization=...): replace, don't merge
+                options[dotted] = {**options[dotted], '_delete_': True}
     if problems:
         raise ConfigError('\n'.join(problems))
     cfg.merge_from_dict(options)

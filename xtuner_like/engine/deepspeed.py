@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from ..errors import ConfigError, UnknownNameError
+from ..utils.logging import log_once
 from .recipes import configs_root
 
 PRESET_DIR = 'deepspeed'
@@ -51,7 +52,8 @@ def find_preset(name_or_path: str) -> Path:
     for stem in (path.stem, f'deepspeed_{path.stem}'):
         if stem in presets and len(path.parts) == 1:
             return presets[stem]
-    raise UnknownNameError('DeepSpeed config file or preset', name_or_path, presets)
+    short = [n[len('deepspeed_'):] for n in presets if n.startswith('deepspeed_')]
+    raise UnknownNameError('DeepSpeed config file or preset', name_or_path, [*presets, *short])
 
 
 def load_preset(name_or_path: str) -> dict:
@@ -99,7 +101,8 @@ def reconcile_deepspeed_config(ds: dict, cfg: Any, world_size: int | None = None
 
     - ``train_micro_batch_size_per_gpu`` <- ``train_dataloader.batch_size``
     - ``gradient_accumulation_steps`` <- ``optim_wrapper.accumulative_counts`` (default 1)
-    - ``train_batch_size`` <- micro batch x accumulation x ``world_size`` (env WORLD_SIZE)
+    - ``train_batch_size`` <- micro batch x accumulation x ``world_size`` (WORLD_SIZE, or
+      NPROC_PER_NODE x NNODES)
     - ``gradient_clipping`` <- ``optim_wrapper.clip_grad.max_norm`` (0: no clipping)
     - ``bf16.enabled`` / ``fp16.enabled`` <- the model dtype ('auto': bf16 on CUDA, else fp32)
 
@@ -109,8 +112,9 @@ def reconcile_deepspeed_config(ds: dict, cfg: Any, world_size: int | None = None
             param_scheduler are the ones used).
     """
     ds = copy.deepcopy(dict(ds))
-    if world_size is None:
-        world_size = int(os.environ.get('WORLD_SIZE', 1))
+    if world_size is None:  # under a launcher, or about to start NPROC_PER_NODE processes
+        world_size = int(os.environ.get('WORLD_SIZE') or int(os.environ.get(
+            'NPROC_PER_NODE') or 1) * int(os.environ.get('NNODES') or 1))
     problems: list[str] = []
     for section, owner in (('optimizer', 'optim_wrapper.optimizer'),
                            ('scheduler', 'param_scheduler')):
@@ -143,6 +147,35 @@ def reconcile_deepspeed_config(ds: dict, cfg: Any, world_size: int | None = None
     return ds
 
 
+def _type_name(type_: Any) -> str:
+    """'torch.optim.AdamW' for a dotted string, a lazy import or a class."""
+    if isinstance(type_, str):
+        return type_
+    if hasattr(type_, '_module') and hasattr(type_, '_imported'):  # mmengine LazyObject
+        return f'{type_._module}.{type_._imported}'
+    return f'{getattr(type_, "__module__", "")}.{getattr(type_, "__qualname__", type_)}'
+
+
+def offload_optimizer(ds: dict, optimizer: dict) -> dict:
+    """torch's Adam/AdamW as DeepSpeedCPUAdam when ZeRO-Offload steps the optimizer on the CPU.
+
+    DeepSpeed refuses other optimizers there (its CPU Adam is several times faster); the
+    hyper-parameters are kept, AdamW's decoupled weight decay included (``adamw_mode``).
+    """
+    zero = ds.get('zero_optimization') or {}
+    device = (zero.get('offload_optimizer') or {}).get('device', 'none')
+    name = _type_name(dict.get(optimizer, 'type'))
+    if device not in ('cpu', 'nvme') or not name.startswith('torch.optim') or \
+            name.rpartition('.')[2] not in ('Adam', 'AdamW'):
+        return optimizer
+    kept = {k: v for k, v in dict.items(optimizer)
+            if k in ('lr', 'betas', 'eps', 'weight_decay', 'amsgrad')}
+    log_once(f'ZeRO-Offload: {name} runs as deepspeed.ops.adam.DeepSpeedCPUAdam '
+             '(compiled on first use)')
+    return {'type': 'deepspeed.ops.adam.DeepSpeedCPUAdam', **kept,
+            'adamw_mode': name.endswith('AdamW')}
+
+
 def apply_deepspeed(cfg: Any, name_or_path: str) -> dict:
     """Switch ``cfg`` to DeepSpeed: strategy, optim wrapper and the reconciled JSON.
 
@@ -155,7 +188,7 @@ def apply_deepspeed(cfg: Any, name_or_path: str) -> dict:
     optimizer = _get(cfg, 'optim_wrapper.optimizer')
     if optimizer is None:
         raise ConfigError('--deepspeed: the config has no optim_wrapper.optimizer')
-    cfg.optim_wrapper = dict(type=_OPTIMIZER_PATH, optimizer=optimizer)
+    cfg.optim_wrapper = dict(type=_OPTIMIZER_PATH, optimizer=offload_optimizer(ds, optimizer))
     cfg.strategy = dict(type=_STRATEGY_PATH, config=ds, exclude_frozen_parameters=True)
     cfg.deepspeed = str(name_or_path)
     return ds

@@ -20,7 +20,7 @@ from typing import Any
 
 from mmengine._strategy.base import BaseStrategy
 from mmengine._strategy.deepspeed import DeepSpeedOptimWrapper, DeepSpeedStrategy
-from mmengine.dist import barrier, is_main_process
+from mmengine.dist import barrier, broadcast, is_main_process
 from mmengine.logging import MessageHub
 from mmengine.registry import OPTIMIZERS
 
@@ -83,6 +83,30 @@ class XDeepSpeedStrategy(DeepSpeedStrategy):
         self._inputs_to_half = inputs_to_half
         self.exclude_frozen_parameters = exclude_frozen_parameters
         register_deepspeed_optimizers()
+
+    def build_model(self, model: Any) -> Any:
+        """Build the model right after seeding, as XRunner does.
+
+        FlexibleRunner builds the dataset first (which draws random numbers), so without this
+        the LoRA weights peft draws would differ from a run without DeepSpeed with the same
+        seed (measured: same first losses, different gradients from step 1).
+        """
+        if isinstance(model, dict):
+            self._set_randomness(**self._randomness)
+        return super().build_model(model)
+
+    def _init_model_weights(self, model: Any) -> Any:
+        """Initialise nothing; give every rank rank 0's trainable weights, as DDP does.
+
+        Nothing to initialise, as in ``XRunner._init_model_weights`` (mmengine's call would
+        draw the LoRA weights again and fails on the uint8 weights of a 4-bit base). The
+        broadcast keeps the ranks equal even if their random streams ever differ before the
+        model is built (rank 0 builds the dataset, the others load it).
+        """
+        for param in model.parameters():
+            if param.requires_grad:
+                broadcast(param.data, src=0)
+        return model
 
     def save_checkpoint(self, filename: str, *, save_optimizer: bool = True,
                         save_param_scheduler: bool = True, extra_ckpt: dict | None = None,

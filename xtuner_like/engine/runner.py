@@ -63,6 +63,14 @@ class XRunner(CheckpointStateMixin, Runner):
     - the random state is saved and restored, so a resumed run continues exactly.
     """
 
+    def _init_model_weights(self) -> None:
+        """Nothing to initialise: the weights are pretrained and peft has set up LoRA (B = 0).
+
+        mmengine's ``BaseModule.init_weights`` would call transformers' ``init_weights`` on the
+        peft model, which draws the LoRA weights again (B no longer zero, so step 0 is not the
+        base model), and it takes the mean of every weight (failing on 4-bit uint8 weights).
+        """
+
     def wrap_model(self, model_wrapper_cfg: dict | None, model: torch.nn.Module) -> Any:
         """mmengine's wrapping, except DDP on the CPU (mmengine passes CUDA device_ids)."""
         if not self.distributed or torch.cuda.is_available() or model_wrapper_cfg:

@@ -7,10 +7,12 @@ import torch
 from mmengine.model import BaseModel
 from peft import PeftModel, get_peft_model, prepare_model_for_kbit_training
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, ConfigError
 from ..utils.build import build
 from ..utils.logging import log_once
 from .loss import token_loss_from_hidden, token_loss_from_logits
+from .lora_linear import use_fused_lora
+from .memory import available_memory, choose_gradient_checkpointing, estimate_training_memory
 
 # Configs whose logits are rescaled after the LM head; they take the full-logits path.
 _LOGIT_POSTPROCESSING = ('final_logit_softcapping', 'logit_scale', 'logits_scaling')
@@ -22,37 +24,73 @@ class SupervisedFinetune(BaseModel):
     Args:
         llm: a built model or its spec (``dict(type=load_causal_lm, ...)``).
         lora: a ``peft.LoraConfig`` spec; None trains every weight.
-        use_gradient_checkpointing: recompute activations in backward to save memory.
+        use_gradient_checkpointing: recompute activations in backward to save memory;
+            ``'auto'`` turns it on only when the memory estimate does not fit (model/memory.py).
         loss_on_trained_positions: compute the LM head only where labels are trained.
+        max_tokens_per_batch: tokens in the largest micro-batch (rows x max_length), for the
+            memory estimate; None assumes ``min(max_position_embeddings, 4096)``.
+        fused_lora: build LoRA layers as :class:`FusedLoraLinear` (same math as peft's, with
+            fewer passes and less activation memory; model/lora_linear.py). Not for 4-bit bases.
+        compile: ``torch.compile`` each decoder layer (True, or a dict of compile kwargs).
+            Opt-in: it pays off only when a run is long enough to amortise compilation.
     """
 
-    def __init__(self, llm: Any, lora: Any = None, use_gradient_checkpointing: bool = False,
-                 loss_on_trained_positions: bool = True, data_preprocessor: Any = None):
+    def __init__(self, llm: Any, lora: Any = None, use_gradient_checkpointing: bool | str = False,
+                 loss_on_trained_positions: bool = True, max_tokens_per_batch: int | None = None,
+                 fused_lora: bool = True, compile: bool | dict = False,
+                 data_preprocessor: Any = None):
         super().__init__(data_preprocessor=data_preprocessor)
         model = build(llm)
         quantized = bool(getattr(model, 'is_loaded_in_4bit', False)
                          or getattr(model, 'is_loaded_in_8bit', False))
         if quantized:
-            model = prepare_model_for_kbit_training(
-                model, use_gradient_checkpointing=use_gradient_checkpointing,
-                gradient_checkpointing_kwargs={'use_reentrant': False})
-        elif use_gradient_checkpointing:
-            model.gradient_checkpointing_enable(
-                gradient_checkpointing_kwargs={'use_reentrant': False})
+            # Checkpointing is decided below, once the adapters exist and memory is known.
+            model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
         model.config.use_cache = False
         lora_config = build(lora)
         if lora_config is not None:
+            if fused_lora and not quantized:
+                use_fused_lora(lora_config)
             model = get_peft_model(model, lora_config)
         self.llm = model
         self.use_lora = lora_config is not None
         self.loss_on_trained_positions = loss_on_trained_positions
+        self.gradient_checkpointing = self._setup_checkpointing(
+            use_gradient_checkpointing, max_tokens_per_batch)
+        if compile:
+            self._compile_layers(compile if isinstance(compile, dict) else {})
         trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
         total = sum(p.numel() for p in self.parameters())
         log_once(f'trainable parameters: {trainable / 1e6:.2f}M of {total / 1e6:.1f}M '
                  f'({"LoRA" if self.use_lora else "full"}{", 4-bit base" if quantized else ""}'
-                 f'{", gradient checkpointing" if use_gradient_checkpointing else ""})')
+                 f'{", gradient checkpointing" if self.gradient_checkpointing else ""}'
+                 f'{", compiled layers" if compile else ""})')
         if self.use_lora:
             self._register_state_dict_hook(_keep_trainable_only)
+
+    def _setup_checkpointing(self, setting: bool | str, max_tokens: int | None) -> bool:
+        """Estimate memory, log it, and enable checkpointing when asked or needed."""
+        backbone = self.backbone
+        if max_tokens is None:
+            max_tokens = min(int(getattr(backbone.config, 'max_position_embeddings', 4096)
+                                 or 4096), 4096)
+        estimate = estimate_training_memory(self.llm, max_tokens)
+        budget, where = available_memory()
+        enabled, why = choose_gradient_checkpointing(setting, estimate, budget, where)
+        log_once(f'memory estimate: {estimate.describe()}; gradient checkpointing {why}')
+        if enabled:
+            backbone.gradient_checkpointing_enable(
+                gradient_checkpointing_kwargs={'use_reentrant': False})
+        return enabled
+
+    def _compile_layers(self, kwargs: dict) -> None:
+        """Compile each decoder layer in place: one graph serves every layer."""
+        layers = getattr(self.backbone.get_decoder(), 'layers', None)
+        if layers is None:
+            raise ConfigError(f'compile=True: {type(self.backbone).__name__} has no decoder '
+                              '`layers` to compile; set compile=False')
+        for layer in layers:
+            layer.compile(**kwargs)
 
     @property
     def backbone(self) -> torch.nn.Module:

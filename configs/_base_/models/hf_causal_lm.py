@@ -24,4 +24,6 @@ model = dict(
              quantization='${quantization}',
              trust_remote_code='${trust_remote_code}'),
     lora='${lora}',
-    use_gradient_checkpointing='${use_gradient_checkpointing}')
+    use_gradient_checkpointing='${use_gradient_checkpointing}',
+    # for the memory estimate logged at build (and for use_gradient_checkpointing='auto')
+    max_tokens_per_batch='${max_length * batch_size}')

@@ -7,4 +7,4 @@ with read_base():
 
 pretrained_model_name_or_path = 'HuggingFaceTB/SmolLM2-135M-Instruct'
 prompt_template = 'chatml'
-use_gradient_checkpointing = False  # 135M parameters: activations fit easily
+use_gradient_checkpointing = 'auto'  # on only if the memory estimate does not fit (135M: off)

@@ -1,0 +1,147 @@
+"""2 processes on the CPU (gloo): DDP, ZeRO-2 and ZeRO-3 match one process; save, convert, resume.
+
+The two-process runs are started the way users start them, ``NPROC_PER_NODE=2 xtuner-like
+train ...`` (re-executed under torch.distributed.run). One process accumulating 2 micro-batches
+sees the same global batches as 2 processes with 1 each (same sampler order), so with a
+constant learning rate and no dropout the losses and gradient norms must agree; fp32 sums in a
+different order allow rel 1e-4 (measured: equal to 6 decimals).
+"""
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import run_cli
+
+pytestmark = pytest.mark.multiprocess
+
+RECIPE = 'smollm2_135m_instruct_lora_identity'
+MODES = {'ddp': [], 'zero2': ['--deepspeed', 'deepspeed_zero2'],
+         'zero3': ['--deepspeed', 'deepspeed_zero3']}
+OPTIONS = ['save_steps=2', 'log_interval=1', 'evaluation_inputs=[]', 'lora_dropout=0.0',
+           'param_scheduler=[]', 'export_hf=False', 'lr=1e-2']
+QLORA = ("quantization={'type': 'transformers.BitsAndBytesConfig', 'load_in_4bit': True, "
+         "'bnb_4bit_quant_type': 'nf4', 'bnb_4bit_use_double_quant': True, "
+         "'bnb_4bit_compute_dtype': 'float32'}")
+TOLERANCE = dict(rel=1e-4, abs=1e-5)
+
+
+def needs_deepspeed(args: list[str]) -> None:
+    if '--deepspeed' in args and importlib.util.find_spec('deepspeed') is None:
+        pytest.skip('deepspeed is not installed: pip install -r requirements/deepspeed.txt')
+
+
+def train_two_processes(work: Path, model_dir: Path, args: list[str], options: list[str]) -> str:
+    """``NPROC_PER_NODE=2 xtuner-like train`` in a fresh interpreter; its stderr."""
+    needs_deepspeed(args)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ('RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')}
+    env.update(NPROC_PER_NODE='2', OMP_NUM_THREADS='1')
+    out = subprocess.run(
+        [sys.executable, '-m', 'xtuner_like', 'train', RECIPE, '--work-dir', str(work), *args,
+         '--cfg-options', f'pretrained_model_name_or_path={model_dir}', *options],
+        env=env, capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
+    return out.stderr
+
+
+def scalars(work: Path) -> dict[int, dict]:
+    rows = {}
+    for path in Path(work).glob('*/vis_data/scalars.json'):
+        for line in path.read_text().splitlines():
+            row = json.loads(line)
+            rows[row['step']] = row
+    return rows
+
+
+def adapter(out_dir: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+    return load_file(str(out_dir / 'adapter_model.safetensors'))
+
+
+@pytest.fixture(scope='module')
+def one_process(tmp_path_factory, tiny_model_dir, xl_home) -> Path:
+    """8 micro-batches in windows of 2 in one process: the global batches of the 2-process runs."""
+    work = tmp_path_factory.mktemp('one_process')
+    assert run_cli(['train', RECIPE, '--work-dir', work, '--cfg-options',
+                    f'pretrained_model_name_or_path={tiny_model_dir}', 'max_iters=8',
+                    'accumulative_counts=2', *OPTIONS]) == 0
+    return work
+
+
+@pytest.fixture(scope='module', params=list(MODES))
+def two_processes(request, tmp_path_factory, tiny_model_dir, xl_home, one_process):
+    mode = request.param
+    work = tmp_path_factory.mktemp(f'two_{mode}')
+    log = train_two_processes(work, tiny_model_dir, MODES[mode], ['max_iters=4', *OPTIONS])
+    return mode, work, log
+
+
+def test_same_losses_and_gradient_norms_as_one_process(two_processes, one_process):
+    mode, work, log = two_processes
+    assert 'launching:' in log and 'torch.distributed.run --nproc_per_node=2' in log
+    assert 'process group: gloo, rank 0 of 2' in log
+    ref, got = scalars(one_process), scalars(work)
+    assert sorted(got) == [1, 2, 3, 4]
+    for step in got:
+        # rank 0 logs the first micro-batch of each window; one process logs both
+        assert got[step]['loss'] == pytest.approx(ref[2 * step - 1]['loss'], **TOLERANCE), mode
+        assert got[step]['grad_norm'] == pytest.approx(ref[2 * step]['grad_norm'], **TOLERANCE)
+
+
+def test_checkpoint_is_atomic_and_converts_to_the_same_adapter(two_processes, one_process,
+                                                              tmp_path):
+    from xtuner_like.convert.pth_to_hf import pth_to_hf
+    mode, work, _ = two_processes
+    checkpoint = work / 'iter_4.pth'
+    assert checkpoint.is_dir() if mode != 'ddp' else checkpoint.is_file()
+    assert not list(work.glob('.*.tmp'))
+    config = work / f'{RECIPE}.py'
+    got = adapter(pth_to_hf(config, checkpoint, tmp_path / 'got'))
+    ref = adapter(pth_to_hf(one_process / f'{RECIPE}.py', one_process / 'iter_8.pth',
+                            tmp_path / 'ref'))
+    assert sorted(got) == sorted(ref) and got
+    for name in ref:
+        torch.testing.assert_close(got[name], ref[name], rtol=1e-4, atol=1e-5)
+
+
+def test_resume_auto_continues_with_the_same_losses(two_processes, tiny_model_dir, tmp_path):
+    mode, work, _ = two_processes
+    resumed = tmp_path / 'resumed'
+    resumed.mkdir()
+    source = work / 'iter_2.pth'
+    (shutil.copytree if source.is_dir() else shutil.copy)(source, resumed / 'iter_2.pth')
+    (resumed / 'last_checkpoint').write_text(str(resumed / 'iter_2.pth'))
+    train_two_processes(resumed, tiny_model_dir, [*MODES[mode], '--resume', 'auto'],
+                        ['max_iters=4', *OPTIONS])
+    expected, got = scalars(work), scalars(resumed)
+    assert sorted(got) == [3, 4]
+    for step in got:
+        assert got[step]['loss'] == pytest.approx(expected[step]['loss'], rel=1e-5, abs=1e-6)
+
+
+@pytest.mark.parametrize('preset, options', [
+    ('deepspeed_zero2', [QLORA]),                   # QLoRA with ZeRO-2
+    ('deepspeed_zero3_offload', ['lora=None']),     # full fine-tune, ZeRO-3 with CPU offload
+], ids=['qlora-zero2', 'full-zero3_offload'])
+def test_combinations_train_save_and_convert(preset, options, tmp_path, tiny_model_dir, xl_home):
+    from xtuner_like.convert.pth_to_hf import pth_to_hf
+    work = tmp_path / 'work'
+    train_two_processes(work, tiny_model_dir, ['--deepspeed', preset],
+                        ['max_iters=2', 'param_scheduler=[]', 'save_steps=2', 'evaluation_inputs=[]',
+                         *options])
+    out = pth_to_hf(work / f'{RECIPE}.py', work / 'iter_2.pth', tmp_path / 'hf')
+    if 'lora=None' in options:   # a full model: every weight gathered from the ZeRO-3 shards
+        from transformers import AutoModelForCausalLM
+        model = AutoModelForCausalLM.from_pretrained(out)
+        base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+        assert sum(p.numel() for p in model.parameters()) == sum(
+            p.numel() for p in base.parameters())
+        assert not torch.equal(model.lm_head.weight, base.lm_head.weight)   # trained
+    else:
+        assert any('lora_A' in name for name in adapter(out))

@@ -1,0 +1,59 @@
+"""Launch helpers: the torchrun command, slurm variables, one-process launcher variables."""
+import sys
+
+import pytest
+
+from xtuner_like.engine import distributed
+from xtuner_like.errors import ConfigError
+
+
+def test_no_relaunch_without_nproc_or_under_a_launcher():
+    assert distributed.torchrun_command(['train', 'x'], {}) is None
+    assert distributed.torchrun_command(['train', 'x'], {'NPROC_PER_NODE': '1'}) is None
+    assert distributed.torchrun_command(['train', 'x'],
+                                        {'NPROC_PER_NODE': '2', 'LOCAL_RANK': '0'}) is None
+
+
+def test_single_node_reexecutes_the_same_interpreter():
+    cmd = distributed.torchrun_command(['train', 'cfg', '--deepspeed', 'zero2'],
+                                       {'NPROC_PER_NODE': '2', 'PORT': '29555'})
+    assert cmd[:3] == [sys.executable, '-m', 'torch.distributed.run']
+    assert '--nproc_per_node=2' in cmd and '--nnodes=1' in cmd and '--master_port=29555' in cmd
+    assert cmd[cmd.index('-m', 3):] == ['-m', 'xtuner_like', 'train', 'cfg', '--deepspeed',
+                                        'zero2', '--launcher', 'pytorch']
+
+
+def test_multi_node_needs_the_address_of_node_0():
+    env = {'NPROC_PER_NODE': '8', 'NNODES': '2', 'NODE_RANK': '1', 'ADDR': '10.0.0.1'}
+    cmd = distributed.torchrun_command(['train', 'cfg'], env)
+    assert {'--nnodes=2', '--node_rank=1', '--master_addr=10.0.0.1',
+            '--master_port=29500'} <= set(cmd)
+    with pytest.raises(ConfigError, match='set ADDR'):
+        distributed.torchrun_command(['train', 'cfg'], {'NPROC_PER_NODE': '8', 'NNODES': '2'})
+
+
+def test_slurm_variables_become_launcher_variables(monkeypatch):
+    for key in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_PORT'):
+        monkeypatch.setenv(key, '')      # recorded, so the values set below are undone
+        monkeypatch.delenv(key)
+    monkeypatch.setenv('MASTER_ADDR', 'node0')
+    monkeypatch.setenv('SLURM_PROCID', '3')
+    monkeypatch.setenv('SLURM_NTASKS', '4')
+    monkeypatch.setenv('SLURM_LOCALID', '1')
+    distributed.slurm_env()
+    import os
+    assert (os.environ['RANK'], os.environ['WORLD_SIZE'], os.environ['LOCAL_RANK'],
+            os.environ['MASTER_PORT']) == ('3', '4', '1', '29500')
+
+
+def test_slurm_outside_srun_is_a_clear_error(monkeypatch):
+    for key in ('RANK', 'SLURM_PROCID'):
+        monkeypatch.setenv(key, '')
+        monkeypatch.delenv(key)
+    with pytest.raises(ConfigError, match='run under srun'):
+        distributed.slurm_env()
+
+
+def test_unknown_launcher_is_an_error():
+    with pytest.raises(ConfigError, match='choose one of none, pytorch, slurm'):
+        distributed.init_process_group('mpi', use_deepspeed=False)

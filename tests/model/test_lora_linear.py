@@ -1,0 +1,79 @@
+"""FusedLoraLinear: the same outputs and gradients as peft's LoRA layer, dropout included."""
+import copy
+
+import pytest
+import torch
+from peft import LoraConfig, get_peft_model
+
+from xtuner_like.model import SupervisedFinetune, load_causal_lm
+from xtuner_like.model.lora_linear import FusedLoraLinear, use_fused_lora
+
+
+def tiny(seed=0):
+    from transformers import LlamaConfig, LlamaForCausalLM
+    torch.manual_seed(seed)
+    return LlamaForCausalLM(LlamaConfig(
+        vocab_size=300, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2))
+
+
+def peft_model(base, dropout, fused):
+    config = LoraConfig(r=8, lora_alpha=16, lora_dropout=dropout, target_modules='all-linear',
+                        init_lora_weights=False)  # random B: the adapter path matters
+    if fused:
+        use_fused_lora(config)
+    torch.manual_seed(1)
+    return get_peft_model(copy.deepcopy(base), config)
+
+
+def loss_and_grads(model, ids, seed=5):
+    model.train()
+    torch.manual_seed(seed)  # the same dropout masks for both layers
+    loss = model(input_ids=ids, labels=ids).loss
+    loss.backward()
+    return loss.detach(), {n: p.grad for n, p in model.named_parameters() if p.requires_grad}
+
+
+@pytest.mark.parametrize('dropout', [0.0, 0.1])
+def test_fused_equals_peft(dropout):
+    base = tiny()
+    ids = torch.randint(0, 300, (2, 16))
+    ref = peft_model(base, dropout, fused=False)
+    fused = peft_model(base, dropout, fused=True)
+    assert isinstance(fused.base_model.model.model.layers[0].mlp.up_proj, FusedLoraLinear)
+    la, ga = loss_and_grads(ref, ids)
+    lb, gb = loss_and_grads(fused, ids)
+    torch.testing.assert_close(la, lb)
+    assert ga.keys() == gb.keys()
+    for name in ga:
+        torch.testing.assert_close(ga[name], gb[name], msg=name)
+
+
+def test_eval_merge_and_disabled_adapters_match_peft():
+    base = tiny()
+    ids = torch.randint(0, 300, (1, 10))
+    ref, fused = peft_model(base, 0.1, False).eval(), peft_model(base, 0.1, True).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(ref(input_ids=ids).logits, fused(input_ids=ids).logits)
+        with fused.disable_adapter():
+            torch.testing.assert_close(fused(input_ids=ids).logits, base(input_ids=ids).logits)
+        merged = fused.merge_and_unload()
+        torch.testing.assert_close(merged(input_ids=ids).logits, ref(input_ids=ids).logits,
+                                   rtol=1e-4, atol=1e-5)
+
+
+def test_supervised_finetune_uses_it_and_keeps_the_loss(tiny_model_dir):
+    spec = dict(type=load_causal_lm, pretrained_model_name_or_path=str(tiny_model_dir),
+                dtype='fp32')
+    lora = dict(type=LoraConfig, r=4, lora_alpha=8, lora_dropout=0.1,
+                target_modules='all-linear', task_type='CAUSAL_LM')
+    ids = torch.randint(3, 300, (2, 12))
+    losses = []
+    for fused in (True, False):
+        torch.manual_seed(0)
+        model = SupervisedFinetune(spec, lora=lora, fused_lora=fused)
+        assert any(isinstance(m, FusedLoraLinear) for m in model.modules()) == fused
+        model.train()
+        torch.manual_seed(3)
+        losses.append(model(ids, ids)['loss'])
+    torch.testing.assert_close(losses[0], losses[1])

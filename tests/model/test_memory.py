@@ -1,0 +1,71 @@
+"""Memory estimate and the automatic choice of gradient checkpointing."""
+import pytest
+import torch
+from peft import LoraConfig
+
+from xtuner_like.errors import ConfigError
+from xtuner_like.model import SupervisedFinetune, load_causal_lm
+from xtuner_like.model import sft as sft_module
+from xtuner_like.model.memory import (GIB, MemoryEstimate, choose_gradient_checkpointing,
+                                      estimate_training_memory)
+
+
+def lora(dropout):
+    return dict(type=LoraConfig, r=4, lora_alpha=8, lora_dropout=dropout,
+                target_modules='all-linear', task_type='CAUSAL_LM')
+
+
+def llm(path):
+    return dict(type=load_causal_lm, pretrained_model_name_or_path=str(path), dtype='fp32')
+
+
+def test_parts_of_a_lora_estimate(tiny_model_dir):
+    model = SupervisedFinetune(llm(tiny_model_dir), lora=lora(0.0)).llm
+    small = estimate_training_memory(model, 128)
+    large = estimate_training_memory(model, 1024)
+    trainable = sum(p.numel() * 4 for p in model.parameters() if p.requires_grad)
+    assert small.trainable == small.gradients == trainable
+    assert small.optimizer_states == 2 * trainable
+    assert small.weights >= sum(p.numel() * 4 for p in model.parameters())
+    assert 0 < small.checkpointed < small.activations < large.activations
+    assert small.total(True) < small.total(False)
+    assert 'activations for 128 tokens' in small.describe()
+
+
+def test_fused_dropout_keeps_less_than_peft_dropout(tiny_model_dir):
+    fused = SupervisedFinetune(llm(tiny_model_dir), lora=lora(0.1)).llm
+    plain = SupervisedFinetune(llm(tiny_model_dir), lora=lora(0.1), fused_lora=False).llm
+    none = SupervisedFinetune(llm(tiny_model_dir), lora=lora(0.0)).llm
+    acts = [estimate_training_memory(m, 512).activations for m in (none, fused, plain)]
+    assert acts[0] < acts[1] < acts[2]
+
+
+def estimate(total_gib):
+    return MemoryEstimate(weights=int(total_gib * GIB), trainable=0, gradients=0,
+                          optimizer_states=0, activations=0, checkpointed=0, tokens=1)
+
+
+def test_auto_turns_checkpointing_on_only_when_it_does_not_fit():
+    on, why = choose_gradient_checkpointing('auto', estimate(9), budget=10 * GIB)
+    assert on and why.startswith('on (auto')
+    off, why = choose_gradient_checkpointing('auto', estimate(7), budget=10 * GIB)
+    assert not off and why.startswith('off (auto')
+    assert choose_gradient_checkpointing(True, estimate(1), 10 * GIB) == (
+        True, 'on (set in the config)')
+    with pytest.raises(ConfigError, match="'auto'"):
+        choose_gradient_checkpointing('yes', estimate(1), 10 * GIB)
+
+
+def test_auto_in_the_model_logs_the_estimate_and_follows_memory(tiny_model_dir, monkeypatch,
+                                                               capsys):
+    model = SupervisedFinetune(llm(tiny_model_dir), lora=lora(0.0),
+                               use_gradient_checkpointing='auto', max_tokens_per_batch=64)
+    assert model.gradient_checkpointing is False
+    monkeypatch.setattr(sft_module, 'available_memory', lambda: (1, 'a tiny test budget'))
+    squeezed = SupervisedFinetune(llm(tiny_model_dir), lora=lora(0.0),
+                                  use_gradient_checkpointing='auto', max_tokens_per_batch=64)
+    assert squeezed.gradient_checkpointing is True
+    assert squeezed.backbone.is_gradient_checkpointing
+    ids = torch.randint(3, 300, (1, 16))
+    squeezed.train()
+    squeezed(ids, ids)['loss'].backward()

@@ -1,0 +1,27 @@
+"""DeepSpeed checkpoint folders are checked with weights_only=True before DeepSpeed reads them.
+
+End-to-end conversion of real ZeRO-2/3 folders is in tests/cli/test_train_distributed.py.
+"""
+import pytest
+import torch
+from mmengine.logging import HistoryBuffer
+
+from xtuner_like.convert.zero import check_deepspeed_dir, read_deepspeed_dir
+from xtuner_like.errors import CheckpointError
+
+pytest.importorskip('deepspeed', reason='pip install -r requirements/deepspeed.txt')
+
+
+def test_a_folder_without_model_states_is_refused(tmp_path):
+    with pytest.raises(CheckpointError, match='not a DeepSpeed checkpoint'):
+        check_deepspeed_dir(tmp_path)
+    with pytest.raises(CheckpointError, match='not a DeepSpeed checkpoint'):
+        read_deepspeed_dir(tmp_path)
+
+
+def test_safe_files_pass_and_unsafe_pickles_are_refused(tmp_path):
+    torch.save({'module': {'w': torch.zeros(2)}}, tmp_path / 'mp_rank_00_model_states.pt')
+    check_deepspeed_dir(tmp_path)
+    torch.save({'x': HistoryBuffer()}, tmp_path / 'zero_pp_rank_0_optim_states.pt')
+    with pytest.raises(CheckpointError, match='optim_states.pt does not load with weights_only'):
+        check_deepspeed_dir(tmp_path)

@@ -51,7 +51,7 @@ def _process_batch(batch: dict, indices: list[int], *, map_fn: Callable | None, 
                    skip_bad: bool) -> dict:
     """map_fn + template + encode over one batch of raw rows."""
     keys = list(batch)
-    segments, bad = [], []
+    good, bad = [], []
     for j, index in enumerate(indices):
         row = {k: batch[k][j] for k in keys}
         try:
@@ -64,33 +64,25 @@ def _process_batch(batch: dict, indices: list[int], *, map_fn: Callable | None, 
                 raise DatasetFormatError(
                     f'{locate(index)}: {exc}. Fix the row, set dataset_map_fn to match the '
                     "file's format, or set on_bad_row='skip'") from None
-            rendered = {'segments': [{'text': '', 'trained': False}]}
             bad.append(True)
         else:
+            good.append(rendered['segments'])
             bad.append(False)
-        segments.append(rendered['segments'])
-    out = encode_batch([s if not b else [] for s, b in zip(segments, bad)], tokenizer,
-                       max_length) if not any(bad) else _encode_skipping(segments, bad,
-                                                                          tokenizer, max_length)
-    out['bad'] = bad
-    return out
+    return _with_bad_rows(encode_batch(good, tokenizer, max_length), bad)
 
 
-def _encode_skipping(segments: list, bad: list[bool], tokenizer: Any, max_length: int) -> dict:
-    good = [s for s, b in zip(segments, bad) if not b]
-    encoded = encode_batch(good, tokenizer, max_length) if good else {
-        k: [] for k in ('input_ids', 'labels', 'length', 'num_trained', 'truncated')}
+_EMPTY = {'input_ids': [], 'labels': [], 'length': 0, 'num_trained': 0, 'truncated': False}
+
+
+def _with_bad_rows(encoded: dict, bad: list[bool]) -> dict:
+    """Encoded good rows with an empty placeholder at each bad row (filtered out later)."""
     out: dict[str, list] = {k: [] for k in encoded}
-    it = iter(range(len(good)))
-    empty = {'input_ids': [], 'labels': [], 'length': 0, 'num_trained': 0, 'truncated': False}
-    for b in bad:
-        if b:
-            for k in out:
-                out[k].append(empty[k])
-        else:
-            i = next(it)
-            for k in out:
-                out[k].append(encoded[k][i])
+    good = iter(range(len(bad) - sum(bad)))
+    for is_bad in bad:
+        i = None if is_bad else next(good)
+        for key in out:
+            out[key].append(_EMPTY[key] if is_bad else encoded[key][i])
+    out['bad'] = bad
     return out
 
 

@@ -7,7 +7,6 @@ that disagrees is a :class:`ConfigError` naming both. This module does not impor
 from __future__ import annotations
 
 import copy
-import fnmatch
 import importlib.util
 import json
 import os
@@ -18,7 +17,7 @@ import torch
 
 from ..errors import ConfigError, UnknownNameError
 from ..utils.logging import log_once
-from .recipes import configs_root
+from .recipes import configs_root, filter_names
 
 PRESET_DIR = 'deepspeed'
 _OPTIMIZER_PATH = 'xtuner_like.engine.deepspeed_strategy.XDeepSpeedOptimWrapper'
@@ -36,11 +35,7 @@ def preset_paths() -> dict[str, Path]:
 
 def list_presets(pattern: str | None = None) -> list[str]:
     """Preset names, optionally filtered by a substring or glob ``pattern``."""
-    names = sorted(preset_paths())
-    if not pattern:
-        return names
-    glob = pattern if any(c in pattern for c in '*?[') else f'*{pattern}*'
-    return [n for n in names if fnmatch.fnmatch(n.lower(), glob.lower())]
+    return filter_names(preset_paths(), pattern)
 
 
 def find_preset(name_or_path: str) -> Path:

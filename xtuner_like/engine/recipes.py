@@ -4,6 +4,7 @@ from __future__ import annotations
 import fnmatch
 import importlib.util
 from pathlib import Path
+from typing import Iterable
 
 from ..errors import UnknownNameError
 
@@ -28,13 +29,18 @@ def recipe_paths() -> dict[str, Path]:
     return found
 
 
-def list_recipes(pattern: str | None = None) -> list[str]:
-    """Recipe names, optionally filtered by a substring or glob ``pattern``."""
-    names = sorted(recipe_paths())
+def filter_names(names: Iterable[str], pattern: str | None = None) -> list[str]:
+    """Sorted ``names`` matching a substring or glob ``pattern`` (case-insensitive)."""
+    names = sorted(names)
     if not pattern:
         return names
     glob = pattern if any(c in pattern for c in '*?[') else f'*{pattern}*'
     return [n for n in names if fnmatch.fnmatch(n.lower(), glob.lower())]
+
+
+def list_recipes(pattern: str | None = None) -> list[str]:
+    """Recipe names, optionally filtered by a substring or glob ``pattern``."""
+    return filter_names(recipe_paths(), pattern)
 
 
 def find_config(name_or_path: str) -> Path:

@@ -117,3 +117,20 @@ def test_models_are_resolved_before_any_process_group(monkeypatch):
     train.prepare_models({'model': {'llm': {'pretrained_model_name_or_path': 'a/b'}},
                           'tokenizer': {'pretrained_model_name_or_path': 'a/b'}})
     assert seen == ['a/b']
+
+
+def test_two_runs_in_one_second_keep_their_own_logs(tmp_path, tiny_model_dir, xl_home,
+                                                    monkeypatch):
+    """mmengine names its logger and visualizer by the second; a second run must not reuse them."""
+    import time
+    real_strftime = time.strftime
+    monkeypatch.setattr(time, 'strftime', lambda fmt, *t: '20260101_000000'
+                        if fmt == '%Y%m%d_%H%M%S' else real_strftime(fmt, *t))
+    works = [tmp_path / 'first', tmp_path / 'second']
+    for work in works:
+        assert run_cli(['train', RECIPE, '--work-dir', work, '--cfg-options',
+                        f'pretrained_model_name_or_path={tiny_model_dir}', 'max_iters=2',
+                        'param_scheduler=[]', 'log_interval=1', 'save_steps=100', 'evaluation_inputs=[]',
+                        'export_hf=False']) == 0
+    for work in works:
+        assert sorted(logged_losses(work)) == [1, 2], work

@@ -6,6 +6,7 @@ command under ``torch.distributed.run`` with the same Python interpreter (engine
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 from pathlib import Path
@@ -72,6 +73,22 @@ def prepare_models(cfg) -> None:
         resolve_model_path(name)
 
 
+_RUNS_IN_THIS_PROCESS = itertools.count(1)
+
+
+def name_this_run(cfg) -> None:
+    """Give every run after the first in one process its own experiment name.
+
+    mmengine keys its logger, visualizer and message hub by ``<name>_<time to the second>``;
+    two runs started within one second in one process (a notebook, the tests) would share
+    them, and the second run's scalars would go to the first run's folder.
+    """
+    run = next(_RUNS_IN_THIS_PROCESS)
+    if run > 1:
+        name = cfg.get('experiment_name') or Path(cfg.filename or 'run').stem
+        cfg.experiment_name = f'{name}_run{run}'
+
+
 def run(args: argparse.Namespace) -> int:
     from ..dataset.build import build_sft_dataset, check_dataset_spec
     from ..engine.distributed import (init_process_group, relaunch, slurm_env,
@@ -91,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         from ..engine.flexible_runner import XFlexibleRunner as runner_cls
     else:
         from ..engine.runner import XRunner as runner_cls
+    name_this_run(cfg)
     runner = runner_cls.from_cfg(cfg)
     runner.train()
     return 0

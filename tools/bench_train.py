@@ -18,6 +18,11 @@ pipeline produced. A fp32 2048x2048 matmul peak is measured before and after the
     python tools/bench_train.py                       # everything (~10 min on 2 idle cores)
     python tools/bench_train.py --steps 8 --warmup 2  # quick look
     python tools/bench_train.py --configs xtuner_packed hf_flat
+    python tools/bench_train.py --configs xtuner_packed hf_flat --steps 8 --profile 20
+
+``--profile N`` runs the timed steps under ``torch.profiler`` and writes each configuration's
+top N operators by self CPU time to ``<work-dir>/<config>_profile.txt`` (profiling slows the
+steps; its tokens/s are not comparable with an unprofiled run).
 
 Writes ``<work-dir>/bench_train.json`` and ``bench_train.md``. Compare numbers only within one
 run: absolute speed differs between machines, and other processes on a shared machine slow
@@ -60,14 +65,52 @@ def recipe_options(args: argparse.Namespace, packed: bool, batch: int) -> list[s
 
 
 # --------------------------------------------------------------------------- workers
+class StepProfiler:
+    """torch.profiler over the steps after warm-up; ``step()`` is called at each step's end."""
+
+    def __init__(self, args: argparse.Namespace, out: Path):
+        import torch
+        self.rows, self.path = args.profile, out.parent / f'{args.worker}_profile.txt'
+        self.prof = None
+        if self.rows:
+            self.prof = torch.profiler.profile(
+                activities=[torch.profiler.ProfilerActivity.CPU],
+                schedule=torch.profiler.schedule(wait=args.warmup, warmup=0,
+                                                 active=args.steps - args.warmup),
+                on_trace_ready=self.write)
+            self.prof.start()
+
+    def step(self) -> None:
+        if self.prof is not None:
+            self.prof.step()
+
+    def write(self, prof) -> None:
+        self.path.write_text(prof.key_averages().table(sort_by='self_cpu_time_total',
+                                                       row_limit=self.rows, max_name_column_width=60))
+
+    def stop(self) -> None:
+        if self.prof is not None:
+            self.prof.stop()
+
+
 def run_xtuner(args: argparse.Namespace, spec: dict, out: Path) -> dict:
     """`xtuner-like train` in this process; per-step times come from ThroughputHook."""
     from xtuner_like.cli.main import main
+    from xtuner_like.engine.hooks import ThroughputHook
     work_dir = out.parent / f'{args.worker}_run'
     argv = ['train', RECIPES[spec['recipe']], '--work-dir', str(work_dir), '--seed', '0',
             '--cfg-options', *recipe_options(args, spec['packed'], spec['batch'])]
+    profiler = StepProfiler(args, out)
+    record_step = ThroughputHook.after_train_iter
+
+    def after_train_iter(self, *a, **kw):
+        record_step(self, *a, **kw)
+        profiler.step()
+
+    ThroughputHook.after_train_iter = after_train_iter
     if main(argv) != 0:
         raise SystemExit(f'xtuner-like train failed: {argv}')
+    profiler.stop()
     record = max(work_dir.glob('*/throughput.json'), key=lambda p: p.stat().st_mtime)
     return {'steps': json.loads(record.read_text())['iterations']}
 
@@ -108,10 +151,12 @@ def run_hf(args: argparse.Namespace, spec: dict, out: Path) -> dict:
         return batch
 
     ends: list[float] = []
+    profiler = StepProfiler(args, out)
 
     class StepTimes(TrainerCallback):
         def on_step_end(self, *_, **__):
             ends.append(time.time())
+            profiler.step()
 
     targs = TrainingArguments(
         output_dir=str(out.parent / f'{args.worker}_run'), per_device_train_batch_size=4,
@@ -122,6 +167,7 @@ def run_hf(args: argparse.Namespace, spec: dict, out: Path) -> dict:
         gradient_checkpointing_kwargs={'use_reentrant': False})
     Trainer(model=model, args=targs, train_dataset=rows, data_collator=collate,
             callbacks=[StepTimes()]).train()
+    profiler.stop()
     return {'steps': [{**c, 'end': e} for c, e in zip(counts, ends)]}
 
 
@@ -217,7 +263,8 @@ def driver(args: argparse.Namespace) -> None:
         out = work_dir / f'{name}.json'
         out.unlink(missing_ok=True)
         cmd = [sys.executable, __file__, '--worker', name, '--result', str(out),
-               '--steps', str(args.steps), '--warmup', str(args.warmup), '--rows', str(args.rows), '--data', str(args.data)]
+               '--steps', str(args.steps), '--warmup', str(args.warmup), '--rows', str(args.rows), '--data', str(args.data),
+               '--profile', str(args.profile)]
         print(f'--- {name}', flush=True)
         launch = time.time()
         with open(work_dir / f'{name}.log', 'w') as log:
@@ -247,6 +294,8 @@ def main() -> None:
     p.add_argument('--data', default=str(DATA), help='Alpaca-format json file')
     p.add_argument('--configs', nargs='+', default=list(CONFIGS), choices=list(CONFIGS))
     p.add_argument('--work-dir', default=str(ROOT / 'work_dirs' / 'bench_train'))
+    p.add_argument('--profile', type=int, default=0, metavar='N',
+                   help='profile the timed steps; write the top N operators per config')
     p.add_argument('--worker', choices=list(CONFIGS), help=argparse.SUPPRESS)
     p.add_argument('--result', help=argparse.SUPPRESS)
     args = p.parse_args()

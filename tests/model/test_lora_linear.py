@@ -1,12 +1,27 @@
 """FusedLoraLinear: the same outputs and gradients as peft's LoRA layer, dropout included."""
 import copy
+import math
 
 import pytest
 import torch
 from peft import LoraConfig, get_peft_model
 
 from xtuner_like.model import SupervisedFinetune, load_causal_lm
-from xtuner_like.model.lora_linear import FusedLoraLinear, use_fused_lora
+from xtuner_like.model.lora_linear import FusedLoraLinear, keep_mask, use_fused_lora
+
+
+class KeepMaskDropout(torch.nn.Module):
+    """peft's dropout with the fused layer's CPU mask: the same mask for the same seed."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        mask, keep = keep_mask(x.shape, self.p)
+        return x * mask / keep
 
 
 def tiny(seed=0):
@@ -23,7 +38,12 @@ def peft_model(base, dropout, fused):
     if fused:
         use_fused_lora(config)
     torch.manual_seed(1)
-    return get_peft_model(copy.deepcopy(base), config)
+    model = get_peft_model(copy.deepcopy(base), config)
+    if not fused and dropout:
+        for module in model.modules():
+            if hasattr(module, 'lora_dropout') and 'default' in module.lora_dropout:
+                module.lora_dropout['default'] = KeepMaskDropout(dropout)
+    return model
 
 
 def loss_and_grads(model, ids, seed=5):
@@ -47,6 +67,26 @@ def test_fused_equals_peft(dropout):
     assert ga.keys() == gb.keys()
     for name in ga:
         torch.testing.assert_close(ga[name], gb[name], msg=name)
+
+
+@pytest.mark.parametrize('p', [0.05, 0.1, 0.5])
+def test_keep_mask_drops_a_fraction_p_uniformly(p):
+    torch.manual_seed(0)
+    mask, keep = keep_mask((1000, 1001), p)
+    assert mask.shape == (1000, 1001) and mask.dtype == torch.bool
+    assert keep == pytest.approx(1 - p, abs=1 / 65536)
+    sigma = math.sqrt(p * (1 - p) / mask.numel())
+    assert mask.float().mean().item() == pytest.approx(keep, abs=5 * sigma)
+    # no position is favoured: the three 16-bit chunks of each random word keep alike
+    thirds = mask.flatten()[:999999].view(-1, 3).float().mean(0)
+    torch.testing.assert_close(thirds, torch.full((3,), keep), atol=10 * sigma, rtol=0)
+    assert not torch.equal(mask, keep_mask((1000, 1001), p)[0])
+
+
+def test_keep_mask_edges():
+    assert keep_mask((4, 5), 0.0)[0].all() and keep_mask((4, 5), 0.0)[1] == 1.0
+    mask, keep = keep_mask((4, 5), 1.0)
+    assert not mask.any() and keep == 0.0
 
 
 def test_eval_merge_and_disabled_adapters_match_peft():

@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import importlib.util
+from typing import Any
 
 import torch
 
 from ..utils.logging import log_once
 
-CHOICES = ('auto', 'flash_attention_2', 'sdpa', 'eager', 'flex_attention')
+from .packed_attention import NAME as SDPA_PACKED
+from .packed_attention import register, supports_packed_sdpa
+
+CHOICES = ('auto', 'flash_attention_2', SDPA_PACKED, 'sdpa', 'eager', 'flex_attention')
+register()
 
 
 def flash_attn_available() -> bool:
@@ -15,11 +20,13 @@ def flash_attn_available() -> bool:
     return torch.cuda.is_available() and importlib.util.find_spec('flash_attn') is not None
 
 
-def choose_attn_implementation(requested: str = 'auto', dtype: torch.dtype | None = None) -> str:
-    """Resolve 'auto' to flash_attention_2 (CUDA, flash-attn, 16-bit) or else sdpa.
+def choose_attn_implementation(requested: str = 'auto', dtype: torch.dtype | None = None,
+                               config: Any = None) -> str:
+    """Resolve 'auto' to flash_attention_2 (CUDA, flash-attn, 16-bit), else ``sdpa_packed``
+    (model/packed_attention.py) when every layer is plain causal attention, else sdpa.
 
-    Packed rows stay isolated either way: both read the per-sample restarts of position_ids
-    (DESIGN.md), so no attention patch is needed.
+    Packed rows stay isolated in all three: they read the per-sample restarts of position_ids
+    (DESIGN.md).
     """
     if requested != 'auto':
         log_once(f'attention: {requested} (set in the config)')
@@ -30,6 +37,10 @@ def choose_attn_implementation(requested: str = 'auto', dtype: torch.dtype | Non
         return 'flash_attention_2'
     why = ('flash-attn is not installed' if torch.cuda.is_available()
            else 'no CUDA device') if not flash_attn_available() else 'dtype is not 16-bit'
-    log_once(f'attention: sdpa ({why}; packed samples are isolated by a block-diagonal mask '
-             'built from position_ids)')
+    if config is None or supports_packed_sdpa(config):
+        log_once(f'attention: {SDPA_PACKED} ({why}; each packed sample attends causally on its '
+                 'own, found from position_ids, with no block mask)')
+        return SDPA_PACKED
+    log_once(f'attention: sdpa ({why}; sliding windows or soft-capping need the block-diagonal '
+             'mask built from position_ids)')
     return 'sdpa'

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
+from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
 
 from ..utils.build import build
 from ..utils.dtype import resolve_dtype
@@ -44,9 +44,11 @@ def load_causal_lm(pretrained_model_name_or_path: str, dtype: str = 'auto',
         kwargs['quantization_config'] = qconfig
         if torch.cuda.is_available():
             kwargs.setdefault('device_map', {'': torch.cuda.current_device()})
-    attn = choose_attn_implementation(attn_implementation, torch_dtype)
+    config = AutoConfig.from_pretrained(
+        path, trust_remote_code=kwargs.get('trust_remote_code', False))
+    attn = choose_attn_implementation(attn_implementation, torch_dtype, config)
     model = AutoModelForCausalLM.from_pretrained(
-        path, dtype=torch_dtype, attn_implementation=attn, **kwargs)
+        path, config=config, dtype=torch_dtype, attn_implementation=attn, **kwargs)
     log_once(f'model: {pretrained_model_name_or_path} from {path} '
              f'({sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters, '
              f'{str(torch_dtype).replace("torch.", "")}'

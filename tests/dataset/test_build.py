@@ -117,3 +117,38 @@ def test_real_alpaca(tiny_tokenizer, shared_data, tmp_path):
     stats = ds.stats   # the tiny tokenizer makes long texts: a few lose their answer
     assert stats['rows'] == 999 and stats['samples'] + stats['emptied'] == 999
     assert stats['truncated'] >= stats['emptied'] and stats['pack_efficiency'] > 0.9
+
+
+def _alpaca_recording_pid(row):
+    """The alpaca map_fn, also noting which process ran it (the file is set by the test)."""
+    import os
+    from xtuner_like.dataset.map_fns import get_map_fn
+    with open(os.environ['XL_TEST_PID_FILE'], 'a') as f:
+        f.write(f'{os.getpid()}\n')
+    return get_map_fn('alpaca')(row)
+
+
+def test_num_proc_2_runs_in_two_processes_after_a_num_proc_1_build(tiny_tokenizer, tmp_path,
+                                                                   monkeypatch):
+    """datasets reuses the shard count of cache files it finds next to the raw data; the
+    pipeline keeps its map output in its own scratch folder, so none are ever found."""
+    import datasets
+    path = tmp_path / 'alpaca.json'
+    path.write_text(json.dumps(ROWS * 30))
+    raw_cache = datasets.load_dataset('json', data_files=str(path), split='train').cache_files
+    before = {p.name for p in _folder(raw_cache).iterdir()}
+    pids = tmp_path / 'pids.txt'
+    monkeypatch.setenv('XL_TEST_PID_FILE', str(pids))
+    for num_proc in (1, 2):
+        pids.write_text('')
+        ds = build(tiny_tokenizer, path, tmp_path, num_proc=num_proc, use_cache=False,
+                   dataset_map_fn=_alpaca_recording_pid)
+        assert ds.stats['samples'] == 600
+        assert len(set(pids.read_text().split())) == num_proc
+    assert {p.name for p in _folder(raw_cache).iterdir()} == before
+    assert not list((tmp_path / 'cache').glob('*.scratch'))
+
+
+def _folder(cache_files):
+    from pathlib import Path
+    return Path(cache_files[0]['filename']).parent

@@ -109,3 +109,19 @@ def test_pipeline_in_datasets(tiny_tokenizer):
     ds = ds.map(template_map_fn, fn_kwargs={'template': 'chatml', 'eos_token': '<|im_end|>'})
     ds = ds.map(lambda b: encode_batch(b['segments'], tiny_tokenizer, 512), batched=True)
     assert ds[1]['labels'] == encode_segments(segments(TWO), tiny_tokenizer, 512)['labels']
+
+
+def test_token_ids_match_the_tokenizer_call(tiny_tokenizer, monkeypatch):
+    from xtuner_like.dataset.encode import token_ids
+    texts = ['<|im_start|>user\nWho are you?<|im_end|>\n', 'I am Tuna.', ' spaced  out ', '']
+    expected = tiny_tokenizer(texts, add_special_tokens=False)['input_ids']
+    called = []
+    backend = tiny_tokenizer.backend_tokenizer
+    monkeypatch.setattr(type(tiny_tokenizer), '__call__',
+                        lambda self, *a, **k: called.append(a) or {'input_ids': expected})
+    assert token_ids(texts, tiny_tokenizer) == expected and not called   # the Rust backend
+    backend.enable_padding(length=32)          # a backend set to pad goes through __call__
+    try:
+        assert token_ids(texts, tiny_tokenizer) == expected and called
+    finally:
+        backend.no_padding()

@@ -137,10 +137,15 @@ def build_sft_dataset(tokenizer: Any, data_files: Any = None, path: str | None =
     target = Path(cache_dir or default_cache_dir()) / key
     rank, world_size = get_dist_info()
     if rank == 0 and not (use_cache and (target / 'done').exists()):
-        data, stats = _process(files, path, split, map_fn, template, system_text, tokenizer,
-                               max_length, pack_to_max_length, max_rows, num_proc,
-                               on_bad_row == 'skip')
-        _save(data, stats, target)
+        scratch = target.with_name(target.name + '.scratch')
+        shutil.rmtree(scratch, ignore_errors=True)
+        try:
+            data, stats = _process(files, path, split, map_fn, template, system_text,
+                                   tokenizer, max_length, pack_to_max_length, max_rows,
+                                   num_proc, on_bad_row == 'skip', scratch)
+            _save(data, stats, target)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
     elif rank == 0:
         log(f'dataset: loaded from cache {target} (no tokenization needed)')
     if world_size > 1:
@@ -150,8 +155,17 @@ def build_sft_dataset(tokenizer: Any, data_files: Any = None, path: str | None =
                            max_length=max_length)
 
 
+def _column_sum(ds: datasets.Dataset, name: str, positive: bool = False) -> int:
+    """Sum (or count of positive values) of a numeric column, read as Arrow in one go.
+
+    Iterating ``ds[name]`` formats row by row: 7 s for the five sums over 52k rows.
+    """
+    values = ds.select_columns([name]).with_format('arrow')[:][name].to_numpy()
+    return int((values > 0).sum() if positive else values.sum())
+
+
 def _process(files, path, split, map_fn, template, system, tokenizer, max_length, pack,
-             max_rows, num_proc, skip_bad) -> tuple[datasets.Dataset, dict]:
+             max_rows, num_proc, skip_bad, scratch: Path) -> tuple[datasets.Dataset, dict]:
     parts = [load_raw_dataset([f]) for f in files] if files else [
         load_raw_dataset(None, path, split)]
     raw = parts[0] if len(parts) == 1 else datasets.concatenate_datasets(parts)
@@ -163,15 +177,18 @@ def _process(files, path, split, map_fn, template, system, tokenizer, max_length
         num_proc=num_proc if num_proc > 1 else None, remove_columns=raw.column_names,
         fn_kwargs=dict(map_fn=map_fn, template=template, system=system, tokenizer=tokenizer,
                        max_length=max_length, locate=locate, skip_bad=skip_bad),
-        desc='map_fn + template + tokenize', load_from_cache_file=False)
+        desc='map_fn + template + tokenize', load_from_cache_file=False,
+        # Our own scratch file: next to the raw file's cache, datasets would find the shard
+        # files of an earlier run and redo the map with their (smaller) num_proc.
+        cache_file_name=str(scratch / 'encoded.arrow'))
     stats: dict[str, Any] = {'rows': len(raw)}
-    skipped = sum(encoded['bad'])
+    skipped = _column_sum(encoded, 'bad')
     if skipped:
         log(f"dataset: skipped {skipped} bad rows of {len(raw)} (on_bad_row='skip')",
             logging.WARNING)
         encoded = encoded.filter(lambda bad: not bad, input_columns='bad')
     encoded = encoded.remove_columns('bad')
-    emptied = len(encoded) - sum(1 for n in encoded['num_trained'] if n > 0)
+    emptied = len(encoded) - _column_sum(encoded, 'num_trained', positive=True)
     if emptied:
         log(f'dataset: dropped {emptied} samples whose trained part lies beyond max_length='
             f'{max_length} (nothing left to learn); raise max_length to keep them',
@@ -179,9 +196,10 @@ def _process(files, path, split, map_fn, template, system, tokenizer, max_length
         encoded = encoded.filter(lambda n: n > 0, input_columns='num_trained')
     if len(encoded) == 0:
         raise DatasetFormatError(f'{files or path}: no usable rows')
-    truncated = sum(encoded['truncated'])
+    truncated = _column_sum(encoded, 'truncated')
     stats.update(samples=len(encoded), skipped=skipped, emptied=emptied, truncated=truncated,
-                 tokens=sum(encoded['length']), trained_tokens=sum(encoded['num_trained']))
+                 tokens=_column_sum(encoded, 'length'),
+                 trained_tokens=_column_sum(encoded, 'num_trained'))
     if truncated:
         log(f'dataset: {truncated} of {len(encoded)} samples were longer than max_length='
             f'{max_length} and were truncated', logging.WARNING)

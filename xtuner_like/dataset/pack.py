@@ -162,7 +162,8 @@ def pack_dataset(ds: datasets.Dataset, max_length: int,
     import datasets
     from datasets.fingerprint import Hasher
 
-    lengths = list(ds['length'])
+    # one Arrow read (iterating ds['length'] formats row by row)
+    lengths = ds.select_columns(['length']).with_format('arrow')[:]['length'].to_pylist()
     groups = plan_packs(lengths, max_length)
     source = ds.select_columns(['input_ids', 'labels'])
     features = datasets.Features({

@@ -176,6 +176,10 @@ def resolve_references(cfg: Config) -> None:
         raise ConfigError(f'{cfg.filename}:\n  ' + '\n  '.join(problems))
 
 
+# Keys mmengine's builder takes out of a spec before calling its type.
+_BUILDER_KEYS = {'optim_wrapper': {'constructor', 'paramwise_cfg'}}
+
+
 def _spec_problems(value: Any, where: str, problems: list[str]) -> None:
     if isinstance(value, dict):
         if 'type' in value:
@@ -186,7 +190,8 @@ def _spec_problems(value: Any, where: str, problems: list[str]) -> None:
                 problems.append(f'{where}: {exc}')
                 fn = None
             if fn is not None:
-                kwargs = {k: v for k, v in dict.items(value) if k != 'type'}
+                skip = {'type', *_BUILDER_KEYS.get(where, ())}
+                kwargs = {k: v for k, v in dict.items(value) if k not in skip}
                 problems.extend(f'{where}: unknown argument {p}'
                                 for p in unknown_kwargs(fn, kwargs))
         for key, item in dict.items(value):

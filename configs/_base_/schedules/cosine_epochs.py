@@ -3,6 +3,7 @@ from mmengine.optim import CosineAnnealingLR, LinearLR, OptimWrapper
 from torch.optim import AdamW
 
 from xtuner_like.engine import TrainLoop
+from xtuner_like.engine.optim_constructor import FusedOptimWrapperConstructor
 
 lr = 2e-4
 weight_decay = 0.0
@@ -14,6 +15,7 @@ warmup_ratio = 0.03
 
 optim_wrapper = dict(
     type=OptimWrapper,
+    constructor=FusedOptimWrapperConstructor,    # fused AdamW kernel where torch has one
     optimizer=dict(type=AdamW, lr='${lr}', betas='${betas}', weight_decay='${weight_decay}'),
     clip_grad=dict(max_norm='${max_norm}', error_if_nonfinite=False),
     accumulative_counts='${accumulative_counts}')

@@ -1,0 +1,70 @@
+#!/usr/bin/env python
+"""A/B of one change: two variants of the Alpaca LoRA recipe step in turn on the same batches.
+
+Both models are built from the shipped recipe (the bench_train workload: SmolLM2-135M, LoRA
+r64, 512-token packed rows of alpaca_5000.json) with their own ``--cfg-options``-style
+overrides, then train alternately (A B, B A, ...) on the same batches, so machine noise hits
+both alike. Prints seconds per step (mean and median after warm-up) and B's speed-up.
+
+    python tools/bench_step.py "attn_implementation='sdpa'" "attn_implementation='sdpa_packed'"
+    python tools/bench_step.py "use_gradient_checkpointing=True" "use_gradient_checkpointing=False"
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPE = ROOT / 'configs' / 'smollm2' / 'smollm2_135m_instruct_lora_alpaca.py'
+DATA = ROOT.parent / 'shared' / 'data' / 'alpaca_5000.json'
+
+
+def build_variant(overrides: list[str], data: str):
+    """(model, optimizer, dataset) of the recipe with ``overrides`` applied."""
+    import torch
+    from mmengine.optim import build_optim_wrapper
+
+    from xtuner_like.engine.config import load_config, parse_options
+    from xtuner_like.utils.build import build
+    options = [f'data_files={data}', 'max_rows=2000', 'max_length=512',
+               'pack_to_max_length=True', 'batch_size=1', 'accumulative_counts=1', *overrides]
+    cfg = load_config(str(RECIPE), parse_options(options))
+    dataset = build(cfg.train_dataloader['dataset'])
+    torch.manual_seed(0)
+    model = build(cfg.model).train()
+    return model, build_optim_wrapper(model, cfg.optim_wrapper), dataset
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('a', help='overrides of variant A, space separated ("" for none)')
+    p.add_argument('b', help='overrides of variant B')
+    p.add_argument('--steps', type=int, default=12)
+    p.add_argument('--warmup', type=int, default=2)
+    p.add_argument('--data', default=str(DATA))
+    args = p.parse_args()
+    os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
+    from xtuner_like.dataset import sft_collate_fn
+    variants = [build_variant(v.split(), args.data) for v in (args.a, args.b)]
+    dataset = variants[0][2]
+    times: list[list[float]] = [[], []]
+    for step in range(args.steps):
+        batch = sft_collate_fn([dataset[step % len(dataset)]], packed=True)
+        inputs = {k: batch[k] for k in ('input_ids', 'labels', 'position_ids')}
+        for j in ((0, 1) if step % 2 == 0 else (1, 0)):
+            model, wrapper, _ = variants[j]
+            start = time.perf_counter()
+            wrapper.update_params(model(**inputs)['loss'])
+            times[j].append(time.perf_counter() - start)
+    a, b = (t[args.warmup:] for t in times)
+    for name, spec, t in (('A', args.a, a), ('B', args.b, b)):
+        print(f'{name} {spec!r}: {statistics.mean(t):.3f} s/step '
+              f'(median {statistics.median(t):.3f}, {len(t)} steps)')
+    print(f'B is {statistics.mean(a) / statistics.mean(b):.2f}x as fast as A')
+
+
+if __name__ == '__main__':
+    main()

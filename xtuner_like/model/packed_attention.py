@@ -25,8 +25,7 @@ NAME = 'sdpa_packed'
 
 def supports_packed_sdpa(config: PretrainedConfig) -> bool:
     """True when every layer is plain causal attention (no sliding window, no soft-capping)."""
-    configs = [config, *(getattr(config, k, None) for k in ('text_config',))]
-    for cfg in (c for c in configs if c is not None):
+    for cfg in (c for c in (config, getattr(config, 'text_config', None)) if c is not None):
         if getattr(cfg, 'attn_logit_softcapping', None):
             return False
         if getattr(cfg, 'sliding_window', None) and getattr(cfg, 'use_sliding_window', True):

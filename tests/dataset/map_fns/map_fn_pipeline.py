@@ -47,3 +47,13 @@ def check_docstring(fn) -> None:
     result = doctest.testmod(importlib.import_module(fn.__module__),
                              optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0 and result.attempted > 0
+
+
+def check_column_map_fn(fn, row: dict, conversation: list[dict]) -> None:
+    """A one-turn column map_fn: ``row`` gives ``conversation``, rows without its columns
+    fail with a message that says how to fix them, and its docstring example passes."""
+    from xtuner_like.errors import DatasetFormatError
+    assert fn(row) == {'conversation': conversation}
+    with pytest.raises(DatasetFormatError, match='rename the columns or pick another'):
+        fn({'unrelated': 'x'})
+    check_docstring(fn)

@@ -1,22 +1,11 @@
 """arxiv map_fn: columns in, one conversation turn out."""
-import pytest
-from map_fn_pipeline import check_docstring
+from map_fn_pipeline import check_column_map_fn
 
 from xtuner_like.dataset.map_fns.arxiv import arxiv_map_fn
-from xtuner_like.errors import DatasetFormatError
 
 ROW, CONVERSATION = ({'abstract': ' A  study.\n', 'title': 'On\n  Things', 'id': '1'},
                      [{'input': 'A  study.', 'output': 'On Things'}])
 
 
-def test_columns():
-    assert arxiv_map_fn(ROW) == {'conversation': CONVERSATION}
-
-
-def test_missing_columns_say_what_and_how():
-    with pytest.raises(DatasetFormatError, match='rename the columns or pick another'):
-        arxiv_map_fn({'unrelated': 'x'})
-
-
-def test_docstring_example():
-    check_docstring(arxiv_map_fn)
+def test_columns_missing_columns_and_docstring():
+    check_column_map_fn(arxiv_map_fn, ROW, CONVERSATION)

@@ -1,22 +1,11 @@
 """medical map_fn: columns in, one conversation turn out."""
-import pytest
-from map_fn_pipeline import check_docstring
+from map_fn_pipeline import check_column_map_fn
 
 from xtuner_like.dataset.map_fns.medical import medical_map_fn
-from xtuner_like.errors import DatasetFormatError
 
 ROW, CONVERSATION = ({'instruction': '发烧', 'input': '三天', 'output': '就医'},
                      [{'input': '发烧\n三天', 'output': '就医'}])
 
 
-def test_columns():
-    assert medical_map_fn(ROW) == {'conversation': CONVERSATION}
-
-
-def test_missing_columns_say_what_and_how():
-    with pytest.raises(DatasetFormatError, match='rename the columns or pick another'):
-        medical_map_fn({'unrelated': 'x'})
-
-
-def test_docstring_example():
-    check_docstring(medical_map_fn)
+def test_columns_missing_columns_and_docstring():
+    check_column_map_fn(medical_map_fn, ROW, CONVERSATION)

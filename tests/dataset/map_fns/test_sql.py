@@ -1,22 +1,11 @@
 """sql map_fn: columns in, one conversation turn out."""
-import pytest
-from map_fn_pipeline import check_docstring
+from map_fn_pipeline import check_column_map_fn
 
 from xtuner_like.dataset.map_fns.sql import sql_map_fn
-from xtuner_like.errors import DatasetFormatError
 
 ROW, CONVERSATION = ({'context': 'CREATE TABLE t (a INT)', 'question': 'Count', 'answer': 'SELECT 1'},
                      [{'input': 'CREATE TABLE t (a INT)\nCount', 'output': 'SELECT 1'}])
 
 
-def test_columns():
-    assert sql_map_fn(ROW) == {'conversation': CONVERSATION}
-
-
-def test_missing_columns_say_what_and_how():
-    with pytest.raises(DatasetFormatError, match='rename the columns or pick another'):
-        sql_map_fn({'unrelated': 'x'})
-
-
-def test_docstring_example():
-    check_docstring(sql_map_fn)
+def test_columns_missing_columns_and_docstring():
+    check_column_map_fn(sql_map_fn, ROW, CONVERSATION)

@@ -1,22 +1,11 @@
 """stack_exchange map_fn: columns in, one conversation turn out."""
-import pytest
-from map_fn_pipeline import check_docstring
+from map_fn_pipeline import check_column_map_fn
 
 from xtuner_like.dataset.map_fns.stack_exchange import stack_exchange_map_fn
-from xtuner_like.errors import DatasetFormatError
 
 ROW, CONVERSATION = ({'question': 'q', 'response': 'r', 'qid': 1},
                      [{'input': 'q', 'output': 'r'}])
 
 
-def test_columns():
-    assert stack_exchange_map_fn(ROW) == {'conversation': CONVERSATION}
-
-
-def test_missing_columns_say_what_and_how():
-    with pytest.raises(DatasetFormatError, match='rename the columns or pick another'):
-        stack_exchange_map_fn({'unrelated': 'x'})
-
-
-def test_docstring_example():
-    check_docstring(stack_exchange_map_fn)
+def test_columns_missing_columns_and_docstring():
+    check_column_map_fn(stack_exchange_map_fn, ROW, CONVERSATION)

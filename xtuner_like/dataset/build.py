@@ -24,7 +24,7 @@ from .cache import (cache_key, default_cache_dir, file_fingerprint, function_fin
 from .encode import encode_batch
 from .load import load_raw_dataset, resolve_data_files
 from .map_fns import get_map_fn
-from .pack import pack_dataset
+from .pack import column_values, pack_dataset
 from .sft_dataset import SftDataset
 from .template import template_map_fn
 
@@ -156,11 +156,8 @@ def build_sft_dataset(tokenizer: Any, data_files: Any = None, path: str | None =
 
 
 def _column_sum(ds: datasets.Dataset, name: str, positive: bool = False) -> int:
-    """Sum (or count of positive values) of a numeric column, read as Arrow in one go.
-
-    Iterating ``ds[name]`` formats row by row: 7 s for the five sums over 52k rows.
-    """
-    values = ds.select_columns([name]).with_format('arrow')[:][name].to_numpy()
+    """Sum (or count of positive values) of a numeric column."""
+    values = column_values(ds, name)
     return int((values > 0).sum() if positive else values.sum())
 
 

@@ -116,6 +116,14 @@ def _flat_column(table, name: str) -> tuple[np.ndarray, np.ndarray]:
     return col.values.to_numpy(zero_copy_only=False)[offsets[0]:offsets[-1]], offsets - offsets[0]
 
 
+def column_values(ds: datasets.Dataset, name: str) -> np.ndarray:
+    """A scalar column of ``ds`` as numpy, read as Arrow in one go (selected rows only).
+
+    Iterating ``ds[name]`` formats row by row: 7 s for five such reads over 52k rows.
+    """
+    return ds.select_columns([name]).with_format('arrow')[:][name].to_numpy()
+
+
 def _pack_batch(batch: dict, source) -> dict:
     """Vectorized :func:`pack_group` over a batch of index groups.
 
@@ -162,8 +170,7 @@ def pack_dataset(ds: datasets.Dataset, max_length: int,
     import datasets
     from datasets.fingerprint import Hasher
 
-    # one Arrow read (iterating ds['length'] formats row by row)
-    lengths = ds.select_columns(['length']).with_format('arrow')[:]['length'].to_pylist()
+    lengths = column_values(ds, 'length').tolist()
     groups = plan_packs(lengths, max_length)
     source = ds.select_columns(['input_ids', 'labels'])
     features = datasets.Features({

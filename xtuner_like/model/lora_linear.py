@@ -67,7 +67,8 @@ class _LoraLinearFunction(torch.autograd.Function):
         if p > 0:
             mask, keep = _dropout_mask(flat, p)
             low = (flat * mask) @ lora_a.t()
-            low.mul_(1 / keep) if keep > 0 else low.zero_()
+            if keep > 0:
+                low.mul_(1 / keep)  # all dropped (p = 1): the mask already made low zero
         else:
             low = flat @ lora_a.t()
         out.addmm_(low, lora_b.t(), alpha=scaling)

@@ -1,8 +1,8 @@
 """Every shipped recipe loads, resolves its references and passes the key checks."""
 import pytest
 
-from xtuner_like.engine.config import load_config
-from xtuner_like.engine.recipes import list_recipes
+from xtuner_like.config import load_config
+from xtuner_like.config.recipes import list_recipes
 
 
 @pytest.mark.parametrize('name', list_recipes())

@@ -27,7 +27,7 @@ def build_variant(overrides: list[str], data: str):
     import torch
     from mmengine.optim import build_optim_wrapper
 
-    from xtuner_like.engine.config import load_config, parse_options
+    from xtuner_like.config import load_config, parse_options
     from xtuner_like.utils.build import build
     options = [f'data_files={data}', 'max_rows=2000', 'max_length=512',
                'pack_to_max_length=True', 'batch_size=1', 'accumulative_counts=1', *overrides]

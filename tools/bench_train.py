@@ -123,7 +123,7 @@ def run_hf(args: argparse.Namespace, spec: dict, out: Path) -> dict:
                               DataCollatorWithFlattening, Trainer, TrainerCallback,
                               TrainingArguments)
 
-    from xtuner_like.engine.config import load_config
+    from xtuner_like.config import load_config
     from xtuner_like.engine.hooks.throughput_hook import batch_counts, sample_lengths
     from xtuner_like.model.resolve import resolve_model_path
     from xtuner_like.utils.build import build
@@ -172,7 +172,7 @@ def run_hf(args: argparse.Namespace, spec: dict, out: Path) -> dict:
 
 
 def parse(options: list[str]) -> dict:
-    from xtuner_like.engine.config import parse_options
+    from xtuner_like.config import parse_options
     return parse_options(options)
 
 
@@ -191,7 +191,7 @@ def model_shape(args: argparse.Namespace) -> dict:
     from peft import LoraConfig, get_peft_model
     from transformers import AutoConfig, AutoModelForCausalLM
 
-    from xtuner_like.engine.config import load_config
+    from xtuner_like.config import load_config
     from xtuner_like.model.resolve import resolve_model_path
     from xtuner_like.utils.flops import matmul_params
 
@@ -242,7 +242,7 @@ def markdown(rows: list[dict], meta: dict) -> str:
 
 def prepare(args: argparse.Namespace) -> None:
     """Convert the model and build both dataset caches once, so no config pays for it."""
-    from xtuner_like.engine.config import load_config
+    from xtuner_like.config import load_config
     from xtuner_like.utils.build import build
     for packed, batch in ((True, 1), (False, 4)):
         cfg = load_config(RECIPES['lora'], parse(recipe_options(args, packed, batch)))

@@ -7,6 +7,7 @@ from xtuner_like.chat import session as session_module
 from xtuner_like.chat.session import ChatSession
 from xtuner_like.errors import ConfigError
 from xtuner_like.templates import get_template, render_prompt
+from xtuner_like.templates.chat_format import ChatFormat
 
 
 @pytest.fixture
@@ -22,7 +23,8 @@ def replies(monkeypatch):
 
 def test_history_is_in_the_next_prompt_and_reset_clears_it(replies, tiny_tokenizer):
     template = get_template('chatml')
-    chat = ChatSession(model=None, tokenizer=tiny_tokenizer, template=template, system='Sys.')
+    chat = ChatSession(model=None, tokenizer=tiny_tokenizer,
+                       chat_format=ChatFormat.build(template, 'Sys.'))
     assert chat.ask('Q1') == 'answer 1'
     chat.ask('Q2')
     eos = tiny_tokenizer.eos_token
@@ -53,7 +55,7 @@ def test_no_template_anywhere_is_an_error(tiny_tokenizer):
 
 
 def test_stops_hold_template_words_eos_and_extra(tiny_tokenizer):
-    chat = ChatSession(model=None, tokenizer=tiny_tokenizer, template=get_template('chatml'),
-                       stop_words=['###'])
+    chat = ChatSession(model=None, tokenizer=tiny_tokenizer,
+                       chat_format=ChatFormat.build('chatml', extra_stop_words=['###']))
     assert tiny_tokenizer.eos_token in chat.stops and '###' in chat.stops
     assert set(get_template('chatml').stop_words) <= set(chat.stops)

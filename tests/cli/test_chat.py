@@ -7,12 +7,13 @@ import pytest
 import torch
 
 from xtuner_like.cli.main import main
+from xtuner_like.templates.chat_format import ChatFormat
 
 
 @pytest.fixture(scope='module')
 def adapter(tmp_path_factory, tiny_model_dir):
     """An adapter folder exported from a tiny LoRA model (chat_template: ChatML)."""
-    from xtuner_like.convert.export import save_hf
+    from xtuner_like.model.export import save_hf
     from xtuner_like.convert.pth_to_hf import build_for_export, load_run_config
     from xtuner_like.model import load_tokenizer
     cfg = load_run_config('smollm2_135m_instruct_lora_identity',
@@ -24,7 +25,7 @@ def adapter(tmp_path_factory, tiny_model_dir):
             if p.requires_grad:
                 p.add_(torch.randn_like(p) * 0.1)
     return save_hf(model, load_tokenizer(str(tiny_model_dir)),
-                   tmp_path_factory.mktemp('chat') / 'hf', prompt_template='chatml')
+                   tmp_path_factory.mktemp('chat') / 'hf', chat_format=ChatFormat.build('chatml'))
 
 
 @pytest.fixture(scope='module')
@@ -33,10 +34,10 @@ def model_64(tmp_path_factory):
     from transformers import LlamaConfig, LlamaForCausalLM
 
     from conftest import make_tiny_tokenizer
-    from xtuner_like.convert.export import chat_tokenizer
+    from xtuner_like.model.export import chat_tokenizer
     path = tmp_path_factory.mktemp('tiny64')
     tok = make_tiny_tokenizer()
-    chat_tokenizer(tok, 'chatml', None).save_pretrained(path)
+    chat_tokenizer(tok, ChatFormat.build('chatml')).save_pretrained(path)
     torch.manual_seed(0)
     LlamaForCausalLM(LlamaConfig(
         vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=1,

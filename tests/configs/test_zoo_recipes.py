@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from xtuner_like.engine.config import load_config
-from xtuner_like.engine.recipes import list_recipes
+from xtuner_like.config import load_config
+from xtuner_like.config.recipes import list_recipes
 from xtuner_like.utils.build import build
 
 ROWS = {

@@ -8,10 +8,11 @@ import torch
 from convert_helpers import RECIPES, checkpoints, logits, tiny_options  # noqa: F401
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from xtuner_like.convert.export import CONFIG_NAME
+from xtuner_like.model.export import CONFIG_NAME
 from xtuner_like.convert.pth_to_hf import pth_to_hf
 from xtuner_like.errors import CheckpointError
 from xtuner_like.templates import TEMPLATES, get_template, render_conversation
+from xtuner_like.templates.chat_format import ChatFormat
 
 CONVERSATION = [{'input': 'Who are you?', 'output': 'I am Tuna.'},
                 {'input': 'And?', 'output': 'Made by the xtuner_like team.'}]
@@ -86,10 +87,10 @@ def test_chat_template_of_the_converted_dir_renders_the_training_text(
 
 @pytest.mark.parametrize('name', sorted(TEMPLATES))
 def test_every_template_round_trips_through_a_saved_tokenizer(name, tiny_tokenizer, tmp_path):
-    from xtuner_like.convert.export import chat_tokenizer
+    from xtuner_like.model.export import chat_tokenizer
     template = get_template(name)
     system = 'Be brief.' if template.system else None
-    chat_tokenizer(tiny_tokenizer, name, system).save_pretrained(tmp_path)
+    chat_tokenizer(tiny_tokenizer, ChatFormat.build(name, system)).save_pretrained(tmp_path)
     tok = AutoTokenizer.from_pretrained(tmp_path)
     for turns in (CONVERSATION[:1], CONVERSATION):
         for explicit in ((None, system) if system else (None,)):

@@ -50,7 +50,7 @@ def test_second_build_hits_the_cache(tiny_tokenizer, alpaca_file, tmp_path, monk
 
     def fail(*args, **kwargs):
         raise AssertionError('processed again instead of loading the cache')
-    monkeypatch.setattr(build_module, '_process', fail)
+    monkeypatch.setattr(build_module, 'run_pipeline', fail)
     second = build(tiny_tokenizer, alpaca_file, tmp_path)
     assert [list(r['input_ids']) for r in second] == [list(r['input_ids']) for r in first]
     with pytest.raises(AssertionError, match='processed again'):

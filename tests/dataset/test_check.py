@@ -4,7 +4,9 @@ from __future__ import annotations
 import json
 
 
-from xtuner_like.dataset.check import check_dataset, dataset_sources, format_report
+import pytest
+
+from xtuner_like.dataset.check import check_dataset, format_report
 from xtuner_like.dataset.concat import build_concat_dataset
 from xtuner_like.dataset.build import build_sft_dataset
 
@@ -59,13 +61,26 @@ def test_statistics_of_good_rows(tmp_path, tiny_tokenizer):
     assert 'pack efficiency' in format_report(report)
 
 
-def test_sources_of_a_concat_spec(tmp_path, tiny_tokenizer):
+def test_every_source_of_a_concat_spec_is_checked(tmp_path, tiny_tokenizer):
+    a = write_planted(tmp_path / 'a.jsonl', n=4)
+    b = write_planted(tmp_path / 'b.jsonl', n=6)
     s = dict(type=build_concat_dataset, tokenizer=tiny_tokenizer, max_length=32, seed=1,
-             sources=[dict(data_files='a.json', dataset_map_fn='alpaca', ratio=0.5),
-                      dict(data_files='b.jsonl', dataset_map_fn='openai', system='S')])
-    a, b = dataset_sources(s)
-    assert a['dataset_map_fn'] == 'alpaca' and a['max_length'] == 32 and 'ratio' not in a
-    assert b['system'] == 'S' and 'seed' not in b
+             sources=[dict(data_files=str(a), dataset_map_fn='openai', ratio=0.5),
+                      dict(data_files=str(b), dataset_map_fn='openai', system='S')])
+    report = check_dataset(s)
+    assert report.rows == 10
+    assert [b.where for b in report.bad_rows] == [f'{a}, line 3', f'{b}, line 3', f'{b}, line 5']
+
+
+def test_a_bug_in_a_map_fn_surfaces_with_its_traceback(tmp_path, tiny_tokenizer):
+    def buggy_map_fn(row):
+        return {'conversation': [{'input': row['messages'][0]['content'],
+                                  'output': 1 / 0}]}
+    path = write_planted(tmp_path / 'a.jsonl', n=2)
+    with pytest.raises(ZeroDivisionError) as info:
+        check_dataset(dict(spec(tiny_tokenizer, path), dataset_map_fn=buggy_map_fn))
+    assert any(f'{path}, line 1' in note for note in info.value.__notes__)
+    assert info.traceback[-1].name == 'buggy_map_fn'
 
 
 def test_real_moss_and_toolcall_samples_pass(shared_data, tiny_tokenizer):

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from conftest import make_tiny_llama
-from xtuner_like.dataset.collate import SftCollator, count_trained_tokens
+from xtuner_like.dataset.collate import SftCollator
+from xtuner_like.utils.labels import count_trained
 from xtuner_like.dataset.pack import pack_group
 
 
@@ -30,7 +31,7 @@ def test_packed_mode_on_plain_rows_masks_row_starts():
     out = SftCollator(pad_token_id=0, packed=True)([_row([1, 2]), _row([3, 4, 5])])
     assert out['position_ids'].tolist() == [[0, 1, 0, 1, 2]]
     assert out['labels'].tolist() == [[-100, 2, -100, 4, 5]]
-    assert count_trained_tokens(out['labels']) == 3
+    assert count_trained(out['labels'], shifted=True) == 3
 
 
 def test_unpacked_pads_right():
@@ -47,9 +48,9 @@ def test_unpacked_refuses_packed_rows():
         SftCollator(pad_token_id=0, packed=False)([pack_group([_row([1]), _row([2])])])
 
 
-def test_count_trained_tokens():
+def test_count_trained_under_the_shift():
     labels = torch.tensor([[5, -100, 6, 7], [8, 9, -100, -100]])
-    assert count_trained_tokens(labels) == 3
+    assert count_trained(labels, shifted=True) == 3
 
 
 def test_collator_is_picklable_and_buildable():
@@ -89,7 +90,7 @@ def test_packed_loss_equals_sum_of_losses_alone():
     batch = SftCollator(pad_token_id=0, packed=True)([pack_group(samples)])
     with torch.no_grad():
         out = model(**batch, use_cache=False)
-        total = out.loss * count_trained_tokens(batch['labels'])
+        total = out.loss * count_trained(batch['labels'], shifted=True)
         alone = sum(model(input_ids=torch.tensor([s['input_ids']]),
                           labels=torch.tensor([s['labels']]), use_cache=False).loss
                     * (len(s['input_ids']) - 1) for s in samples)

@@ -3,7 +3,7 @@ import pytest
 import torch
 from mmengine.optim import build_optim_wrapper
 
-from xtuner_like.engine.config import load_config
+from xtuner_like.config import load_config
 from xtuner_like.engine.optim_constructor import FusedOptimWrapperConstructor
 
 RECIPE = 'smollm2_135m_instruct_lora_alpaca'

@@ -1,7 +1,7 @@
 """XRunner's checkpoints: atomic, adapters only for LoRA, loadable with weights_only."""
 import torch
 
-from xtuner_like.engine.checkpoint import safe_load
+from xtuner_like.utils.io import safe_load
 
 
 def test_lora_checkpoint_holds_only_adapters(tiny_run):
@@ -17,7 +17,7 @@ def test_runner_leaves_pretrained_and_lora_weights_as_built(tiny_model_dir):
     """mmengine's init_weights would re-draw LoRA B (so step 0 would not be the base model)."""
     from types import SimpleNamespace
 
-    from xtuner_like.engine.config import load_config
+    from xtuner_like.config import load_config
     from xtuner_like.engine.runner import XRunner
     from xtuner_like.utils.build import build
     cfg = load_config('smollm2_135m_instruct_lora_identity',

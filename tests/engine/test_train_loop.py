@@ -2,7 +2,8 @@
 import torch
 
 from xtuner_like.dataset.collate import SftCollator
-from xtuner_like.engine.train_loop import trained_tokens, window_denominator
+from xtuner_like.engine.train_loop import window_denominator
+from xtuner_like.utils.labels import count_trained
 from xtuner_like.model import SupervisedFinetune, load_causal_lm
 
 
@@ -53,6 +54,6 @@ def test_mean_of_micro_batch_means_would_differ(tiny_model_dir):
 def test_window_denominator_counts_targets():
     a = {'labels': torch.tensor([[-100, 1, 2, -100]])}
     b = {'labels': torch.tensor([[-100, -100, 5]])}
-    assert trained_tokens(a) == 2 and trained_tokens(b) == 1
+    assert count_trained(a['labels'], shifted=True) == 2
     assert window_denominator([a, b]) == 3 / 2
     assert window_denominator([{'labels': torch.tensor([[-100, -100]])}]) == 1.0

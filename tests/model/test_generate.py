@@ -1,10 +1,15 @@
-from xtuner_like.model.generate import chat_prompt, cut_at_stop, generate_reply, stop_strings
+from transformers import GenerationConfig
+
+from xtuner_like.model.generate import (chat_prompt, cut_at_stop, generate_reply,
+                                        set_stop_tokens, stop_strings, stop_token_ids)
 from xtuner_like.model.load import load_causal_lm
 from xtuner_like.templates import get_template
+from xtuner_like.templates.chat_format import ChatFormat
 
 
 def test_stop_words_and_cut(tiny_tokenizer):
-    stops = stop_strings(get_template('chatml'), tiny_tokenizer, ['###'])
+    stops = stop_strings(ChatFormat.build('chatml', extra_stop_words=['###']).stop_words,
+                         tiny_tokenizer)
     assert stops[0] == '<|im_end|>' and '###' in stops and len(stops) == len(set(stops))
     assert cut_at_stop('Hello<|im_end|>junk', stops) == 'Hello'
     assert cut_at_stop('A ### B <|im_end|>', stops) == 'A '
@@ -16,6 +21,25 @@ def test_prompt_and_reply(tiny_model_dir, tiny_tokenizer):
     assert prompt == ('<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello<|im_end|>\n'
                       '<|im_start|>user\nWho?<|im_end|>\n<|im_start|>assistant\n')
     model = load_causal_lm(str(tiny_model_dir))
-    reply = generate_reply(model, tiny_tokenizer, prompt, stop_strings(template, tiny_tokenizer),
+    reply = generate_reply(model, tiny_tokenizer, prompt, stop_strings(template.stop_words, tiny_tokenizer),
                            max_new_tokens=5)
     assert isinstance(reply, str) and '<|im_end|>' not in reply
+
+
+def test_stop_token_ids_are_eos_then_single_token_stop_words(tiny_tokenizer):
+    ids = stop_token_ids(tiny_tokenizer, ChatFormat.build('chatml').stop_words)
+    assert ids[0] == tiny_tokenizer.eos_token_id
+    assert stop_token_ids(tiny_tokenizer) == [tiny_tokenizer.eos_token_id]
+
+
+def test_set_stop_tokens_puts_eos_first_and_keeps_or_replaces_the_old_ids(tiny_tokenizer):
+    eos = tiny_tokenizer.eos_token_id
+    kept = GenerationConfig(eos_token_id=7)
+    set_stop_tokens(kept, tiny_tokenizer)
+    assert kept.eos_token_id == [eos, 7] and kept.pad_token_id == tiny_tokenizer.pad_token_id
+    replaced = GenerationConfig(eos_token_id=7)
+    set_stop_tokens(replaced, tiny_tokenizer, keep_existing=False)
+    assert replaced.eos_token_id == eos
+    already = GenerationConfig(eos_token_id=eos)
+    set_stop_tokens(already, tiny_tokenizer)
+    assert already.eos_token_id == eos

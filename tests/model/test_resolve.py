@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from xtuner_like.model import resolve
-from xtuner_like.model.resolve import (EMBEDDED_MODELS, embedded_cache_dir,
-                                       resolve_model_path)
+from xtuner_like.model.resolve import EMBEDDED_MODELS, resolve_model_path
 
 SMOL_ID = 'HuggingFaceTB/SmolLM2-135M-Instruct'
 
@@ -38,15 +37,6 @@ def fake_embedded(tmp_path, monkeypatch):
     import xtuner_like.model.gguf as gguf_mod
     monkeypatch.setattr(gguf_mod, 'gguf_to_hf', fake_gguf_to_hf)
     return calls
-
-
-def test_cache_dir_follows_env(home):
-    assert embedded_cache_dir() == home
-
-
-def test_cache_dir_default(monkeypatch):
-    monkeypatch.delenv('XTUNER_LIKE_HOME', raising=False)
-    assert embedded_cache_dir() == Path('~/.cache/xtuner_like').expanduser()
 
 
 def test_local_dir_passes_through(tmp_path, home):

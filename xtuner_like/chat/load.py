@@ -4,9 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from ..errors import ConfigError
+from ..model.load import check_adapter_dir, has_tokenizer, load_causal_lm, load_tokenizer
+from ..utils.dtype import auto_dtype
 
 BITS = (4, 8)
 
@@ -20,8 +20,7 @@ def quantization_spec(bits: int | None) -> dict | None:
     from transformers import BitsAndBytesConfig
     if bits == 8:
         return dict(type=BitsAndBytesConfig, load_in_8bit=True)
-    compute = 'bfloat16' if torch.cuda.is_available() and torch.cuda.is_bf16_supported() \
-        else 'float32'
+    compute = str(auto_dtype()).replace('torch.', '')
     return dict(type=BitsAndBytesConfig, load_in_4bit=True, bnb_4bit_quant_type='nf4',
                 bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=compute)
 
@@ -38,8 +37,6 @@ def load_chat_model(model: str, adapter: str | None = None,
     The tokenizer is the adapter folder's when it has one (it carries the training
     chat_template), else the model's.
     """
-    from ..convert.merge import check_adapter_dir, has_tokenizer
-    from ..model.load import load_causal_lm, load_tokenizer
 
     adapter_dir = check_adapter_dir(adapter) if adapter else None
     llm = load_causal_lm(model, quantization=quantization_spec(bits))

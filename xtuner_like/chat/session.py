@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 from ..errors import ConfigError
 from ..model.generate import chat_prompt, generate_reply, stop_strings
-from ..templates import PromptTemplate
+from ..templates.chat_format import ChatFormat
 
 
 @dataclass
@@ -31,15 +31,13 @@ def generation_stop_words(model: Any, tokenizer: Any) -> list[str]:
 class ChatSession:
     """Holds the turns so far and answers the next prompt.
 
-    With ``template`` the prompt is rendered by our templates (as in training); without it,
-    by the tokenizer's own ``chat_template``.
+    With a template in ``chat_format`` the prompt is rendered by our templates (as in
+    training); without one, by the tokenizer's own ``chat_template``.
     """
 
     model: Any
     tokenizer: Any
-    template: PromptTemplate | None = None
-    system: str | None = None
-    stop_words: Sequence[str] = ()
+    chat_format: ChatFormat = field(default_factory=lambda: ChatFormat.build(None))
     settings: GenerationSettings = field(default_factory=GenerationSettings)
     history: list[dict] = field(default_factory=list)
 
@@ -47,8 +45,16 @@ class ChatSession:
         if self.template is None and not getattr(self.tokenizer, 'chat_template', None):
             raise ConfigError('the tokenizer has no chat_template; pass --prompt-template '
                               'NAME (the template the model was trained with)')
-        extra = [*self.stop_words, *generation_stop_words(self.model, self.tokenizer)]
-        self.stops = stop_strings(self.template, self.tokenizer, extra)
+        extra = generation_stop_words(self.model, self.tokenizer)
+        self.stops = stop_strings([*self.chat_format.stop_words, *extra], self.tokenizer)
+
+    @property
+    def template(self):
+        return self.chat_format.template
+
+    @property
+    def system(self) -> str | None:
+        return self.chat_format.system
 
     def reset(self) -> None:
         """Forget the conversation."""

@@ -69,16 +69,17 @@ def build_session(args: argparse.Namespace):
     """Load the model and make the ChatSession that ``args`` describe."""
     from ..chat import ChatSession, GenerationSettings
     from ..chat.load import load_chat_model
-    from ..templates import SYSTEM_TEMPLATES, get_template
+    from ..templates import SYSTEM_TEMPLATES
+    from ..templates.chat_format import ChatFormat
 
-    template = get_template(args.prompt_template) if args.prompt_template else None
     system = (SYSTEM_TEMPLATES.get(args.system_template) if args.system_template
               else args.system)
+    chat_format = ChatFormat.build(args.prompt_template, system, args.stop_words)
     model, tokenizer = load_chat_model(args.model, args.adapter, args.bits)
     settings = GenerationSettings(
         max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_k=args.top_k,
         top_p=args.top_p, repetition_penalty=args.repetition_penalty)
-    return ChatSession(model, tokenizer, template, system, args.stop_words, settings)
+    return ChatSession(model, tokenizer, chat_format, settings)
 
 
 def run(args: argparse.Namespace) -> int:

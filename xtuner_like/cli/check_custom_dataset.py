@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mmengine.config import DictAction
+from ..config import add_cfg_options, dataset_spec, load_config, parse_options
 
 
 def add_parser(subparsers) -> None:
@@ -12,16 +12,15 @@ def add_parser(subparsers) -> None:
         'check-custom-dataset',
         help="run a recipe's data pipeline over every row: report bad rows and statistics")
     p.add_argument('config', help='config path or shipped recipe name (see list-cfg)')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                   metavar='KEY=VALUE', help='override config values, e.g. data_files=my.jsonl')
+    add_cfg_options(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: the pipeline loads torch and transformers.
     from ..dataset.check import check_dataset, format_report
-    from ..engine.config import load_config
-    cfg = load_config(args.config, dict(args.cfg_options or {}))
-    spec = cfg.to_dict()['train_dataloader']['dataset']
+    cfg = load_config(args.config, parse_options(args.cfg_options))
+    spec = dataset_spec(cfg)
     report = check_dataset(spec, progress=lambda msg: print(msg, file=sys.stderr))
     print(format_report(report))
     if not report.ok:

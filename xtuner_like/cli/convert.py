@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..config import add_cfg_options, parse_options
+
 DTYPES = ('fp32', 'bf16', 'fp16')
 
 
@@ -22,8 +24,7 @@ def add_parser(subparsers) -> None:
     pth.add_argument('--max-shard-size', default='2GB', help='largest weight file (full models)')
     pth.add_argument('--no-safe-serialization', dest='safe_serialization',
                      action='store_false', help='write adapter_model.bin, not safetensors')
-    pth.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
-                     help='override config values, e.g. pretrained_model_name_or_path=DIR')
+    add_cfg_options(pth)
     pth.set_defaults(run=run_pth_to_hf)
 
     merge = sub.add_parser('merge', help='merge a PEFT adapter into its base model')
@@ -45,7 +46,6 @@ def add_parser(subparsers) -> None:
 
 def run_pth_to_hf(args: argparse.Namespace) -> int:
     from ..convert.pth_to_hf import pth_to_hf
-    from ..engine.config import parse_options
     out = pth_to_hf(args.config, args.checkpoint, args.out_dir, dtype=args.dtype,
                     max_shard_size=args.max_shard_size,
                     safe_serialization=args.safe_serialization,

@@ -10,7 +10,7 @@ def add_parser(subparsers) -> None:
                               help='list dataset formats (dataset_map_fn names)')
     p.add_argument('-v', '--verbose', action='store_true',
                    help='show the whole docstring (with its before/after example)')
-    p.set_defaults(run=run)
+    p.set_defaults(run=run, light=True)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mmengine.config import DictAction
+from ..config import add_cfg_options, dataset_spec, load_config, parse_options
 
 
 def add_parser(subparsers) -> None:
@@ -14,25 +14,28 @@ def add_parser(subparsers) -> None:
     p.add_argument('--show', type=int, default=3, metavar='N', help='samples to print')
     p.add_argument('--color', choices=('auto', 'always', 'never'), default='auto',
                    help="colour trained text (auto: when stdout is a terminal), else [[...]]")
-    p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                   metavar='KEY=VALUE', help='override config values, e.g. data_files=my.jsonl')
+    add_cfg_options(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: they load torch and transformers, and `--help` and the
+    # other commands must start without them.
     from ..dataset.preview import trained_spans_text
-    from ..engine.config import load_config
     from ..utils.build import build
-    options = {'pack_to_max_length': False, **dict(args.cfg_options or {})}
+    from ..utils.labels import count_trained
+    options = {'pack_to_max_length': False, **parse_options(args.cfg_options)}
     cfg = load_config(args.config, options)
-    dataset = build(cfg.to_dict()['train_dataloader']['dataset'])
+    dataset = build(dataset_spec(cfg))
     color = args.color == 'always' or (args.color == 'auto' and sys.stdout.isatty())
     legend = 'trained text in green' if color else 'trained text in [[...]]'
-    print(f'{len(dataset)} samples ({legend})')
+    fmt = dataset.chat_format
+    print(f'{len(dataset)} samples ({legend}); template {fmt.name if fmt else None}, '
+          f'system {fmt.system if fmt else None!r}')
     for i in range(min(args.show, len(dataset))):
         row = dataset[i]
         print(f'--- sample {i}: {len(row["input_ids"])} tokens, '
-              f'{int((row["labels"] != -100).sum())} trained')
+              f'{count_trained(row["labels"])} trained')
         print(trained_spans_text(row['input_ids'], row['labels'], dataset.tokenizer,
                                  color=color))
     return 0

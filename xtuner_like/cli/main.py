@@ -1,4 +1,10 @@
-"""`xtuner-like`: one subcommand per module; the real error is shown and the exit code is 1."""
+"""`xtuner-like`: one subcommand per module; the real error is shown and the exit code is 1.
+
+Startup stays fast: command modules import only the config package at the top; what loads
+torch, transformers or mmengine's runner is imported inside each ``run()`` (a deliberate
+lazy import for startup time, not to dodge a cycle). Commands that only read configs
+(``set_defaults(light=True)``: list-cfg, copy-cfg, list-dataset-format) never load them.
+"""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +15,6 @@ import traceback
 from pathlib import Path
 
 from ..errors import XtunerLikeError
-
 
 
 def command_modules() -> list[str]:
@@ -30,15 +35,16 @@ def build_parser() -> argparse.ArgumentParser:
 def quiet_imports() -> None:
     """Import mmengine's runner (and DeepSpeed, which it imports when installed) with stdout
     pointed at stderr: DeepSpeed logs to the stdout of import time, and stdout is for results
-    (``chat`` answers, ``list-cfg`` names) that scripts read."""
+    (``chat`` answers) that scripts read. Lazy: light commands never pay for it."""
     with contextlib.redirect_stdout(sys.stderr):
         import mmengine.runner  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return its exit code."""
-    quiet_imports()
     args = build_parser().parse_args(argv)
+    if not getattr(args, 'light', False):
+        quiet_imports()
     args.argv = [str(a) for a in (sys.argv[1:] if argv is None else argv)]  # for re-launching
     try:
         return int(args.run(args) or 0)

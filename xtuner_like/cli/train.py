@@ -1,7 +1,7 @@
 """`xtuner-like train CONFIG`: train with mmengine's Runner (FlexibleRunner with --deepspeed).
 
 ``NPROC_PER_NODE=N [NNODES= NODE_RANK= ADDR= PORT=] xtuner-like train ...`` re-runs the same
-command under ``torch.distributed.run`` with the same Python interpreter (engine/distributed.py).
+command under ``torch.distributed.run`` with the same Python interpreter (launch/distributed.py).
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import os
 import sys
 from pathlib import Path
 
+from ..config import add_cfg_options, load_config, parse_options
 from ..errors import ConfigError
-from ._args import add_cfg_options
 
 
 def add_parser(subparsers) -> None:
@@ -37,7 +37,6 @@ def add_parser(subparsers) -> None:
 
 def prepare_config(args: argparse.Namespace):
     """Load the config and apply the command-line settings to it."""
-    from ..engine.config import load_config, parse_options
     options = parse_options(args.cfg_options)
     if args.seed is not None:
         options['seed'] = args.seed
@@ -55,7 +54,7 @@ def prepare_config(args: argparse.Namespace):
         cfg.resume = True
     cfg.launcher = args.launcher
     if args.deepspeed:
-        from ..engine.deepspeed import apply_deepspeed
+        from ..launch.deepspeed import apply_deepspeed
         apply_deepspeed(cfg, args.deepspeed)
     return cfg
 
@@ -90,15 +89,16 @@ def name_this_run(cfg) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..dataset.build import build_sft_dataset, check_dataset_spec
-    from ..engine.distributed import (init_process_group, relaunch, slurm_env,
-                                      torchrun_command)
+    # Imported here, not at the top: they load torch, and `--help` must start without them.
+    from ..dataset.build import check_dataset_spec
+    from ..launch.distributed import init_process_group, relaunch, slurm_env, torchrun_command
+    from ..utils.build import locate
     os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
     if args.launcher == 'slurm':
         slurm_env()  # WORLD_SIZE is needed to reconcile the DeepSpeed batch size
     cfg = prepare_config(args)  # config errors show here once, before any process starts
     dataset = cfg.get('train_dataloader', {}).get('dataset')
-    if isinstance(dataset, dict) and dataset.get('type') is build_sft_dataset:
+    if isinstance(dataset, dict) and hasattr(locate(dataset.get('type')), 'pipeline_specs'):
         check_dataset_spec(dataset)
     prepare_models(cfg)
     if args.launcher == 'none' and torchrun_command([]) is not None:

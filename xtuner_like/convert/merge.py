@@ -5,31 +5,17 @@ import os
 from pathlib import Path
 
 import torch
+from peft import PeftModel
+from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 from ..errors import CheckpointError, ConfigError
+from ..model.generate import set_stop_tokens
+from ..model.load import check_adapter_dir, has_tokenizer
+from ..model.resolve import resolve_model_path
 from ..utils.dtype import resolve_dtype
-from .export import atomic_dir
+from ..utils.io import atomic_dir
 
 DEVICES = ('cpu', 'cuda', 'auto')
-
-
-def check_adapter_dir(adapter: str | os.PathLike) -> Path:
-    """The adapter folder, or a CheckpointError that says what is missing."""
-    path = Path(adapter).expanduser()
-    if not path.is_dir():
-        raise CheckpointError(f'adapter directory {path} does not exist; pass the folder '
-                              'written by `convert pth_to_hf` (or <work_dir>/hf)')
-    if not (path / 'adapter_config.json').is_file():
-        found = sorted(p.name for p in path.iterdir())[:8]
-        hint = ('; it holds a full model: use it directly, no merge needed'
-                if (path / 'config.json').is_file() else '')
-        raise CheckpointError(f'{path} has no adapter_config.json (found {found}); it is not '
-                              f'a PEFT adapter folder{hint}')
-    return path
-
-
-def has_tokenizer(path: Path) -> bool:
-    return (path / 'tokenizer_config.json').is_file()
 
 
 def _device_map(device: str) -> dict | str:
@@ -57,11 +43,6 @@ def merge_adapter(base: str | os.PathLike, adapter: str | os.PathLike,
         ``out_dir``. Its tokenizer is the adapter folder's (it carries the training
         chat_template) when it has one, else the base model's.
     """
-    from peft import PeftModel
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
-
-    from ..model.resolve import resolve_model_path
-
     adapter_dir = check_adapter_dir(adapter)
     device_map = _device_map(device)
     base_path = resolve_model_path(base)
@@ -78,7 +59,7 @@ def merge_adapter(base: str | os.PathLike, adapter: str | os.PathLike,
     merged.config.use_cache = True
     tokenizer = AutoTokenizer.from_pretrained(
         adapter_dir if has_tokenizer(adapter_dir) else base_path)
-    _stop_at_eos(merged.generation_config, tokenizer)
+    set_stop_tokens(merged.generation_config, tokenizer, keep_existing=True)
     with atomic_dir(out_dir) as tmp:
         merged.save_pretrained(tmp, max_shard_size=max_shard_size)
         tokenizer.save_pretrained(tmp)
@@ -89,14 +70,3 @@ def _config_dtype(config) -> torch.dtype:
     value = getattr(config, 'dtype', None) or getattr(config, 'torch_dtype', None)
     resolved = resolve_dtype(value) if isinstance(value, str) else value
     return resolved if isinstance(resolved, torch.dtype) else torch.float32
-
-
-def _stop_at_eos(generation, tokenizer) -> None:
-    """Generation stops at the tokenizer's eos too (the end-of-turn token of its template)."""
-    eos = generation.eos_token_id
-    ids = [eos] if isinstance(eos, int) else list(eos or [])
-    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in ids:
-        ids.insert(0, tokenizer.eos_token_id)
-    generation.eos_token_id = ids[0] if len(ids) == 1 else (ids or None)
-    if generation.pad_token_id is None:
-        generation.pad_token_id = tokenizer.pad_token_id

@@ -15,10 +15,12 @@ from typing import Any
 import torch
 from mmengine.config import Config
 
-from ..engine.checkpoint import safe_load
+from ..config import load_config, resolve_references
 from ..errors import CheckpointError, ConfigError
+from ..launch.zero import read_deepspeed_dir
+from ..templates.chat_format import ChatFormat
 from ..utils.build import build
-from .export import save_hf
+from ..utils.io import safe_load
 
 
 def load_run_config(config: str | os.PathLike, cfg_options: dict | None = None) -> Config:
@@ -27,7 +29,6 @@ def load_run_config(config: str | os.PathLike, cfg_options: dict | None = None) 
     A dumped config has its references already resolved, so its knobs are no longer used as
     ``${name}``; the key check of ``load_config`` is skipped here for that reason.
     """
-    from ..engine.config import load_config, resolve_references
     cfg = load_config(str(config), cfg_options, resolve=False)
     resolve_references(cfg)
     if 'model' not in cfg:
@@ -55,7 +56,6 @@ def read_state_dict(checkpoint: str | os.PathLike) -> dict[str, torch.Tensor]:
     """Model weights from an mmengine ``.pth`` file or a DeepSpeed checkpoint folder."""
     path = Path(checkpoint).expanduser()
     if path.is_dir():
-        from .zero import read_deepspeed_dir
         return read_deepspeed_dir(path)
     data = safe_load(path)
     for key in ('state_dict', 'module'):
@@ -108,7 +108,7 @@ def pth_to_hf(config: str | os.PathLike, checkpoint: str | os.PathLike,
         dtype = next((str(v.dtype).replace('torch.', '') for v in state_dict.values()
                       if v.is_floating_point()), None)
     tokenizer = build(_plain(cfg.tokenizer))
-    return save_hf(model, tokenizer, out_dir, prompt_template=cfg.get('prompt_template'),
-                   system=cfg.get('system'), config_text=cfg.dump(), dtype=dtype,
-                   max_shard_size=max_shard_size, safe_serialization=safe_serialization,
-                   base_name=cfg.get('pretrained_model_name_or_path'))
+    return model.export(out_dir, tokenizer, ChatFormat.from_config(cfg), config_text=cfg.dump(),
+                        dtype=dtype, max_shard_size=max_shard_size,
+                        safe_serialization=safe_serialization,
+                        base_name=cfg.get('pretrained_model_name_or_path'))

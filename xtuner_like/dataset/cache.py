@@ -10,13 +10,14 @@ from typing import Any, Callable
 
 from transformers import PreTrainedTokenizerBase
 
-PIPELINE_MODULES = ('encode', 'pack', 'template', 'build', 'map_fns')
+from ..utils.io import home_dir
+
+PIPELINE_MODULES = ('encode', 'pack', 'template', 'build', 'pipeline', 'map_fns')
 
 
 def default_cache_dir() -> Path:
-    """``$XTUNER_LIKE_HOME/datasets`` (default ``~/.cache/xtuner_like/datasets``)."""
-    home = os.environ.get('XTUNER_LIKE_HOME', Path.home() / '.cache' / 'xtuner_like')
-    return Path(home) / 'datasets'
+    """``<home>/datasets`` (``utils.io.home_dir``: default ``~/.cache/xtuner_like``)."""
+    return home_dir() / 'datasets'
 
 
 def file_fingerprint(path: str) -> dict:

@@ -1,37 +1,24 @@
 """Check a recipe's dataset: every bad row (where, what, how to fix) and statistics.
 
-Runs the same steps as :func:`~xtuner_like.dataset.build.build_sft_dataset` (load ->
-dataset_map_fn -> template -> tokenize) over every row, but keeps going after a bad row so
-that all of them are reported at once; nothing is cached or packed for real.
+Runs the very pipeline training runs (:func:`~xtuner_like.dataset.pipeline.process_rows`, on
+the same :class:`~xtuner_like.dataset.pipeline.PipelineSpec` of every source) with the
+``'collect'`` policy, so it keeps going after a bad row and reports them all at once; samples
+are tokenized without truncation to show their real lengths; nothing is cached or packed.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import XtunerLikeError
-from ..templates import get_template, resolve_system
-from ..utils.build import build, locate
-from .build import RowLocator
-from .concat import build_concat_dataset, source_kwargs
-from .encode import IGNORE_INDEX, encode_batch
-from .load import load_raw_dataset, resolve_data_files
-from .map_fns import get_map_fn
+from ..utils.build import build
+from ..utils.labels import count_trained
 from .pack import pack_efficiency, plan_packs
-from .template import template_map_fn
+from .pipeline import BATCH, FIX_HINT, BadRow, PipelineSpec, load_rows, process_rows, specs_of
 
 NO_LIMIT = 1 << 40  # tokenize without truncating, to see the real lengths
-BATCH = 256
-FIX_HINT = ("fix these rows, set dataset_map_fn to match the file's format, or set "
-            "on_bad_row='skip' to drop them")
-
-
-@dataclass
-class BadRow:
-    where: str                      # 'file, row N' / 'file, line N'
-    problem: str
 
 
 @dataclass
@@ -68,81 +55,33 @@ class CheckReport:
         }
 
 
-def dataset_sources(spec: dict) -> list[dict]:
-    """build_sft_dataset keyword arguments of each source of a dataset spec."""
-    kwargs = {k: v for k, v in spec.items() if k != 'type'}
-    if locate(spec.get('type')) is build_concat_dataset:
-        sources = kwargs.pop('sources', None) or []
-        for key in ('seed', 'cache_dir', 'use_cache'):
-            kwargs.pop(key, None)
-        return [source_kwargs(s, kwargs)[0] for s in sources]
-    return [kwargs]
-
-
 def check_dataset(spec: dict, progress: Callable[[str], None] | None = None) -> CheckReport:
     """Run a dataset spec (``cfg.train_dataloader.dataset``) over every row of every source."""
-    sources = dataset_sources(spec)
-    tokenizer = build(sources[0]['tokenizer'])
-    report = CheckReport(max_length=int(sources[0].get('max_length', 2048)))
-    for source in sources:
+    specs = specs_of(spec)
+    tokenizer = build(spec['tokenizer'])
+    report = CheckReport(max_length=specs[0].max_length)
+    for source in specs:
         _check_source(source, tokenizer, report, progress)
     return report
 
 
-def _check_source(kw: dict, tokenizer: Any, report: CheckReport,
+def _check_source(spec: PipelineSpec, tokenizer: Any, report: CheckReport,
                   progress: Callable[[str], None] | None) -> None:
-    files = resolve_data_files(kw['data_files']) if kw.get('data_files') is not None else []
-    parts = [load_raw_dataset([f]) for f in files] if files else [
-        load_raw_dataset(None, kw.get('path'), kw.get('split', 'train'))]
-    locate_row = RowLocator(files, [len(p) for p in parts], kw.get('path'))
-    map_fn = get_map_fn(kw.get('dataset_map_fn'))
-    name = kw.get('prompt_template', 'chatml')
-    template = None if name is None else get_template(name)
-    system = resolve_system(kw.get('system'))
-    eos = tokenizer.eos_token or ''
-    offset = 0
-    for part in parts:
-        if progress:
-            progress(f'checking {len(part)} rows of {locate_row(offset).rsplit(",", 1)[0]}')
-        for start in range(0, len(part), BATCH):
-            batch = part[start:start + BATCH]
-            rows = [{k: batch[k][j] for k in batch} for j in range(len(next(iter(batch.values()))))]
-            good = []
-            for j, row in enumerate(rows):
-                where = locate_row(offset + start + j)
-                try:
-                    converted = map_fn(row) if map_fn is not None else row
-                    segments = template_map_fn(converted, template, system, eos)['segments']
-                    if not any(s['trained'] for s in segments):
-                        raise ValueError('nothing to train on (no assistant output)')
-                except (XtunerLikeError, KeyError, TypeError, ValueError, AttributeError) as exc:
-                    report.bad_rows.append(BadRow(where, _describe(exc)))
-                else:
-                    good.append((where, segments))
-            _encode(good, tokenizer, report)
-        report.rows += len(part)
-        offset += len(part)
-
-
-def _encode(good: list[tuple[str, list]], tokenizer: Any, report: CheckReport) -> None:
-    try:
-        encoded = [encode_batch([s for _, s in good], tokenizer, NO_LIMIT)] if good else []
-    except XtunerLikeError:  # find the row(s) that failed, one by one
-        encoded = []
-        for where, segments in good:
-            try:
-                encoded.append(encode_batch([segments], tokenizer, NO_LIMIT))
-            except XtunerLikeError as exc:
-                report.bad_rows.append(BadRow(where, _describe(exc)))
-    for out in encoded:
-        for labels, length in zip(out['labels'], out['length']):
+    raw, locate_row = load_rows(dataclasses.replace(spec, max_rows=None))
+    if progress:
+        progress(f'checking {len(raw)} rows of {", ".join(spec.files) or spec.path}')
+    unlimited = dataclasses.replace(spec, max_length=NO_LIMIT)
+    for start in range(0, len(raw), BATCH):
+        batch = raw[start:start + BATCH]
+        count = len(next(iter(batch.values()))) if batch else 0
+        rows = [(locate_row(start + j), {k: batch[k][j] for k in batch}) for j in range(count)]
+        done = process_rows(rows, unlimited, tokenizer, policy='collect')
+        report.bad_rows += done.bad_rows
+        columns = done.columns or {'labels': [], 'length': []}
+        for labels, length in zip(columns['labels'], columns['length']):
             report.lengths.append(length)
-            report.trained.append(sum(v != IGNORE_INDEX for v in labels[:report.max_length]))
-
-
-def _describe(exc: Exception) -> str:
-    text = str(exc)
-    return text if isinstance(exc, XtunerLikeError) else f'{type(exc).__name__}: {text}'
+            report.trained.append(count_trained(labels[:report.max_length]))
+    report.rows += len(raw)
 
 
 def format_report(report: CheckReport) -> str:

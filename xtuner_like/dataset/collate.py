@@ -5,12 +5,7 @@ from typing import Sequence
 
 import torch
 
-IGNORE_INDEX = -100
-
-
-def count_trained_tokens(labels: torch.Tensor) -> int:
-    """Number of targets under the causal shift: ``labels[..., 1:] != -100``."""
-    return int((labels[..., 1:] != IGNORE_INDEX).sum())
+from ..utils.labels import IGNORE_INDEX
 
 
 class SftCollator:

@@ -7,8 +7,8 @@ A recipe lists its sources; every key a source leaves out comes from the shared 
         sources=[dict(data_files='a.json', dataset_map_fn='alpaca'),
                  dict(data_files='b.jsonl', dataset_map_fn='openai', ratio=0.5)]))
 
-Each source goes through :func:`build_sft_dataset` unpacked (so it is cached and checked on
-its own), then keeps ``ratio`` times its samples (``0.5``: a seeded random half; ``2``: every
+Each source runs the pipeline unpacked (its own :class:`PipelineSpec`, so it is cached and
+checked on its own), then keeps ``ratio`` times its samples (``0.5``: a seeded random half; ``2``: every
 sample twice), and the union is packed once, so samples of different sources share packs.
 """
 from __future__ import annotations
@@ -19,12 +19,13 @@ import datasets
 import numpy as np
 
 from ..errors import ConfigError
-from ..templates import get_template, resolve_system
+from ..templates.chat_format import DEFAULT_TEMPLATE, ChatFormat
 from ..utils.build import build
+from ..utils.labels import count_trained
 from ..utils.logging import log
-from .build import build_sft_dataset
-from .encode import IGNORE_INDEX
+from .build import build_from_spec, sft_pipeline_specs
 from .pack import pack_dataset
+from .pipeline import PipelineSpec, pipeline_entry
 from .sft_dataset import SftDataset
 
 SOURCE_KEYS = ('data_files', 'path', 'split', 'dataset_map_fn', 'system', 'max_rows',
@@ -55,10 +56,31 @@ def sample_by_ratio(n: int, ratio: float, seed: int) -> list[int]:
     return [i for _ in range(whole) for i in range(n)] + extra
 
 
+def concat_pipeline_specs(tokenizer: Any = None, sources: list[dict] | None = None,
+                          prompt_template: str | None = DEFAULT_TEMPLATE,
+                          system: str | None = None, max_length: int = 2048,
+                          pack_to_max_length: bool = True, num_proc: int = 1,
+                          on_bad_row: str = 'error', seed: int = 0,
+                          cache_dir: str | None = None,
+                          use_cache: bool = True) -> list[PipelineSpec]:
+    """One unpacked pipeline spec per source (shared keys filled in); ratios are not specs'."""
+    if not sources:
+        raise ConfigError('build_concat_dataset needs at least one source in sources=[...]')
+    shared = dict(prompt_template=prompt_template, system=system, max_length=max_length,
+                  num_proc=num_proc, on_bad_row=on_bad_row)
+    specs = []
+    for source in sources:
+        kwargs, _ = source_kwargs(source, shared)
+        specs += sft_pipeline_specs(pack_to_max_length=False, **kwargs)
+    return specs
+
+
+@pipeline_entry(concat_pipeline_specs)
 def build_concat_dataset(tokenizer: Any, sources: list[dict],
-                         prompt_template: str | None = 'chatml', system: str | None = None,
-                         max_length: int = 2048, pack_to_max_length: bool = True,
-                         num_proc: int = 1, on_bad_row: str = 'error', seed: int = 0,
+                         prompt_template: str | None = DEFAULT_TEMPLATE,
+                         system: str | None = None, max_length: int = 2048,
+                         pack_to_max_length: bool = True, num_proc: int = 1,
+                         on_bad_row: str = 'error', seed: int = 0,
                          cache_dir: str | None = None, use_cache: bool = True) -> SftDataset:
     """Build one training dataset from several sources (see the module docstring).
 
@@ -70,31 +92,28 @@ def build_concat_dataset(tokenizer: Any, sources: list[dict],
             as in :func:`build_sft_dataset`; a source's own keys win.
         seed: seed of the ratio sampling.
     """
-    if not sources:
-        raise ConfigError('build_concat_dataset needs at least one source in sources=[...]')
+    specs = concat_pipeline_specs(
+        sources=sources, prompt_template=prompt_template, system=system,
+        max_length=max_length, num_proc=num_proc, on_bad_row=on_bad_row)
     tokenizer = build(tokenizer)
-    shared = dict(tokenizer=tokenizer, prompt_template=prompt_template, system=system,
-                  max_length=max_length, num_proc=num_proc, on_bad_row=on_bad_row,
-                  cache_dir=cache_dir, use_cache=use_cache)
     parts, stats = [], {'sources': []}
-    for k, source in enumerate(sources):
-        kwargs, ratio = source_kwargs(source, shared)
-        built = build_sft_dataset(pack_to_max_length=False, **kwargs)
+    for k, (source, spec) in enumerate(zip(sources, specs)):
+        ratio = float(source.get('ratio', 1.0))
+        built = build_from_spec(spec, tokenizer, cache_dir, use_cache)
         keep = sample_by_ratio(len(built), ratio, seed + k)
         parts.append(built.data.with_format(None).select(keep))
-        stats['sources'].append({'data': str(kwargs.get('data_files') or kwargs.get('path')),
+        stats['sources'].append({'data': str(source.get('data_files') or source.get('path')),
                                  'samples': len(built), 'kept': len(keep)})
         log(f'dataset source {k}: kept {len(keep)} of {len(built)} samples (ratio {ratio:g})')
     data = datasets.concatenate_datasets(parts)
     labels = data.with_format('arrow')['labels'].combine_chunks().values.to_numpy()
     stats.update(samples=len(data), tokens=int(sum(data['length'])),
-                 trained_tokens=int((labels != IGNORE_INDEX).sum()))
+                 trained_tokens=count_trained(labels))
     if pack_to_max_length:
         data, pack_stats = pack_dataset(data, max_length, num_proc)
         stats.update(packs=pack_stats['num_packs'], pack_efficiency=pack_stats['efficiency'])
         log(f'dataset: packed {len(parts)} sources, {stats["samples"]} samples into '
             f'{pack_stats["num_packs"]} rows; pack efficiency {pack_stats["efficiency"]:.1%}')
-    template = None if prompt_template is None else get_template(prompt_template)
-    return SftDataset(data, tokenizer=tokenizer, template=template,
-                      system=resolve_system(system), packed=pack_to_max_length,
-                      max_length=max_length, stats=stats)
+    return SftDataset(data, tokenizer=tokenizer,
+                      chat_format=ChatFormat.build(prompt_template, system),
+                      packed=pack_to_max_length, max_length=max_length, stats=stats)

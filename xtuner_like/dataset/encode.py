@@ -4,8 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from ..errors import ConfigError, DatasetFormatError
-
-IGNORE_INDEX = -100
+from ..utils.labels import IGNORE_INDEX, count_trained
 
 SegmentLike = Mapping | Sequence  # {'text', 'trained'} or (text, trained)
 
@@ -89,7 +88,7 @@ def _one(ids_per_segment: list, flags: list, texts: list, max_length: int) -> di
     truncated = len(input_ids) > max_length
     input_ids, labels = input_ids[:max_length], labels[:max_length]
     return {'input_ids': input_ids, 'labels': labels, 'length': len(input_ids),
-            'num_trained': sum(label != IGNORE_INDEX for label in labels),
+            'num_trained': count_trained(labels),
             'truncated': truncated}
 
 

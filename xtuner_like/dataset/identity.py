@@ -10,8 +10,9 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
+
+from ..utils.io import atomic_write_text, home_dir
 
 # (question, answer); answers use {name} and {author} only.
 _PAIRS: tuple[tuple[str, str], ...] = (
@@ -144,21 +145,9 @@ def write_identity_dataset(name: str = 'Tuna', author: str = 'the xtuner_like te
         author: who made it, as it reads after "developed by".
         out_dir: where to write; default ``<XTUNER_LIKE_HOME>/data``.
     """
-    if out_dir is None:
-        from xtuner_like.model.resolve import embedded_cache_dir
-        out_dir = embedded_cache_dir() / 'data'
-    out_dir = Path(out_dir).expanduser()
+    out_dir = Path(out_dir).expanduser() if out_dir is not None else home_dir() / 'data'
     text = json.dumps(identity_rows(name, author), ensure_ascii=False, indent=1) + '\n'
     path = out_dir / _file_name(name, text)
     if path.is_file() and path.read_text(encoding='utf-8') == text:
         return str(path)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', dir=out_dir)
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return str(path)
+    return str(atomic_write_text(path, text))

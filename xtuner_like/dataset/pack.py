@@ -20,10 +20,12 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from ..compat import dataset_fingerprint
+from ..utils.labels import IGNORE_INDEX
+
 if TYPE_CHECKING:
     import datasets
 
-IGNORE_INDEX = -100
 PACK_COLUMNS = ('input_ids', 'labels', 'position_ids', 'length', 'num_samples')
 
 
@@ -184,7 +186,7 @@ def pack_dataset(ds: datasets.Dataset, max_length: int,
         {'indices': groups},
         features=datasets.Features({'indices': datasets.List(datasets.Value('int64'))}))
     # An explicit fingerprint spares datasets from hashing the source table.
-    fingerprint = Hasher.hash(('pack_dataset/v1', ds._fingerprint, max_length))
+    fingerprint = Hasher.hash(('pack_dataset/v1', dataset_fingerprint(ds), max_length))
     packed = index_ds.map(
         _pack_batch, batched=True, batch_size=256, num_proc=num_proc if num_proc > 1 else None,
         remove_columns=['indices'], features=features, fn_kwargs={'source': source},

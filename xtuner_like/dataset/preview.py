@@ -4,7 +4,7 @@ from __future__ import annotations
 from itertools import groupby
 from typing import Any, Sequence
 
-from .encode import IGNORE_INDEX
+from ..utils.labels import IGNORE_INDEX
 
 MARK_OPEN, MARK_CLOSE = '[[', ']]'
 GREEN, RESET = '\033[32m', '\033[0m'

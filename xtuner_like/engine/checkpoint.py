@@ -1,33 +1,19 @@
-"""Checkpoint files: atomic writes and safe (weights_only) loads.
+"""Checkpoint contents that load with ``weights_only=True``: message hub and RNG states.
 
 torch >= 2.6 loads with ``weights_only=True``. An mmengine checkpoint also holds its message
 hub: HistoryBuffers (which pickle bound methods through ``getattr``), numpy arrays and numpy
 scalars (which also need ``getattr``). Allowing ``getattr`` would open the unpickler wide, so
 instead the message hub is written as plain lists and numbers (:func:`plain_message_hub`) and
 rebuilt on load (:func:`restore_message_hub`); only numpy arrays and dtypes are allowlisted,
-for checkpoints written by plain mmengine.
+for checkpoints written by plain mmengine. Loading and atomic writes are ``utils/io.py``'s.
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
-
-from ..errors import CheckpointError
-
-
-def _numpy_globals() -> list:
-    core = getattr(np, '_core', None) or np.core
-    found = [np.ndarray, np.dtype, core.multiarray._reconstruct]
-    found += [type(np.dtype(t)) for t in ('float64', 'float32', 'int64', 'int32', 'bool')]
-    return found
-
-
-SAFE_GLOBALS = [HistoryBuffer, *_numpy_globals()]
 
 
 def plain_numbers(value: Any) -> Any:
@@ -84,21 +70,3 @@ def set_rng_state(state: dict) -> None:
     random.setstate((version, tuple(internal), gauss_next))
     if 'cuda' in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state['cuda'])
-
-
-def safe_load(path: str | Path, map_location: Any = 'cpu') -> dict:
-    """torch.load with weights_only=True and only the mmengine types allowlisted."""
-    if not Path(path).exists():
-        raise CheckpointError(f'checkpoint {path} does not exist')
-    try:
-        with torch.serialization.safe_globals(SAFE_GLOBALS):
-            return torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:
-        raise CheckpointError(f'cannot load checkpoint {path}: {exc}') from exc
-
-
-def atomic_replace(tmp_path: str | Path, final_path: str | Path) -> None:
-    """Move a fully written file into place (same filesystem, so the rename is atomic)."""
-    with open(tmp_path, 'rb') as f:
-        os.fsync(f.fileno())
-    os.replace(tmp_path, final_path)

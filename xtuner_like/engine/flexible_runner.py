@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mmengine.runner._flexible_runner import FlexibleRunner
+from mmengine.runner import FlexibleRunner
 
 from .runner import CheckpointStateMixin, gather_rng_states
 
@@ -12,7 +12,7 @@ class XFlexibleRunner(CheckpointStateMixin, FlexibleRunner):
     """FlexibleRunner whose checkpoints hold a plain message hub and every rank's RNG state.
 
     The atomic write and the ``weights_only`` check of DeepSpeed folders are the strategy's
-    (``deepspeed_strategy.py``); this class only collects and restores the extra state.
+    (``launch/deepspeed_strategy.py``); this class only collects and restores the extra state.
     """
 
     def save_checkpoint(self, out_dir: str, filename: str, *args: Any, **kwargs: Any) -> None:

@@ -7,11 +7,12 @@ from typing import Any
 import torch
 import torch.distributed as dist
 from mmengine.dist import is_main_process
-from mmengine.model import MMDistributedDataParallel, is_model_wrapper
+from mmengine.model import MMDistributedDataParallel
 from mmengine.runner import Runner
 
-from .checkpoint import (atomic_replace, plain_message_hub, restore_message_hub, rng_state,
-                         safe_load, set_rng_state)
+from ..model.base import unwrap_model
+from ..utils.io import atomic_replace, safe_load
+from .checkpoint import plain_message_hub, restore_message_hub, rng_state, set_rng_state
 
 
 def gather_rng_states() -> dict | list[dict]:
@@ -89,7 +90,7 @@ class XRunner(CheckpointStateMixin, Runner):
                         revise_keys: Any = None) -> dict:
         checkpoint = safe_load(filename, map_location=map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
-        model = self.model.module if is_model_wrapper(self.model) else self.model
+        model = unwrap_model(self.model)
         state = checkpoint.get('state_dict', checkpoint)
         if hasattr(model, 'load_trainable_state_dict'):
             model.load_trainable_state_dict(state)

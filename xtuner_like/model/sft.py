@@ -4,12 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from mmengine.model import BaseModel
-from peft import PeftModel, get_peft_model, prepare_model_for_kbit_training
+from peft import get_peft_model, prepare_model_for_kbit_training
 
-from ..errors import CheckpointError, ConfigError
+from ..errors import ConfigError
 from ..utils.build import build
 from ..utils.logging import log_once
+from .base import TrainableModel
 from .loss import token_loss_from_hidden, token_loss_from_logits
 from .lora_linear import use_fused_lora
 from .memory import available_memory, choose_gradient_checkpointing, estimate_training_memory
@@ -18,8 +18,8 @@ from .memory import available_memory, choose_gradient_checkpointing, estimate_tr
 _LOGIT_POSTPROCESSING = ('final_logit_softcapping', 'logit_scale', 'logits_scaling')
 
 
-class SupervisedFinetune(BaseModel):
-    """Causal LM + optional LoRA/QLoRA, with a token-sum loss.
+class SupervisedFinetune(TrainableModel):
+    """Causal LM + optional LoRA/QLoRA, with a token-sum loss (implements model/base.py).
 
     Args:
         llm: a built model or its spec (``dict(type=load_causal_lm, ...)``).
@@ -53,7 +53,6 @@ class SupervisedFinetune(BaseModel):
                 use_fused_lora(lora_config)
             model = get_peft_model(model, lora_config)
         self.llm = model
-        self.use_lora = lora_config is not None
         self.loss_on_trained_positions = loss_on_trained_positions
         self.gradient_checkpointing = self._setup_checkpointing(
             use_gradient_checkpointing, max_tokens_per_batch)
@@ -62,10 +61,10 @@ class SupervisedFinetune(BaseModel):
         trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
         total = sum(p.numel() for p in self.parameters())
         log_once(f'trainable parameters: {trainable / 1e6:.2f}M of {total / 1e6:.1f}M '
-                 f'({"LoRA" if self.use_lora else "full"}{", 4-bit base" if quantized else ""}'
+                 f'({"LoRA" if self.has_adapters else "full"}{", 4-bit base" if quantized else ""}'
                  f'{", gradient checkpointing" if self.gradient_checkpointing else ""}'
                  f'{", compiled layers" if compile else ""})')
-        if self.use_lora:
+        if self.has_adapters:
             self._register_state_dict_hook(_keep_trainable_only)
 
     def _setup_checkpointing(self, setting: bool | str, max_tokens: int | None) -> bool:
@@ -92,23 +91,11 @@ class SupervisedFinetune(BaseModel):
         for layer in layers:
             layer.compile(**kwargs)
 
-    @property
-    def backbone(self) -> torch.nn.Module:
-        """The transformers model (below the peft wrapper, LoRA layers included)."""
-        return self.llm.get_base_model() if isinstance(self.llm, PeftModel) else self.llm
-
-    def forward(self, input_ids: torch.Tensor, labels: torch.Tensor | None = None,
-                position_ids: torch.Tensor | None = None,
-                attention_mask: torch.Tensor | None = None,
-                loss_denominator: float | None = None, mode: str = 'loss') -> Any:
-        """``mode='loss'``: {'loss'}; ``'predict'``/``'tensor'``: logits."""
-        inputs = dict(input_ids=input_ids, position_ids=position_ids,
-                      attention_mask=attention_mask, use_cache=False)
-        if mode != 'loss':
-            return self.llm(**inputs).logits
-        loss_sum, ntokens = self.token_loss(inputs, labels)
-        denominator = loss_denominator if loss_denominator else max(ntokens, 1)
-        return {'loss': loss_sum / denominator}
+    def loss_sum(self, batch: dict) -> tuple[torch.Tensor, int]:
+        """(sum of token losses, trained tokens) of a collated batch."""
+        inputs = dict(input_ids=batch['input_ids'], position_ids=batch.get('position_ids'),
+                      attention_mask=batch.get('attention_mask'), use_cache=False)
+        return self.token_loss(inputs, batch['labels'])
 
     def token_loss(self, inputs: dict, labels: torch.Tensor) -> tuple[torch.Tensor, int]:
         """(sum of token losses, trained tokens) for one micro-batch."""
@@ -118,18 +105,6 @@ class SupervisedFinetune(BaseModel):
             return token_loss_from_logits(self.llm(**inputs).logits, labels)
         hidden = backbone.get_decoder()(**inputs).last_hidden_state
         return token_loss_from_hidden(hidden, labels, backbone.get_output_embeddings())
-
-    def load_trainable_state_dict(self, state_dict: dict[str, torch.Tensor]) -> None:
-        """Load a checkpoint's weights; with LoRA every adapter weight must be present."""
-        result = self.load_state_dict(state_dict, strict=False)
-        expected = {n for n, p in self.named_parameters() if p.requires_grad}
-        missing = sorted(expected & set(result.missing_keys))
-        if result.unexpected_keys or missing:
-            raise CheckpointError(
-                'checkpoint does not match the model of this config: '
-                f'{len(missing)} trained weights missing (e.g. {missing[:3]}), '
-                f'{len(result.unexpected_keys)} unexpected (e.g. {result.unexpected_keys[:3]}); '
-                'use the config the checkpoint was trained with')
 
 
 def _keep_trainable_only(module: SupervisedFinetune, state_dict: dict, prefix: str,

@@ -28,7 +28,7 @@ custom_hooks = [
     dict(type=DatasetInfoHook),
     dict(type=ThroughputHook),
     dict(type=EvaluateChatHook, evaluation_inputs='${evaluation_inputs}',
-         every_n_iters='${evaluation_freq}', system='${system}',
+         every_n_iters='${evaluation_freq}',
          max_new_tokens='${evaluation_max_new_tokens}'),
     dict(type=HFExportHook, enabled='${export_hf}'),
 ]

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Sequence
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
+from ...model.base import unwrap_model
 from ...model.generate import chat_prompt, generate_reply, stop_strings
-from ...templates import get_template, resolve_system
+from ...templates.chat_format import ChatFormat
 
 
 class EvaluateChatHook(Hook):
@@ -22,7 +22,8 @@ class EvaluateChatHook(Hook):
         evaluation_inputs: questions to ask.
         every_n_iters: also ask every N iterations (None: only before and after).
         system: system-template name or text (None: the dataset's system prompt).
-        prompt_template: template name (None: the dataset's template).
+        prompt_template: template name (None: the dataset's template, which is the one to
+            use unless you want to see the model under another format).
         max_new_tokens: longest answer.
         stop_words: extra stop words on top of the template's and the eos.
     """
@@ -39,13 +40,21 @@ class EvaluateChatHook(Hook):
         self.max_new_tokens = max_new_tokens
         self.stop_words = list(stop_words)
 
+    def chat_format(self, trained: ChatFormat) -> ChatFormat:
+        """The dataset's (trained) format, with this hook's own template or system if set."""
+        if self.prompt_template is None and self.system is None and not self.stop_words:
+            return trained
+        return ChatFormat.build(self.prompt_template or trained.template,
+                                self.system if self.system is not None else trained.system,
+                                self.stop_words)
+
     def _ask(self, runner, when: str) -> None:
         dataset = runner.train_dataloader.dataset
         tokenizer = dataset.tokenizer
-        template = get_template(self.prompt_template or dataset.template)
-        system = resolve_system(self.system) if self.system is not None else dataset.system
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        stops = stop_strings(template, tokenizer, self.stop_words)
+        chat_format = self.chat_format(dataset.chat_format)
+        template, system = chat_format.template, chat_format.system
+        model = unwrap_model(runner.model)
+        stops = stop_strings(chat_format.stop_words, tokenizer)
         out = Path(runner.work_dir) / 'eval_chat.jsonl'
         lines = []
         for question in self.evaluation_inputs:

@@ -5,7 +5,10 @@ from pathlib import Path
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
+
+from ...model.base import unwrap_model
+from ...templates.chat_format import ChatFormat
+from ...utils.build import build
 
 
 class HFExportHook(Hook):
@@ -13,6 +16,7 @@ class HFExportHook(Hook):
 
     LoRA/QLoRA runs give a PEFT adapter folder, full runs a model folder; both hold the
     tokenizer with the training template as ``chat_template`` and the config. Rank 0 only.
+    The chat format is the dataset's (what was trained), never the top-level knobs.
 
     Args:
         enabled: False skips the export (the ``export_hf`` knob).
@@ -33,21 +37,20 @@ class HFExportHook(Hook):
     def after_train(self, runner) -> None:
         if not self.enabled or not is_main_process():
             return
-        from ...convert.export import save_hf
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = unwrap_model(runner.model)
         if any(hasattr(p, 'ds_status') for p in model.parameters()):
             runner.logger.warning('HF export skipped: ZeRO-3 partitions the weights; run '
                                   '`xtuner-like convert pth_to_hf` on the last checkpoint')
             return
         cfg = runner.cfg
-        tokenizer = getattr(runner.train_dataloader.dataset, 'tokenizer', None)
+        dataset = runner.train_dataloader.dataset
+        tokenizer = getattr(dataset, 'tokenizer', None)
         if tokenizer is None:
-            from ...utils.build import build
             tokenizer = build(cfg.tokenizer.to_dict())
-        out = save_hf(model, tokenizer, Path(runner.work_dir) / self.out_dir,
-                      prompt_template=cfg.get('prompt_template'), system=cfg.get('system'),
-                      config_text=cfg.dump(), dtype=self.dtype,
-                      max_shard_size=self.max_shard_size,
-                      base_name=cfg.get('pretrained_model_name_or_path'), overwrite=True)
-        kind = 'adapter' if getattr(model, 'use_lora', False) else 'full model'
+        chat_format = getattr(dataset, 'chat_format', None) or ChatFormat.from_config(cfg)
+        out = model.export(Path(runner.work_dir) / self.out_dir, tokenizer, chat_format,
+                           config_text=cfg.dump(), dtype=self.dtype,
+                           max_shard_size=self.max_shard_size,
+                           base_name=cfg.get('pretrained_model_name_or_path'), overwrite=True)
+        kind = 'adapter' if model.has_adapters else 'full model'
         runner.logger.info(f'Hugging Face {kind} written to {out}')

@@ -8,13 +8,13 @@ import time
 import torch
 from mmengine.hooks import Hook
 
-from ...model.loss import IGNORE_INDEX
+from ...utils.labels import count_trained
 
 
 def batch_counts(batch: dict) -> tuple[int, int, int]:
     """(real tokens, trained tokens, samples) of a collated batch."""
     labels = batch['labels']
-    trained = int((labels[..., 1:] != IGNORE_INDEX).sum())
+    trained = count_trained(labels, shifted=True)
     if batch.get('attention_mask') is not None:
         return int(batch['attention_mask'].sum()), trained, int(labels.shape[0])
     positions = batch.get('position_ids')

@@ -6,7 +6,7 @@ pytest.importorskip('deepspeed', reason='pip install -r requirements/deepspeed.t
 
 
 def test_optimizers_register_without_mmengines_onebit_import():
-    from xtuner_like.engine.deepspeed_strategy import register_deepspeed_optimizers
+    from xtuner_like.launch.deepspeed_strategy import register_deepspeed_optimizers
     names = register_deepspeed_optimizers()
     assert set(names) == {'DeepSpeedCPUAdam', 'FusedAdam', 'FusedLamb'}
     assert all(OPTIMIZERS.get(n) is not None for n in names)

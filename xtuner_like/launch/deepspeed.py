@@ -13,29 +13,18 @@ import os
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from ..errors import ConfigError, UnknownNameError
 from ..utils.logging import log_once
-from .recipes import configs_root, filter_names
+from ..compat import cfg_dict, lazy_object_path
+from ..config.recipes import preset_paths
+from ..utils.dtype import precision_name
 
-PRESET_DIR = 'deepspeed'
-_OPTIMIZER_PATH = 'xtuner_like.engine.deepspeed_strategy.XDeepSpeedOptimWrapper'
-_STRATEGY_PATH = 'xtuner_like.engine.deepspeed_strategy.XDeepSpeedStrategy'
+_OPTIMIZER_PATH = 'xtuner_like.launch.deepspeed_strategy.XDeepSpeedOptimWrapper'
+_STRATEGY_PATH = 'xtuner_like.launch.deepspeed_strategy.XDeepSpeedStrategy'
 
 
 def deepspeed_available() -> bool:
     return importlib.util.find_spec('deepspeed') is not None
-
-
-def preset_paths() -> dict[str, Path]:
-    """Every shipped preset name (file stem) -> its JSON file."""
-    return {p.stem: p for p in sorted((configs_root() / PRESET_DIR).glob('*.json'))}
-
-
-def list_presets(pattern: str | None = None) -> list[str]:
-    """Preset names, optionally filtered by a substring or glob ``pattern``."""
-    return filter_names(preset_paths(), pattern)
 
 
 def find_preset(name_or_path: str) -> Path:
@@ -62,7 +51,7 @@ def load_preset(name_or_path: str) -> dict:
 
 def _get(cfg: Any, dotted: str, default: Any = None) -> Any:
     """``cfg['a']['b']`` for 'a.b' on raw values (lazy types stay unbuilt), or ``default``."""
-    node = getattr(cfg, '_cfg_dict', cfg)
+    node = cfg_dict(cfg)
     for part in dotted.split('.'):
         if not isinstance(node, dict) or part not in node:
             return default
@@ -72,12 +61,7 @@ def _get(cfg: Any, dotted: str, default: Any = None) -> Any:
 
 def config_precision(cfg: Any) -> str:
     """'bf16', 'fp16' or 'fp32': what the config's model dtype means on this machine."""
-    dtype = str(_get(cfg, 'model.llm.dtype', 'auto') or 'auto').lower()
-    if dtype == 'auto':
-        cuda_bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-        return 'bf16' if cuda_bf16 else 'fp32'
-    from ..utils.dtype import resolve_dtype
-    return {torch.bfloat16: 'bf16', torch.float16: 'fp16'}.get(resolve_dtype(dtype), 'fp32')
+    return precision_name(_get(cfg, 'model.llm.dtype', 'auto') or 'auto')
 
 
 def _settle(ds: dict, key: str, wanted: Any, source: str, problems: list[str],
@@ -146,8 +130,9 @@ def _type_name(type_: Any) -> str:
     """'torch.optim.AdamW' for a dotted string, a lazy import or a class."""
     if isinstance(type_, str):
         return type_
-    if hasattr(type_, '_module') and hasattr(type_, '_imported'):  # mmengine LazyObject
-        return f'{type_._module}.{type_._imported}'
+    lazy = lazy_object_path(type_)  # an mmengine LazyObject
+    if lazy is not None:
+        return lazy
     return f'{getattr(type_, "__module__", "")}.{getattr(type_, "__qualname__", type_)}'
 
 

@@ -1,4 +1,4 @@
-"""Find shipped recipes by name, from a source checkout or an installed package."""
+"""Find shipped recipes and DeepSpeed presets by name, from a checkout or an installed package."""
 from __future__ import annotations
 
 import fnmatch
@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import UnknownNameError
+
+PRESET_DIR = 'deepspeed'  # DeepSpeed presets: configs/deepspeed/*.json
 
 
 def configs_root() -> Path:
@@ -53,3 +55,13 @@ def find_config(name_or_path: str) -> Path:
     if stem in recipes and (path.suffix != '.py' or len(path.parts) == 1):
         return recipes[stem]
     raise UnknownNameError('config file or recipe', name_or_path, recipes)
+
+
+def preset_paths() -> dict[str, Path]:
+    """Every shipped preset name (file stem) -> its JSON file."""
+    return {p.stem: p for p in sorted((configs_root() / PRESET_DIR).glob('*.json'))}
+
+
+def list_presets(pattern: str | None = None) -> list[str]:
+    """Preset names, optionally filtered by a substring or glob ``pattern``."""
+    return filter_names(preset_paths(), pattern)

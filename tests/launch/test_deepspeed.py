@@ -4,8 +4,8 @@ import json
 import pytest
 import torch
 
-from xtuner_like.engine.config import load_config
-from xtuner_like.engine.deepspeed import (find_preset, list_presets, load_preset,
+from xtuner_like.config import load_config
+from xtuner_like.launch.deepspeed import (find_preset, list_presets, load_preset,
                                           reconcile_deepspeed_config)
 from xtuner_like.errors import ConfigError, UnknownNameError
 
@@ -105,7 +105,7 @@ def test_reconciles_a_loaded_recipe():
 
 
 def test_offload_turns_torch_adamw_into_deepspeed_cpu_adam():
-    from xtuner_like.engine.deepspeed import offload_optimizer
+    from xtuner_like.launch.deepspeed import offload_optimizer
     adamw = {'type': 'torch.optim.AdamW', 'lr': 1e-4, 'betas': (0.9, 0.95), 'weight_decay': 0.1}
     swapped = offload_optimizer(load_preset('zero3_offload'), adamw)
     assert swapped == {'type': 'deepspeed.ops.adam.DeepSpeedCPUAdam', 'lr': 1e-4,

@@ -1,8 +1,8 @@
 """copy-cfg text: standalone, readable, and the same config as the recipe."""
 from mmengine.config import Config
 
-from xtuner_like.engine.config import load_config
-from xtuner_like.engine.dump import standalone_text, write_standalone
+from xtuner_like.config import load_config
+from xtuner_like.config.dump import standalone_text, write_standalone
 
 RECIPE = 'smollm2_135m_instruct_qlora_alpaca'
 

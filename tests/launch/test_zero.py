@@ -6,7 +6,7 @@ import pytest
 import torch
 from mmengine.logging import HistoryBuffer
 
-from xtuner_like.convert.zero import check_deepspeed_dir, read_deepspeed_dir
+from xtuner_like.launch.zero import check_deepspeed_dir, read_deepspeed_dir
 from xtuner_like.errors import CheckpointError
 
 pytest.importorskip('deepspeed', reason='pip install -r requirements/deepspeed.txt')

@@ -1,7 +1,7 @@
 """Recipe lookup by name."""
 import pytest
 
-from xtuner_like.engine.recipes import configs_root, find_config, list_recipes
+from xtuner_like.config.recipes import configs_root, find_config, list_recipes
 from xtuner_like.errors import UnknownNameError
 
 

@@ -10,25 +10,32 @@ from __future__ import annotations
 import ast
 import difflib
 import operator
-import inspect
 import re
 from pathlib import Path
 from typing import Any
 
 from mmengine.config import Config
 from mmengine.config.lazy import LazyAttr, LazyObject
-from mmengine.runner import Runner
 
+from ..compat import cfg_dict, imported_names
 from ..errors import ConfigError
 from ..utils.build import locate, unknown_kwargs
+from .options import apply_options
 from .recipes import find_config
 
 _REF = re.compile(r'\$\{([^}]+)\}')
 _NAME = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
         ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.USub: operator.neg}
-# Keys the Runner takes; anything else at the top level must be a knob some value refers to.
-RUNNER_KEYS = frozenset(inspect.signature(Runner.__init__).parameters) - {'self', 'cfg'}
+# Keys mmengine's Runner takes (written out, not read from its signature: importing the runner
+# loads torch, and this package must not; tests/config/test_load.py checks they match).
+# Anything else at the top level must be a knob some value refers to.
+RUNNER_KEYS = frozenset({
+    'auto_scale_lr', 'custom_hooks', 'data_preprocessor', 'default_hooks', 'default_scope',
+    'env_cfg', 'experiment_name', 'launcher', 'load_from', 'log_level', 'log_processor',
+    'model', 'optim_wrapper', 'param_scheduler', 'randomness', 'resume', 'test_cfg',
+    'test_dataloader', 'test_evaluator', 'train_cfg', 'train_dataloader', 'val_cfg',
+    'val_dataloader', 'val_evaluator', 'visualizer', 'work_dir'})
 EXTRA_KEYS = frozenset({'deepspeed', 'strategy', 'gpu_ids'})
 KNOBS_KEY = '_knobs'
 
@@ -43,65 +50,16 @@ def load_config(name_or_path: str, cfg_options: dict | None = None,
         raise ConfigError(f'{path}: cannot load config: {type(exc).__name__}: {exc}') from exc
     # Knobs the recipe declares stay known even when an option replaces the value using them
     # (e.g. ``lora=None`` leaves ``lora_r`` unused).
-    knobs = referenced_knobs(cfg._cfg_dict)
+    knobs = referenced_knobs(cfg_dict(cfg))
     if cfg_options:
         apply_options(cfg, cfg_options)
     if resolve:
         # A run's dumped config has its references filled in; it lists the knobs instead.
-        knobs |= referenced_knobs(cfg._cfg_dict) | set(cfg._cfg_dict.get(KNOBS_KEY, ()))
+        knobs |= referenced_knobs(cfg_dict(cfg)) | set(cfg_dict(cfg).get(KNOBS_KEY, ()))
         resolve_references(cfg)
         check_config(cfg, knobs)
-        dict.__setitem__(cfg._cfg_dict, KNOBS_KEY, sorted(knobs))
+        dict.__setitem__(cfg_dict(cfg), KNOBS_KEY, sorted(knobs))
     return cfg
-
-
-def parse_options(items: list[str]) -> dict:
-    """``['a.b=1', 'name=Tuna Fish', 'xs=[1, 2]']`` -> {'a.b': 1, 'name': 'Tuna Fish', ...}.
-
-    Values are Python literals when they parse as one (numbers, None, lists, dicts; true/false
-    too), otherwise the text as is, spaces kept (mmengine's DictAction strips them).
-    """
-    options = {}
-    for item in items:
-        key, sep, text = item.partition('=')
-        if not sep or not key:
-            raise ConfigError(f'--cfg-options {item!r}: write KEY=VALUE')
-        lowered = text.strip().lower()
-        if lowered in ('true', 'false'):
-            options[key] = lowered == 'true'
-            continue
-        try:
-            options[key] = ast.literal_eval(text.strip())
-        except (ValueError, SyntaxError):
-            options[key] = text
-    return options
-
-
-def apply_options(cfg: Config, options: dict) -> None:
-    """Set ``a.b.c=value`` overrides; every path must exist (close matches are suggested)."""
-    problems = []
-    for dotted in options:
-        node: Any = cfg._cfg_dict
-        parts = dotted.split('.')
-        for depth, part in enumerate(parts):
-            keys = [str(k) for k in node] if isinstance(node, dict) else []
-            if isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
-                continue
-            if part not in keys:
-                where = '.'.join(parts[:depth]) or 'the top level'
-                close = difflib.get_close_matches(part, keys, n=1, cutoff=0.6)
-                hint = f"; did you mean {close[0]!r}?" if close else ''
-                problems.append(f'--cfg-options {dotted}: no key {part!r} at {where}{hint}')
-                break
-            node = dict.__getitem__(node, part) if isinstance(node, dict) else node[part]
-        else:
-            if isinstance(options[dotted], dict) and not isinstance(node, dict):
-                # a dict where the base has None (quantization=...): replace, don't merge
-                options[dotted] = {**options[dotted], '_delete_': True}
-    if problems:
-        raise ConfigError('\n'.join(problems))
-    cfg.merge_from_dict(options)
 
 
 def _substitute(value: Any, knobs: dict, where: str, problems: list[str]) -> Any:
@@ -168,10 +126,10 @@ def referenced_knobs(value: Any) -> set[str]:
 
 def resolve_references(cfg: Config) -> None:
     """Replace every ``${knob}`` with the top-level value of that name, in place."""
-    knobs = dict(dict.items(cfg._cfg_dict))
+    knobs = dict(dict.items(cfg_dict(cfg)))
     problems: list[str] = []
     for key, value in knobs.items():
-        dict.__setitem__(cfg._cfg_dict, key, _substitute(value, knobs, key, problems))
+        dict.__setitem__(cfg_dict(cfg), key, _substitute(value, knobs, key, problems))
     if problems:
         raise ConfigError(f'{cfg.filename}:\n  ' + '\n  '.join(problems))
 
@@ -209,8 +167,8 @@ def check_config(cfg: Config, knobs: set[str]) -> None:
     """
     problems: list[str] = []
     allowed = RUNNER_KEYS | EXTRA_KEYS | knobs
-    imported = set(getattr(cfg, '_imported_names', ()) or ())
-    for key, value in dict.items(cfg._cfg_dict):
+    imported = imported_names(cfg)
+    for key, value in dict.items(cfg_dict(cfg)):
         if key in imported or isinstance(value, (LazyObject, LazyAttr)) or callable(value):
             continue
         if key not in allowed and not key.startswith('_'):
@@ -218,7 +176,7 @@ def check_config(cfg: Config, knobs: set[str]) -> None:
             hint = f"; did you mean {close[0]!r}?" if close else (
                 '; a top-level value must be a Runner argument or be used as ${name}')
             problems.append(f'unknown top-level key {key!r}{hint}')
-    for key, value in dict.items(cfg._cfg_dict):
+    for key, value in dict.items(cfg_dict(cfg)):
         if key not in imported:
             _spec_problems(value, key, problems)
     if problems:
@@ -228,3 +186,15 @@ def check_config(cfg: Config, knobs: set[str]) -> None:
 def config_dir(cfg: Config) -> Path:
     """The folder of the config file (for paths written relative to it)."""
     return Path(cfg.filename).resolve().parent
+
+
+def dataset_spec(cfg: Config) -> dict:
+    """``cfg.train_dataloader.dataset`` as plain data (lazy types become dotted strings).
+
+    The one place commands read the dataset spec from a config (log-dataset,
+    check-custom-dataset, the chat format of an export).
+    """
+    loader = cfg_dict(cfg).get('train_dataloader')
+    if not isinstance(loader, dict) or not isinstance(loader.get('dataset'), dict):
+        raise ConfigError(f'{cfg.filename}: no train_dataloader.dataset in this config')
+    return cfg.to_dict()['train_dataloader']['dataset']

@@ -1,8 +1,8 @@
 """load_config: recipe lookup, --cfg-options, ${knob} references and key checks."""
 import pytest
 
-from xtuner_like.engine.config import load_config, parse_options
-from xtuner_like.engine.dump import write_standalone
+from xtuner_like.config import load_config, parse_options
+from xtuner_like.config.dump import write_standalone
 from xtuner_like.errors import ConfigError, UnknownNameError
 
 RECIPE = 'smollm2_135m_instruct_lora_alpaca'

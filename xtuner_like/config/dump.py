@@ -12,7 +12,8 @@ from typing import Any
 from mmengine.config import Config
 from mmengine.config.lazy import LazyAttr, LazyObject
 
-from .config import referenced_knobs
+from ..compat import lazy_dict
+from .load import referenced_knobs
 from .recipes import find_config
 
 WIDTH = 96
@@ -71,7 +72,7 @@ def standalone_text(name_or_path: str) -> str:
     """The whole config, inheritance flattened, as the text of one lazy-import file."""
     path = find_config(name_or_path)
     cfg = Config.fromfile(str(path))
-    data = cfg._to_lazy_dict()
+    data = lazy_dict(cfg)
     knobs = referenced_knobs(data)
     ordered = [k for k in data if k in knobs] + [k for k in data if k not in knobs]
     imports = _Imports()

@@ -1,6 +1,6 @@
 import argparse
 
-from xtuner_like.cli._args import add_cfg_options
+from xtuner_like.config import add_cfg_options
 
 
 def test_cfg_options_argument():

@@ -10,70 +10,29 @@ from __future__ import annotations
 import copy
 import json
 import os
-import shutil
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 
-from ..errors import CheckpointError
-from ..templates import get_template, resolve_system, to_chat_template
+from ..templates.chat_format import ChatFormat
 from ..utils.dtype import resolve_dtype
+from ..utils.io import atomic_dir
 from ..utils.logging import log
+from .generate import set_stop_tokens
 
 CONFIG_NAME = 'xtuner_config.py'
 
 
-@contextmanager
-def atomic_dir(out_dir: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a temporary folder beside ``out_dir`` that becomes ``out_dir`` on success.
-
-    A failed export leaves no half-written folder that a later load could pick up.
-
-    Raises:
-        CheckpointError: ``out_dir`` holds files and ``overwrite`` is False.
-    """
-    out = Path(out_dir).expanduser().resolve()
-    if out.exists() and not overwrite and (not out.is_dir() or any(out.iterdir())):
-        raise CheckpointError(f'{out} already exists and is not an empty directory; '
-                              'delete it or choose another output directory')
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f'.{out.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}'
-    tmp.mkdir()
-    try:
-        yield tmp
-        if out.is_dir():
-            shutil.rmtree(out)
-        elif out.exists():
-            out.unlink()
-        os.rename(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def chat_tokenizer(tokenizer: Any, prompt_template: str | None, system: str | None) -> Any:
-    """A copy of ``tokenizer`` whose chat_template is the training template (if there is one).
+def chat_tokenizer(tokenizer: Any, chat_format: ChatFormat) -> Any:
+    """A copy of ``tokenizer`` whose chat_template renders the training text.
 
     Without a prompt template (pre-training) the tokenizer keeps its own chat_template.
     """
     tokenizer = copy.deepcopy(tokenizer)
-    if prompt_template is not None:
-        tokenizer.chat_template = to_chat_template(get_template(prompt_template),
-                                                   resolve_system(system))
+    if chat_format.chat_template is not None:
+        tokenizer.chat_template = chat_format.chat_template
     return tokenizer
-
-
-def stop_token_ids(tokenizer: Any, prompt_template: str | None) -> list[int]:
-    """Token ids that end a reply: the eos and every stop word that is one token."""
-    words = list(get_template(prompt_template).stop_words) if prompt_template else []
-    ids = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
-    for word in words:
-        encoded = tokenizer.encode(word, add_special_tokens=False)
-        if len(encoded) == 1:
-            ids.append(encoded[0])
-    return list(dict.fromkeys(ids))
 
 
 def _cast(tensors: dict[str, torch.Tensor], dtype: torch.dtype | None) -> dict[str, torch.Tensor]:
@@ -100,15 +59,13 @@ def _save_adapter(peft_model: Any, out: Path, dtype: torch.dtype | None,
 
 def _save_full(llm: Any, tokenizer: Any, out: Path, dtype: torch.dtype | None,
                max_shard_size: str, safe_serialization: bool,
-               prompt_template: str | None) -> None:
+               chat_format: ChatFormat) -> None:
     if not safe_serialization:
         log('transformers 5 always writes safetensors for full models; '
             '--no-safe-serialization applies to adapters only')
     config, generation = llm.config, copy.deepcopy(llm.generation_config)
     saved = (config.use_cache, llm.generation_config)
-    ids = stop_token_ids(tokenizer, prompt_template)
-    generation.eos_token_id = ids[0] if len(ids) == 1 else ids or generation.eos_token_id
-    generation.pad_token_id = tokenizer.pad_token_id
+    set_stop_tokens(generation, tokenizer, chat_format.stop_words, keep_existing=False)
     # Training turns the KV cache off; a served model needs it.
     config.use_cache = True
     llm.generation_config = generation
@@ -125,19 +82,16 @@ def _save_full(llm: Any, tokenizer: Any, out: Path, dtype: torch.dtype | None,
 
 
 def save_hf(model: Any, tokenizer: Any, out_dir: str | os.PathLike, *,
-            prompt_template: str | None = None, system: str | None = None,
-            config_text: str | None = None, dtype: str | None = None,
+            chat_format: ChatFormat, config_text: str | None = None, dtype: str | None = None,
             max_shard_size: str = '2GB', safe_serialization: bool = True,
             base_name: str | None = None, overwrite: bool = False) -> Path:
-    """Write ``model`` (a SupervisedFinetune) as an adapter folder (LoRA) or a full model.
+    """Write ``model`` as an adapter folder (LoRA/QLoRA) or a full model folder.
 
     Args:
-        model: the trained SupervisedFinetune; its ``llm`` is a PeftModel for LoRA/QLoRA.
-        tokenizer: the training tokenizer; saved with the template as ``chat_template``.
+        model: the trained model (model/base.py); its ``llm`` is a PeftModel with adapters.
+        tokenizer: the training tokenizer; saved with the format's ``chat_template``.
         out_dir: the folder to write; it appears complete or not at all.
-        prompt_template: template name the model was trained with (None: keep the
-            tokenizer's own chat_template).
-        system: system-template name or text used in training (the template's default).
+        chat_format: the format the model was trained with (template, system, stop words).
         config_text: the training config, written as ``xtuner_config.py``.
         dtype: 'fp32', 'bf16', 'fp16' or None (keep the weights' dtype).
         max_shard_size: largest weight file of a full model, e.g. '2GB'.
@@ -148,12 +102,12 @@ def save_hf(model: Any, tokenizer: Any, out_dir: str | os.PathLike, *,
     torch_dtype = resolve_dtype(dtype) if dtype not in (None, 'auto') else None
     llm = model.llm
     with atomic_dir(out_dir, overwrite=overwrite) as tmp:
-        if getattr(model, 'use_lora', False):
+        if model.has_adapters:
             _save_adapter(llm, tmp, torch_dtype, safe_serialization, base_name)
         else:
             _save_full(llm, tokenizer, tmp, torch_dtype, max_shard_size, safe_serialization,
-                       prompt_template)
-        chat_tokenizer(tokenizer, prompt_template, system).save_pretrained(tmp)
+                       chat_format)
+        chat_tokenizer(tokenizer, chat_format).save_pretrained(tmp)
         if config_text is not None:
             (tmp / CONFIG_NAME).write_text(config_text, encoding='utf-8')
     return Path(out_dir).expanduser().resolve()

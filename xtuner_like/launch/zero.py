@@ -13,8 +13,8 @@ from pathlib import Path
 
 import torch
 
-from ..engine.checkpoint import SAFE_GLOBALS
 from ..errors import CheckpointError
+from ..utils.io import safe_load
 
 
 def _deepspeed_globals() -> list:
@@ -32,14 +32,14 @@ def check_deepspeed_dir(path: str | Path) -> None:
     if not any(f.name.endswith('model_states.pt') for f in files):
         raise CheckpointError(f'{path} is not a DeepSpeed checkpoint folder (no '
                               '*model_states.pt inside); pass an iter_N.pth of a --deepspeed run')
-    allowed = [*SAFE_GLOBALS, *_deepspeed_globals()]
+    allowed = _deepspeed_globals()
     for file in files:
         try:
-            with torch.serialization.safe_globals(allowed):
-                torch.load(file, map_location='cpu', weights_only=True, mmap=True)
-        except Exception as exc:  # noqa: BLE001 - name the file and the reason
+            safe_load(file, extra_globals=allowed, mmap=True)
+        except CheckpointError as exc:
+            cause = exc.__cause__
             raise CheckpointError(f'{file} does not load with weights_only=True, so it is not '
-                                  f'read: {type(exc).__name__}: {exc}') from None
+                                  f'read: {type(cause).__name__}: {cause}') from None
 
 
 def read_deepspeed_dir(path: Path) -> dict[str, torch.Tensor]:

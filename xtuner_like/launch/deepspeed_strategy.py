@@ -18,13 +18,16 @@ import os.path as osp
 import shutil
 from typing import Any
 
-from mmengine._strategy.base import BaseStrategy
-from mmengine._strategy.deepspeed import DeepSpeedOptimWrapper, DeepSpeedStrategy
 from mmengine.dist import barrier, broadcast, is_main_process
 from mmengine.logging import MessageHub
 from mmengine.registry import OPTIMIZERS
 
+from ..compat import strategy_classes
 from ..errors import ConfigError
+from ..utils.io import atomic_replace
+from .zero import check_deepspeed_dir
+
+BaseStrategy, DeepSpeedStrategy, DeepSpeedOptimWrapper = strategy_classes()
 
 
 def register_deepspeed_optimizers() -> list[str]:
@@ -125,16 +128,13 @@ class XDeepSpeedStrategy(DeepSpeedStrategy):
                                 extra_ckpt=extra_ckpt)
         barrier()
         if is_main_process():
-            if osp.isdir(filename):
-                shutil.rmtree(filename)
-            os.replace(tmp, filename)
+            atomic_replace(tmp, filename)
         barrier()
 
     def resume(self, filename: str, *, resume_optimizer: bool = True,
                resume_param_scheduler: bool = True, map_location: Any = 'default',
                callback: Any = None) -> dict:
         """DeepSpeed's resume, after checking the folder loads with ``weights_only=True``."""
-        from ..convert.zero import check_deepspeed_dir
         check_deepspeed_dir(filename)
         extra = super().resume(filename, resume_optimizer=resume_optimizer,
                                resume_param_scheduler=resume_param_scheduler)
@@ -143,7 +143,6 @@ class XDeepSpeedStrategy(DeepSpeedStrategy):
         return extra
 
     def load_checkpoint(self, filename: str, **kwargs: Any) -> dict:
-        from ..convert.zero import check_deepspeed_dir
         check_deepspeed_dir(filename)
         callback = kwargs.get('callback')
         extra = super().load_checkpoint(filename)

@@ -1,0 +1,78 @@
+"""Tests for xtuner_like/utils/io.py: the home folder, atomic writes, safe checkpoint loads."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.logging import HistoryBuffer
+
+from xtuner_like.errors import CheckpointError
+from xtuner_like.utils.io import (atomic_dir, atomic_replace, atomic_write_text, home_dir,
+                                  safe_load)
+
+
+@pytest.mark.parametrize('value', [None, ''])
+def test_home_dir_default_when_unset_or_empty(monkeypatch, value):
+    if value is None:
+        monkeypatch.delenv('XTUNER_LIKE_HOME', raising=False)
+    else:
+        monkeypatch.setenv('XTUNER_LIKE_HOME', value)
+    assert home_dir() == Path('~/.cache/xtuner_like').expanduser()
+
+
+def test_home_dir_follows_env_and_every_user_agrees(monkeypatch, tmp_path):
+    from xtuner_like.dataset.cache import default_cache_dir
+    monkeypatch.setenv('XTUNER_LIKE_HOME', str(tmp_path))
+    assert home_dir() == tmp_path and default_cache_dir() == tmp_path / 'datasets'
+
+
+def test_atomic_write_text_replaces_and_leaves_no_temporary(tmp_path):
+    path = tmp_path / 'sub' / 'a.txt'
+    atomic_write_text(path, 'one')
+    atomic_write_text(path, 'two')
+    assert path.read_text() == 'two' and [p.name for p in path.parent.iterdir()] == ['a.txt']
+
+
+def test_atomic_replace_moves_files_and_folders(tmp_path):
+    tmp, final = tmp_path / '.x.tmp', tmp_path / 'x'
+    tmp.write_bytes(b'data')
+    atomic_replace(tmp, final)
+    assert final.read_bytes() == b'data' and not tmp.exists()
+    (tmp_path / 'old').mkdir()
+    (tmp_path / 'old' / 'f').write_text('old')
+    (tmp_path / 'new').mkdir()
+    (tmp_path / 'new' / 'g').write_text('new')
+    atomic_replace(tmp_path / 'new', tmp_path / 'old')
+    assert [p.name for p in (tmp_path / 'old').iterdir()] == ['g']
+
+
+def test_atomic_dir_leaves_nothing_on_failure(tmp_path):
+    with pytest.raises(RuntimeError):
+        with atomic_dir(tmp_path / 'out') as tmp:
+            (tmp / 'half').write_text('x')
+            raise RuntimeError('boom')
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_atomic_dir_overwrite(tmp_path):
+    (tmp_path / 'out').mkdir()
+    (tmp_path / 'out' / 'old').write_text('x')
+    with pytest.raises(CheckpointError):
+        with atomic_dir(tmp_path / 'out'):
+            pass
+    with atomic_dir(tmp_path / 'out', overwrite=True) as tmp:
+        (tmp / 'new').write_text('y')
+    assert sorted(p.name for p in (tmp_path / 'out').iterdir()) == ['new']
+
+
+def test_safe_load_reads_tensors_and_refuses_unsafe_pickles(tmp_path):
+    path = tmp_path / 'ok.pth'
+    torch.save({'w': torch.ones(2)}, path)
+    assert torch.equal(safe_load(path)['w'], torch.ones(2))
+    evil = tmp_path / 'evil.pth'
+    torch.save({'x': HistoryBuffer()}, evil)       # pickles getattr: must not load
+    with pytest.raises(CheckpointError, match='cannot load checkpoint'):
+        safe_load(evil)
+    with pytest.raises(CheckpointError, match='does not exist'):
+        safe_load(tmp_path / 'missing.pth')

@@ -1,0 +1,100 @@
+"""Every use of another library's private API, fenced in one place.
+
+Each function below wraps one private access (an underscore attribute or module) of mmengine,
+peft, datasets or numpy, and ``tests/test_compat.py`` has one test per function that fails
+loudly when an upgrade changes it. The versions we rely on are bounded in
+``requirements/runtime.txt``. Code elsewhere in the package calls these functions instead of
+touching the private names.
+
+Subclass hooks that override or read protected members of mmengine's classes (listed in
+``SUBCLASS_HOOKS``) cannot be wrapped; the test checks that each still exists.
+
+This module imports no heavy library at import time (``xtuner_like.config`` uses it and must
+not import torch); the functions that need one import it when called.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+# (owner, member) pairs our subclasses override or read; tests assert that each exists.
+SUBCLASS_HOOKS: tuple[tuple[str, str], ...] = (
+    ('mmengine.runner.Runner', '_init_model_weights'),      # XRunner: keep pretrained weights
+    ('mmengine.runner.Runner', '_has_loaded'),               # XRunner.load_checkpoint
+    ('mmengine.runner.FlexibleRunner', '_init_model_weights'),
+    ('mmengine.runner.IterBasedTrainLoop', '_iter'),         # TrainLoop: the position
+    ('mmengine.runner.IterBasedTrainLoop', '_max_iters'),
+    ('mmengine.runner.IterBasedTrainLoop', '_max_epochs'),
+    ('mmengine._strategy.BaseStrategy', '_set_randomness'),  # XDeepSpeedStrategy.build_model
+    ('mmengine._strategy.BaseStrategy', '_randomness'),
+    ('mmengine._strategy.DeepSpeedStrategy', '_inputs_to_half'),
+)
+
+
+# ---- mmengine -----------------------------------------------------------------------------
+
+def cfg_dict(cfg: Any) -> dict:
+    """The raw dict under an mmengine ``Config`` (``Config._cfg_dict``).
+
+    Lazy-import configs keep ``LazyObject`` types unbuilt only when read through the plain
+    dict; ``Config.__getitem__`` would build them. Anything else is returned as is.
+    """
+    return getattr(cfg, '_cfg_dict', cfg)
+
+
+def imported_names(cfg: Any) -> set[str]:
+    """Names a lazy-import config imported (``Config._imported_names``): not config keys."""
+    return set(getattr(cfg, '_imported_names', ()) or ())
+
+
+def lazy_dict(cfg: Any) -> dict:
+    """A lazy-import config as a dict with its imports still lazy (``Config._to_lazy_dict``)."""
+    return cfg._to_lazy_dict()
+
+
+def lazy_object_path(obj: Any) -> str | None:
+    """'torch.optim.AdamW' for an mmengine ``LazyObject`` (``_module``/``_imported``), else None."""
+    if hasattr(obj, '_module') and hasattr(obj, '_imported'):
+        return f'{obj._module}.{obj._imported}'
+    return None
+
+
+def accumulative_counts(optim_wrapper: Any) -> int:
+    """Gradient accumulation of an mmengine ``OptimWrapper`` (``_accumulative_counts``).
+
+    DeepSpeed's wrapper (ours) defines it as a property; a plain one sets the attribute.
+    """
+    return int(getattr(optim_wrapper, '_accumulative_counts', 1))
+
+
+def strategy_classes() -> tuple[type, type, type]:
+    """(BaseStrategy, DeepSpeedStrategy, DeepSpeedOptimWrapper) from mmengine's private
+    ``_strategy`` package (the only place mmengine 0.10 defines them)."""
+    # Imported when called: they import torch, and this module must stay light.
+    from mmengine._strategy.base import BaseStrategy
+    from mmengine._strategy.deepspeed import DeepSpeedOptimWrapper, DeepSpeedStrategy
+    return BaseStrategy, DeepSpeedStrategy, DeepSpeedOptimWrapper
+
+
+# ---- peft ---------------------------------------------------------------------------------
+
+def register_custom_lora_module(lora_config: Any, mapping: dict) -> None:
+    """Make peft build ``mapping[base_layer_type]`` as the LoRA layer of that base type
+    (``LoraConfig._register_custom_module``, peft's hook for custom LoRA layers)."""
+    lora_config._register_custom_module(mapping)
+
+
+# ---- datasets -----------------------------------------------------------------------------
+
+def dataset_fingerprint(ds: Any) -> str:
+    """The content fingerprint datasets keeps for a ``Dataset`` (``Dataset._fingerprint``)."""
+    return ds._fingerprint
+
+
+# ---- numpy --------------------------------------------------------------------------------
+
+def numpy_reconstruct() -> Any:
+    """numpy's array unpickling helper (``numpy._core.multiarray._reconstruct``), which
+    ``torch.load(weights_only=True)`` must allow for checkpoints holding numpy arrays."""
+    import numpy as np
+    core = getattr(np, '_core', None) or np.core
+    return core.multiarray._reconstruct

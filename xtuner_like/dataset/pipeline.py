@@ -1,0 +1,314 @@
+"""The data pipeline, written once: raw rows -> row type (map, validate, encode) -> statistics.
+
+``build_sft_dataset`` (then packing and the cache), ``build_concat_dataset`` (one pipeline
+per source) and ``check-custom-dataset`` all run :func:`process_rows`, so they cannot
+disagree about what a bad row is. What the pipeline needs is one frozen
+:class:`PipelineSpec`; what a sample *is* is a :class:`RowType`.
+
+Bad rows and bugs:
+
+- a row the data gets wrong raises :class:`~xtuner_like.errors.XtunerLikeError` (usually
+  ``DatasetFormatError``) in its map_fn, the template or the encoder. The policy decides:
+  ``'error'`` stops at it (file and row named), ``'skip'`` drops and counts it,
+  ``'collect'`` drops it and keeps a :class:`BadRow` (check-custom-dataset, curation);
+- anything else (``KeyError``, ``TypeError`` ... from a map_fn) is a bug: it propagates as
+  itself, with its traceback, and a note naming the row. A map_fn reports bad data by raising
+  ``DatasetFormatError``.
+
+How to add a row type (e.g. a preference pair ``{'prompt', 'chosen', 'rejected'}``):
+
+1. write a class with ``name``, ``columns`` and the three steps of :class:`RowType`: ``map`` (raw row ->
+   sample, e.g. rendered segments of prompt + chosen and prompt + rejected), ``validate``
+   (raise ``DatasetFormatError`` for an unusable sample) and ``encode`` (samples -> columns;
+   include ``length``, ``num_trained`` and ``truncated`` per sample, which the statistics and
+   the empty-sample filter read; other columns are yours, e.g. ``chosen_input_ids``);
+2. register it: ``ROW_TYPES.register('preference', PreferenceRows())``;
+3. build with ``PipelineSpec(..., row_type='preference')``: loading, bad-row policy, row
+   numbers, statistics and caching come from here unchanged. Packing is SFT's (it reads
+   ``input_ids``/``labels``); a row type that cannot be packed sets ``pack=False``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Protocol, Sequence
+
+import datasets
+
+from ..errors import ConfigError, DatasetFormatError, XtunerLikeError
+from ..registry import Registry
+from ..templates.chat_format import DEFAULT_TEMPLATE, ChatFormat
+from ..utils.build import locate
+from ..utils.logging import log
+from .encode import encode_batch
+from .load import load_raw_dataset, resolve_data_files
+from .map_fns import get_map_fn
+from .pack import column_values
+from .template import template_map_fn
+
+POLICIES = ('error', 'skip', 'collect')
+ON_BAD_ROW = ('error', 'skip')  # what a recipe may choose; 'collect' is for tools
+BATCH = 256
+FIX_HINT = ("fix these rows, set dataset_map_fn to match the file's format, or set "
+            "on_bad_row='skip' to drop them")
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    """Everything the pipeline needs to turn raw rows into samples (no tokenizer: it is an
+    object built once and passed alongside).
+
+    Attributes:
+        files: local data files (resolved, absolute); or use ``path``.
+        path, split: a hub dataset id and its split.
+        map_fn: raw row -> ``{'conversation': [...]}`` (None: rows already hold it).
+        chat_format: template, system and stop words the samples are rendered with.
+        max_length: longer samples are truncated (and counted).
+        pack: pack whole samples into rows of ``max_length``.
+        max_rows: use only the first N rows.
+        num_proc: processes for the map.
+        on_bad_row: 'error' or 'skip' (see the module docstring; tools use 'collect').
+        row_type: a name in :data:`ROW_TYPES` ('sft').
+    """
+
+    files: tuple[str, ...] = ()
+    path: str | None = None
+    split: str = 'train'
+    map_fn: Callable | None = None
+    chat_format: ChatFormat = field(default_factory=lambda: ChatFormat.build(DEFAULT_TEMPLATE))
+    max_length: int = 2048
+    pack: bool = True
+    max_rows: int | None = None
+    num_proc: int = 1
+    on_bad_row: str = 'error'
+    row_type: str = 'sft'
+
+    @classmethod
+    def from_options(cls, data_files: Any = None, path: str | None = None,
+                     split: str = 'train', dataset_map_fn: str | Callable | None = None,
+                     prompt_template: str | None = DEFAULT_TEMPLATE, system: str | None = None,
+                     **rest: Any) -> 'PipelineSpec':
+        """A spec from a recipe's dataset keywords (names resolved, files checked).
+
+        ``rest``: ``max_length``, ``pack_to_max_length``, ``max_rows``, ``num_proc``,
+        ``on_bad_row`` and ``row_type``, as the fields (``pack_to_max_length`` -> ``pack``).
+        """
+        if 'pack_to_max_length' in rest:
+            rest['pack'] = rest.pop('pack_to_max_length')
+        unknown = sorted(set(rest) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ConfigError(f'dataset: unknown option(s) {unknown}')
+        on_bad_row = rest.get('on_bad_row', 'error')
+        if on_bad_row not in ON_BAD_ROW:
+            raise ConfigError(f'on_bad_row={on_bad_row!r}; use one of {ON_BAD_ROW}')
+        ROW_TYPES.get(rest.get('row_type', 'sft'))
+        files = resolve_data_files(data_files) if data_files is not None else []
+        return cls(files=tuple(files), path=path, split=split, map_fn=get_map_fn(dataset_map_fn),
+                   chat_format=ChatFormat.build(prompt_template, system), **rest)
+
+    @property
+    def rows(self) -> 'RowType':
+        return ROW_TYPES.get(self.row_type)
+
+
+@dataclass
+class BadRow:
+    """A row the policy dropped: where it is ('file, row N' / 'file, line N') and what is wrong."""
+
+    where: str
+    problem: str
+
+
+@dataclass
+class Processed:
+    """What :func:`process_rows` returns: encoded columns of the good rows, and the bad ones."""
+
+    columns: dict[str, list]
+    skipped: int = 0
+    bad_rows: list[BadRow] = field(default_factory=list)
+
+
+class RowType(Protocol):
+    """One kind of sample (see "How to add a row type" in the module docstring)."""
+
+    name: str
+    columns: tuple[str, ...]  # what ``encode`` returns
+
+    def map(self, row: dict, spec: PipelineSpec, tokenizer: Any) -> Any:
+        """A raw row -> a sample (raise DatasetFormatError for bad data)."""
+
+    def validate(self, sample: Any, spec: PipelineSpec) -> None:
+        """Raise DatasetFormatError when ``sample`` cannot be trained on."""
+
+    def encode(self, samples: list, tokenizer: Any, spec: PipelineSpec) -> dict[str, list]:
+        """Samples -> columns (``length``, ``num_trained``, ``truncated`` among them)."""
+
+
+class SftRows:
+    """Conversations: map_fn -> template -> segments -> input_ids and labels (loss on replies)."""
+
+    name = 'sft'
+    columns = ('input_ids', 'labels', 'length', 'num_trained', 'truncated')
+
+    def map(self, row: dict, spec: PipelineSpec, tokenizer: Any) -> list[dict]:
+        converted = spec.map_fn(row) if spec.map_fn is not None else row
+        fmt = spec.chat_format
+        return template_map_fn(converted, fmt.template, fmt.system,
+                               tokenizer.eos_token or '')['segments']
+
+    def validate(self, sample: list[dict], spec: PipelineSpec) -> None:
+        if not any(s['trained'] for s in sample):
+            raise DatasetFormatError('nothing to train on (no assistant output)')
+
+    def encode(self, samples: list, tokenizer: Any, spec: PipelineSpec) -> dict[str, list]:
+        return encode_batch(samples, tokenizer, spec.max_length)
+
+
+ROW_TYPES: Registry[RowType] = Registry('row type')
+ROW_TYPES.register('sft', SftRows())
+
+
+def process_rows(rows: Sequence[tuple[str, dict]], spec: PipelineSpec, tokenizer: Any,
+                 policy: str) -> Processed:
+    """Map, validate and encode ``(where, raw row)`` pairs under a bad-row ``policy``.
+
+    Raises:
+        DatasetFormatError: a bad row under ``policy='error'``, naming where it is.
+        Exception: a bug (not an XtunerLikeError) as itself, with a note naming the row.
+    """
+    if policy not in POLICIES:
+        raise ConfigError(f'bad-row policy {policy!r}; use one of {POLICIES}')
+    kind = spec.rows
+    result = Processed(columns={})
+    good: list[tuple[str, Any]] = []
+    for where, row in rows:
+        try:
+            sample = kind.map(row, spec, tokenizer)
+            kind.validate(sample, spec)
+        except XtunerLikeError as exc:
+            _bad_row(result, where, exc, policy)
+        except Exception as exc:
+            exc.add_note(f'while processing {where} (row type {kind.name!r}, dataset_map_fn '
+                         f'{getattr(spec.map_fn, "__qualname__", spec.map_fn)!r})')
+            raise
+        else:
+            good.append((where, sample))
+    try:
+        result.columns = kind.encode([s for _, s in good], tokenizer, spec) if good else {}
+    except XtunerLikeError:  # find the row(s) the encoder refuses, one by one
+        parts = []
+        for where, sample in good:
+            try:
+                parts.append(kind.encode([sample], tokenizer, spec))
+            except XtunerLikeError as exc:
+                _bad_row(result, where, exc, policy)
+        result.columns = {k: [v for part in parts for v in part[k]] for k in
+                          (parts[0] if parts else {})}
+    return result
+
+
+def _bad_row(result: Processed, where: str, exc: XtunerLikeError, policy: str) -> None:
+    if policy == 'error':
+        raise DatasetFormatError(
+            f'{where}: {exc}. Fix the row, set dataset_map_fn to match the file\'s format, '
+            "or set on_bad_row='skip'") from None
+    result.skipped += 1
+    if policy == 'collect':
+        result.bad_rows.append(BadRow(where, str(exc)))
+
+
+class RowLocator:
+    """Turns a row index of the concatenated files into 'file, row N' for error messages."""
+
+    def __init__(self, files: Sequence[str], counts: list[int], hub_path: str | None = None):
+        self.files, self.starts = list(files), [sum(counts[:i]) for i in range(len(counts))]
+        self.hub_path = hub_path
+
+    def __call__(self, index: int) -> str:
+        if not self.files:
+            return f'{self.hub_path}, row {index}'
+        k = bisect_right(self.starts, index) - 1
+        path, row = self.files[k], index - self.starts[k]
+        return f'{path}, line {row + 1}' if path.endswith('.jsonl') else f'{path}, row {row}'
+
+
+def load_rows(spec: PipelineSpec) -> tuple[datasets.Dataset, RowLocator]:
+    """The raw rows of ``spec`` (all files concatenated; ``max_rows`` applied) and a locator."""
+    parts = [load_raw_dataset([f]) for f in spec.files] if spec.files else [
+        load_raw_dataset(None, spec.path, spec.split)]
+    raw = parts[0] if len(parts) == 1 else datasets.concatenate_datasets(parts)
+    if spec.max_rows is not None:
+        raw = raw.select(range(min(spec.max_rows, len(raw))))
+    return raw, RowLocator(spec.files, [len(p) for p in parts], spec.path)
+
+
+def _map_batch(batch: dict, indices: list[int], *, spec: PipelineSpec, tokenizer: Any,
+               locate_row: RowLocator) -> dict:
+    """``datasets.map`` body: a batch of raw rows -> the encoded good rows (one per row)."""
+    keys = list(batch)
+    rows = [(locate_row(i), {k: batch[k][j] for k in keys}) for j, i in enumerate(indices)]
+    policy = 'skip' if spec.on_bad_row == 'skip' else 'error'
+    return process_rows(rows, spec, tokenizer, policy).columns or {
+        c: [] for c in spec.rows.columns}
+
+
+def column_sum(ds: datasets.Dataset, name: str, positive: bool = False) -> int:
+    """Sum (or count of positive values) of a numeric column."""
+    values = column_values(ds, name)
+    return int((values > 0).sum() if positive else values.sum())
+
+
+def run_pipeline(spec: PipelineSpec, tokenizer: Any,
+                 scratch: Path) -> tuple[datasets.Dataset, dict]:
+    """Raw rows -> encoded samples (unpacked) and their statistics, under ``spec``'s policy."""
+    raw, locate_row = load_rows(spec)
+    encoded = raw.map(
+        _map_batch, batched=True, batch_size=BATCH, with_indices=True,
+        num_proc=spec.num_proc if spec.num_proc > 1 else None, remove_columns=raw.column_names,
+        fn_kwargs=dict(spec=spec, tokenizer=tokenizer, locate_row=locate_row),
+        desc=f'{spec.row_type}: map_fn + template + tokenize', load_from_cache_file=False,
+        # Our own scratch file: next to the raw file's cache, datasets would find the shard
+        # files of an earlier run and redo the map with their (smaller) num_proc.
+        cache_file_name=str(scratch / 'encoded.arrow'))
+    stats: dict[str, Any] = {'rows': len(raw)}
+    skipped = len(raw) - len(encoded)  # a row type gives one sample per good row
+    if skipped:
+        log(f"dataset: skipped {skipped} bad rows of {len(raw)} (on_bad_row='skip')",
+            logging.WARNING)
+    emptied = len(encoded) - (column_sum(encoded, 'num_trained', positive=True)
+                              if len(encoded) else 0)
+        log(f'dataset: dropped {emptied} samples whose trained part lies beyond max_length='
+            f'{spec.max_length} (nothing left to learn); raise max_length to keep them',
+            logging.WARNING)
+    if len(encoded) == 0:
+        raise DatasetFormatError(f'{list(spec.files) or spec.path}: no usable rows')
+    truncated = column_sum(encoded, 'truncated')
+    stats.update(samples=len(encoded), skipped=skipped, emptied=emptied, truncated=truncated,
+                 tokens=column_sum(encoded, 'length'),
+                 trained_tokens=column_sum(encoded, 'num_trained'))
+    if truncated:
+        log(f'dataset: {truncated} of {len(encoded)} samples were longer than max_length='
+            f'{spec.max_length} and were truncated', logging.WARNING)
+    return encoded, stats
+
+
+def pipeline_entry(specs: Callable[..., list[PipelineSpec]]) -> Callable:
+    """Mark a dataset builder whose keyword arguments ``specs(**kwargs)`` turns into the
+    pipeline specs it runs (check-custom-dataset and curation read a recipe through it)."""
+    def mark(builder: Callable) -> Callable:
+        builder.pipeline_specs = specs
+        return builder
+    return mark
+
+
+def specs_of(dataset_spec: dict) -> list[PipelineSpec]:
+    """The pipeline specs a recipe's ``train_dataloader.dataset`` runs (one per source)."""
+    builder = locate(dataset_spec.get('type'))
+    specs = getattr(builder, 'pipeline_specs', None)
+    if specs is None:
+        raise ConfigError(f'dataset type {getattr(builder, "__qualname__", builder)} does not '
+                          'run the data pipeline (use build_sft_dataset or build_concat_dataset)')
+    return specs(**{k: v for k, v in dataset_spec.items() if k != 'type'})

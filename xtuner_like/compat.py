@@ -20,7 +20,7 @@ from typing import Any
 SUBCLASS_HOOKS: tuple[tuple[str, str], ...] = (
     ('mmengine.runner.Runner', '_init_model_weights'),      # XRunner: keep pretrained weights
     ('mmengine.runner.Runner', '_has_loaded'),               # XRunner.load_checkpoint
-    ('mmengine.runner.FlexibleRunner', '_init_model_weights'),
+    ('mmengine._strategy.BaseStrategy', '_init_model_weights'),  # XDeepSpeedStrategy
     ('mmengine.runner.IterBasedTrainLoop', '_iter'),         # TrainLoop: the position
     ('mmengine.runner.IterBasedTrainLoop', '_max_iters'),
     ('mmengine.runner.IterBasedTrainLoop', '_max_epochs'),

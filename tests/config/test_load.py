@@ -88,3 +88,13 @@ def test_paged_adamw_is_one_option_away():
     cfg = load_config(RECIPE, {'optim_wrapper.optimizer.type': 'bitsandbytes.optim.PagedAdamW'})
     wrapper = build_optim_wrapper(torch.nn.Linear(4, 4), cfg.optim_wrapper)
     assert type(wrapper.optimizer).__name__ == 'PagedAdamW'
+
+
+def test_runner_keys_match_the_runner_signature():
+    """RUNNER_KEYS is written out (importing the Runner would load torch); keep it in step."""
+    import inspect
+
+    from mmengine.runner import Runner
+
+    from xtuner_like.config.load import RUNNER_KEYS
+    assert RUNNER_KEYS == set(inspect.signature(Runner.__init__).parameters) - {'self', 'cfg'}

@@ -8,3 +8,44 @@ def test_cfg_options_argument():
     add_cfg_options(parser)
     assert parser.parse_args(['--cfg-options', 'a=1', 'b=x y']).cfg_options == ['a=1', 'b=x y']
     assert parser.parse_args([]).cfg_options == []
+
+
+def test_parse_options_keeps_text_and_reads_literals():
+    from xtuner_like.config import parse_options
+    assert parse_options(['system=Be brief, please.', 'a.b=1', 'xs=[1, 2]', 'f=false',
+                          'n=None']) == {'system': 'Be brief, please.', 'a.b': 1,
+                                         'xs': [1, 2], 'f': False, 'n': None}
+
+
+class Captured(Exception):
+    """Raised by the fake load_config once it has seen the options."""
+
+
+COMMANDS = {  # command -> (argv before the options, module whose load_config it calls)
+    'train': (['train', 'RECIPE'], 'xtuner_like.cli.train'),
+    'log-dataset': (['log-dataset', 'RECIPE'], 'xtuner_like.cli.log_dataset'),
+    'check-custom-dataset': (['check-custom-dataset', 'RECIPE'],
+                             'xtuner_like.cli.check_custom_dataset'),
+    'convert pth_to_hf': (['convert', 'pth_to_hf', 'RECIPE', 'ckpt.pth', 'out'],
+                          'xtuner_like.convert.pth_to_hf'),
+}
+
+
+def test_every_command_parses_cfg_options_the_same(monkeypatch, capsys):
+    """``"system=Be brief, please."`` reaches the config as that text from every command
+    (mmengine's DictAction, used by two commands before, gave ['Bebrief', 'please.'])."""
+    import importlib
+
+    from xtuner_like.cli.main import main
+    seen = {}
+    for command, (argv, module) in COMMANDS.items():
+        def fake_load_config(name, options=None, *args, _command=command, **kwargs):
+            seen[_command] = dict(options or {})
+            raise Captured
+        monkeypatch.setattr(importlib.import_module(module), 'load_config', fake_load_config)
+        assert main([*argv, '--cfg-options', 'system=Be brief, please.', 'max_length=64']) == 1
+    capsys.readouterr()
+    assert set(seen) == set(COMMANDS)
+    for command, options in seen.items():
+        assert options['system'] == 'Be brief, please.', command
+        assert options['max_length'] == 64, command

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from xtuner_like.config import load_config
-from xtuner_like.launch.deepspeed import (find_preset, list_presets, load_preset,
+from xtuner_like.config.recipes import list_presets
+from xtuner_like.launch.deepspeed import (find_preset, load_preset,
                                           reconcile_deepspeed_config)
 from xtuner_like.errors import ConfigError, UnknownNameError
 

@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from xtuner_like.engine import distributed
+from xtuner_like.launch import distributed
 from xtuner_like.errors import ConfigError
 
 

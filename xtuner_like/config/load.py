@@ -19,6 +19,7 @@ from mmengine.config.lazy import LazyAttr, LazyObject
 
 from ..compat import cfg_dict, imported_names
 from ..errors import ConfigError
+from ..utils import fast_paths
 from ..utils.build import locate, unknown_kwargs
 from .options import apply_options
 from .recipes import find_config
@@ -36,7 +37,7 @@ RUNNER_KEYS = frozenset({
     'model', 'optim_wrapper', 'param_scheduler', 'randomness', 'resume', 'test_cfg',
     'test_dataloader', 'test_evaluator', 'train_cfg', 'train_dataloader', 'val_cfg',
     'val_dataloader', 'val_evaluator', 'visualizer', 'work_dir'})
-EXTRA_KEYS = frozenset({'deepspeed', 'strategy', 'gpu_ids'})
+EXTRA_KEYS = frozenset({'deepspeed', 'strategy', 'gpu_ids', fast_paths.CONFIG_KEY})
 KNOBS_KEY = '_knobs'
 
 
@@ -59,6 +60,8 @@ def load_config(name_or_path: str, cfg_options: dict | None = None,
         resolve_references(cfg)
         check_config(cfg, knobs)
         dict.__setitem__(cfg_dict(cfg), KNOBS_KEY, sorted(knobs))
+    # The fast paths of this run (utils/fast_paths.py): every one on unless the config says.
+    fast_paths.set_disabled(cfg_dict(cfg).get(fast_paths.CONFIG_KEY))
     return cfg
 
 

@@ -1,4 +1,7 @@
-"""Take a trained model out: checkpoint -> Hugging Face folder, adapter merge, GGUF import.
+"""Take a trained model out: checkpoint -> Hugging Face folder, adapter merge.
+
+The folder writer itself is the model's (``model/export.py``), shared with the export hook;
+GGUF import is ``model/gguf.py``.
 
 Submodules are imported on use so that the CLI stays quick to start.
 """

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from ..errors import ConfigError, DatasetFormatError
+from ..utils import fast_paths
 from ..utils.labels import IGNORE_INDEX, count_trained
 
 SegmentLike = Mapping | Sequence  # {'text', 'trained'} or (text, trained)
@@ -68,7 +69,7 @@ def token_ids(texts: list[str], tokenizer) -> list[list[int]]:
     goes through ``__call__``.
     """
     backend = getattr(tokenizer, 'backend_tokenizer', None) if tokenizer.is_fast else None
-    if backend is None or backend.padding is not None or backend.truncation is not None:
+    if backend is None or not fast_paths.enabled('rust_tokenizer') or backend.padding is not None or backend.truncation is not None:
         return tokenizer(texts, add_special_tokens=False)['input_ids']
     encode = getattr(backend, 'encode_batch_fast', backend.encode_batch)
     return [e.ids for e in encode(texts, add_special_tokens=False)]

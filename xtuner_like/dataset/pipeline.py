@@ -280,6 +280,8 @@ def run_pipeline(spec: PipelineSpec, tokenizer: Any,
             logging.WARNING)
     emptied = len(encoded) - (column_sum(encoded, 'num_trained', positive=True)
                               if len(encoded) else 0)
+    if emptied:
+        encoded = encoded.filter(lambda n: n > 0, input_columns='num_trained')
         log(f'dataset: dropped {emptied} samples whose trained part lies beyond max_length='
             f'{spec.max_length} (nothing left to learn); raise max_length to keep them',
             logging.WARNING)

@@ -1,4 +1,7 @@
-"""Training engine: config loading, the runner, the loop and hooks."""
+"""The training runtime: runners, the loop, hooks and the optimizer constructor.
+
+Config loading lives in ``config/``, launching and DeepSpeed in ``launch/``.
+"""
 from .train_loop import TrainLoop
 
 __all__ = ['TrainLoop']

@@ -62,10 +62,16 @@ class TrainableModel(BaseModel):
         """(sum of the losses of ``batch``, its loss units); ``batch`` is a collated dict."""
         raise NotImplementedError
 
-    def forward(self, mode: str = 'loss', loss_denominator: float | None = None,
+    def forward(self, input_ids: torch.Tensor | None = None, labels: torch.Tensor | None = None,
+                *, mode: str = 'loss', loss_denominator: float | None = None,
                 **batch: Any) -> Any:
         """``mode='loss'``: ``{'loss': loss_sum / loss_denominator}`` (the units of this
-        micro-batch when no denominator is given); ``'predict'``/``'tensor'``: the LM's logits."""
+        micro-batch when no denominator is given); ``'predict'``/``'tensor'``: the LM's logits.
+
+        ``batch`` is the collated dict (``input_ids`` and ``labels`` may come positionally).
+        """
+        batch.update({k: v for k, v in (('input_ids', input_ids), ('labels', labels))
+                      if v is not None})
         if mode != 'loss':
             inputs = {k: batch.get(k) for k in ('input_ids', 'position_ids', 'attention_mask')}
             return self.llm(**inputs, use_cache=False).logits

@@ -8,7 +8,7 @@ dropout mask as bool, accumulates the low-rank product into the base output in p
 mask, outputs and gradients equal peft's up to float rounding (tested); only memory and time
 differ. On CUDA the mask is peft's own ``bernoulli_`` draw (the very same mask).
 
-It is installed through peft's own custom-module hook (``LoraConfig._register_custom_module``),
+It is installed through peft's own custom-module hook (``compat.register_custom_lora_module``),
 so checkpoints, merging and ``save_pretrained`` are peft's. Anything the fast path does not
 cover (several adapters, DoRA and other variants, merged weights, a trained or quantized
 base, autocast) goes through peft's forward unchanged.
@@ -24,6 +24,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from peft.tuners.lora.layer import Linear as PeftLoraLinear
+
+from ..compat import register_custom_lora_module
 
 
 def keep_mask(shape: torch.Size | tuple[int, ...], p: float,
@@ -132,5 +134,5 @@ class FusedLoraLinear(PeftLoraLinear):
 
 def use_fused_lora(lora_config: Any) -> Any:
     """Make ``get_peft_model`` build :class:`FusedLoraLinear` for plain ``nn.Linear`` targets."""
-    lora_config._register_custom_module({torch.nn.Linear: FusedLoraLinear})
+    register_custom_lora_module(lora_config, {torch.nn.Linear: FusedLoraLinear})
     return lora_config

@@ -7,6 +7,7 @@ import torch
 from peft import get_peft_model, prepare_model_for_kbit_training
 
 from ..errors import ConfigError
+from ..utils import fast_paths
 from ..utils.build import build
 from ..utils.logging import log_once
 from .base import TrainableModel
@@ -49,7 +50,7 @@ class SupervisedFinetune(TrainableModel):
         model.config.use_cache = False
         lora_config = build(lora)
         if lora_config is not None:
-            if fused_lora and not quantized:
+            if fused_lora and not quantized and fast_paths.enabled('fused_lora'):
                 use_fused_lora(lora_config)
             model = get_peft_model(model, lora_config)
         self.llm = model

@@ -15,6 +15,7 @@ evaluation_inputs = ['Who are you?', 'Give three tips for staying healthy.']
 evaluation_freq = None              # also chat every N iterations (None: before/after only)
 evaluation_max_new_tokens = 64
 export_hf = True                    # write <work_dir>/hf (adapter or model + tokenizer) at the end
+disabled_fast_paths = []            # e.g. ['sdpa_packed', 'fused_lora', 'rust_tokenizer']
 
 default_hooks = dict(
     timer=dict(type=IterTimerHook),

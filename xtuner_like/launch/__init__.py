@@ -1,0 +1,6 @@
+"""Starting processes and DeepSpeed: torchrun re-launch, process groups, presets, the strategy.
+
+Sits below engine/convert (they may import it) and above model/dataset/config; it never
+imports engine. Submodules are imported on use (``launch.deepspeed_strategy`` imports
+deepspeed's glue).
+"""

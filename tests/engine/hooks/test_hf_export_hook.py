@@ -43,7 +43,8 @@ def test_exported_chat_template_renders_the_trained_text(override, tmp_path, tin
     """Whether the template is set through the knob or through the dataset spec, the exported
     tokenizer's chat_template renders exactly the text the model was trained on (the export
     used to read the knob only, so a dataset-spec override exported ChatML)."""
-    options = [f'pretrained_model_name_or_path={tiny_model_dir}', override, 'max_iters=1',
+    options = [f'pretrained_model_name_or_path={tiny_model_dir}', override, 'max_iters=2',
+               'warmup_iters=1',
                'save_steps=100', 'evaluation_inputs=[]', 'pack_to_max_length=False']
     assert run_cli(['train', 'smollm2_135m_instruct_lora_identity', '--work-dir', tmp_path,
                     '--cfg-options', *options]) == 0

@@ -25,20 +25,11 @@ from .pipeline import PipelineSpec, pipeline_entry, run_pipeline, specs_of
 from .sft_dataset import SftDataset
 
 
-def sft_pipeline_specs(tokenizer: Any = None, data_files: Any = None, path: str | None = None,
-                       split: str = 'train', dataset_map_fn: str | Callable | None = None,
-                       prompt_template: str | None = DEFAULT_TEMPLATE,
-                       system: str | None = None, max_length: int = 2048,
-                       pack_to_max_length: bool = True, max_rows: int | None = None,
-                       num_proc: int = 1, on_bad_row: str = 'error',
-                       cache_dir: str | None = None,
-                       use_cache: bool = True) -> list[PipelineSpec]:
-    """The one pipeline spec that :func:`build_sft_dataset` with these arguments runs."""
-    return [PipelineSpec.from_options(
-        data_files=data_files, path=path, split=split, dataset_map_fn=dataset_map_fn,
-        prompt_template=prompt_template, system=system, max_length=max_length,
-        pack_to_max_length=pack_to_max_length, max_rows=max_rows, num_proc=num_proc,
-        on_bad_row=on_bad_row)]
+def sft_pipeline_specs(tokenizer: Any = None, cache_dir: str | None = None,
+                       use_cache: bool = True, **options: Any) -> list[PipelineSpec]:
+    """The one pipeline spec :func:`build_sft_dataset` runs; ``options`` are its data keywords
+    (checked by :meth:`PipelineSpec.from_options`)."""
+    return [PipelineSpec.from_options(**options)]
 
 
 def check_dataset_spec(spec: dict) -> None:
@@ -115,7 +106,7 @@ def build_from_spec(spec: PipelineSpec, tokenizer: Any, cache_dir: str | None = 
 
 
 def _process(spec: PipelineSpec, tokenizer: Any, scratch: Path) -> tuple[datasets.Dataset, dict]:
-    """The pipeline, then packing (or the SFT columns only) and the summary log line."""
+    """The pipeline, then packing (or the row type's sample columns) and the summary line."""
     encoded, stats = run_pipeline(spec, tokenizer, scratch)
     if spec.pack:
         encoded, pack_stats = pack_dataset(encoded, spec.max_length, spec.num_proc)
@@ -124,7 +115,8 @@ def _process(spec: PipelineSpec, tokenizer: Any, scratch: Path) -> tuple[dataset
             f' rows of <= {spec.max_length} tokens; pack efficiency '
             f'{pack_stats["efficiency"]:.1%}')
     else:
-        encoded = encoded.select_columns(['input_ids', 'labels', 'length'])
+        encoded = encoded.select_columns(
+            [c for c in spec.rows.columns if c not in ('num_trained', 'truncated')])
     log(f'dataset: {stats["samples"]} samples, {stats["tokens"]} tokens, '
         f'{stats["trained_tokens"] / max(stats["tokens"], 1):.1%} of them trained')
     return encoded, stats

@@ -57,22 +57,15 @@ def sample_by_ratio(n: int, ratio: float, seed: int) -> list[int]:
 
 
 def concat_pipeline_specs(tokenizer: Any = None, sources: list[dict] | None = None,
-                          prompt_template: str | None = DEFAULT_TEMPLATE,
-                          system: str | None = None, max_length: int = 2048,
-                          pack_to_max_length: bool = True, num_proc: int = 1,
-                          on_bad_row: str = 'error', seed: int = 0,
-                          cache_dir: str | None = None,
-                          use_cache: bool = True) -> list[PipelineSpec]:
-    """One unpacked pipeline spec per source (shared keys filled in); ratios are not specs'."""
+                          pack_to_max_length: bool = True, seed: int = 0,
+                          cache_dir: str | None = None, use_cache: bool = True,
+                          **shared: Any) -> list[PipelineSpec]:
+    """One unpacked pipeline spec per source, ``shared`` keywords (prompt_template, system,
+    max_length, num_proc, on_bad_row) filled in where a source leaves them out."""
     if not sources:
         raise ConfigError('build_concat_dataset needs at least one source in sources=[...]')
-    shared = dict(prompt_template=prompt_template, system=system, max_length=max_length,
-                  num_proc=num_proc, on_bad_row=on_bad_row)
-    specs = []
-    for source in sources:
-        kwargs, _ = source_kwargs(source, shared)
-        specs += sft_pipeline_specs(pack_to_max_length=False, **kwargs)
-    return specs
+    return [spec for source in sources for spec in sft_pipeline_specs(
+        pack_to_max_length=False, **source_kwargs(source, shared)[0])]
 
 
 @pipeline_entry(concat_pipeline_specs)

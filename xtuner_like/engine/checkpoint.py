@@ -32,8 +32,8 @@ _BUFFER_TAG = '__history_buffer__'
 
 def plain_message_hub(state: dict) -> dict:
     """A message hub state dict with HistoryBuffers and numpy values as plain Python data."""
-    scalars = {key: {_BUFFER_TAG: True, 'log': np.asarray(buf._log_history).tolist(),
-                     'count': np.asarray(buf._count_history).tolist(),
+    scalars = {key: {_BUFFER_TAG: True, 'log': np.asarray(buf.data[0]).tolist(),
+                     'count': np.asarray(buf.data[1]).tolist(),
                      'max_length': int(buf.max_length)}
                for key, buf in state.get('log_scalars', {}).items()}
     return {**state, 'log_scalars': scalars,

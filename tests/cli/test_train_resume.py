@@ -48,6 +48,7 @@ def test_resume_with_accumulation_is_exact(variant, tmp_path, tiny_model_dir, xl
     # save_steps=3 moved to 4 so no checkpoint falls inside a window of 4
     assert sorted(p.name for p in ref.glob('iter_*.pth')) == ['iter_12.pth', 'iter_4.pth',
                                                               'iter_8.pth']
+    assert not (ref / 'eval_chat.jsonl').exists()       # evaluation_inputs=[]: no blank records
     resumed = tmp_path / 'resumed'
     resumed.mkdir()
     shutil.copy(ref / 'iter_4.pth', resumed / 'iter_4.pth')

@@ -101,10 +101,17 @@ class XRunner(CheckpointStateMixin, Runner):
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = unwrap_model(self.model)
         state = checkpoint.get('state_dict', checkpoint)
-        if hasattr(model, 'load_trainable_state_dict'):
-            model.load_trainable_state_dict(state)
-        else:
-            model.load_state_dict(state, strict=strict)
+        try:
+            if hasattr(model, 'load_trainable_state_dict'):
+                model.load_trainable_state_dict(state)
+            else:
+                model.load_state_dict(state, strict=strict)
+        except RuntimeError as exc:   # e.g. another LoRA rank: 'size mismatch for ...'
+            mismatch = next((line.strip() for line in str(exc).splitlines()
+                             if 'size mismatch' in line), str(exc).splitlines()[0])
+            raise CheckpointError(f'{filename} does not match the model of this config '
+                                  f'({mismatch}); use the config the checkpoint was trained '
+                                  'with') from None
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint

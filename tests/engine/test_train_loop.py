@@ -87,3 +87,26 @@ def test_train_loop_accumulation_equals_one_batch_and_logs_the_window_mean(
     assert accumulated[2]['grad_norm'] == pytest.approx(one[1]['grad_norm'], rel=1e-4)
     assert accumulated[2]['loss'] == pytest.approx(one[1]['loss'], rel=1e-5)
     assert accumulated[1]['loss'] != pytest.approx(accumulated[2]['loss'])   # first half only
+
+
+def test_lr_peak_check_warns_when_the_schedule_never_reaches_the_peak(monkeypatch):
+    """The guard for schedules that are not fitted to the run (issue 16: a one-iteration
+    LinearLR warm-up trained a whole run at 2e-9)."""
+    from xtuner_like.engine import train_loop
+    messages = []
+    monkeypatch.setattr(train_loop, 'log', lambda msg, level=None: messages.append(msg))
+    groups = [{'lr': 2e-9, 'initial_lr': 2e-4}]
+    wrapper = type('W', (), {'param_groups': groups})()
+    check = train_loop.LrPeakCheck(wrapper)
+    check.see()
+    check.check()
+    assert len(messages) == 1 and 'never reached its configured peak' in messages[0]
+    groups[0]['lr'] = 2e-4
+    check.see()
+    check.check()
+    assert len(messages) == 1
+    resumed = train_loop.LrPeakCheck(type('W', (), {'param_groups': [dict(groups[0], lr=1e-6)]})(),
+                                     resumed=True)
+    resumed.see()
+    resumed.check()
+    assert len(messages) == 1          # a resumed run may start past the peak

@@ -121,6 +121,11 @@ CASES = {
     '.json not an array': (custom(lambda t: jsonl(t, 'a.json', b'{"messages": []}')),
                            'an array of row objects'),
     'row without output': (train(IDENTITY, 'data_files=__ALPACA__'), "row 1"),
+    'check-custom-dataset, malformed line': (
+        lambda t, m: ['check-custom-dataset', CUSTOM, '--cfg-options',
+                      f'pretrained_model_name_or_path={m}',
+                      f'data_files={jsonl(t, "c.jsonl", b"{}" + bytes([10]) + b"{oops")}'],
+        'c.jsonl, line 2: not valid JSON'),
     # work dir, resume, chat
     'work dir is a file': (a_file, 'cannot write there'),
     'resume missing file': (train(IDENTITY, extra=['--resume', '/no/such.pth']),

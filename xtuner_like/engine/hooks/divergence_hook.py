@@ -80,7 +80,9 @@ class DivergenceHook(Hook):
             '(--cfg-options max_skipped_steps=N)')
 
     def _before_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
-        norm = _grad_norm(optimizer)
+        norm = self._clipped_norm()
+        if norm is None:
+            norm = _grad_norm(optimizer)
         if math.isfinite(norm):
             return
         if self.skipped < self.max_skipped_steps:
@@ -93,6 +95,16 @@ class DivergenceHook(Hook):
                 logging.WARNING)
             return
         self._stop(f'the gradient norm is {norm}')
+
+    def _clipped_norm(self) -> float | None:
+        """The norm mmengine's clipping by norm logged just before this step (saves a pass
+        over the gradients); None without clipping by norm."""
+        wrapper = self._runner.optim_wrapper
+        hub = self._runner.message_hub
+        if getattr(wrapper, 'clip_func', None) is not torch.nn.utils.clip_grad_norm_ or \
+                'train/grad_norm' not in hub.log_scalars:
+            return None
+        return float(hub.log_scalars['train/grad_norm'].current())
 
     def after_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None,
                          outputs: dict | None = None) -> None:

@@ -13,7 +13,7 @@ import pytest
 import torch
 from conftest import logged_losses, run_cli
 
-from xtuner_like.engine.checkpoint import safe_load
+from xtuner_like.utils.io import safe_load
 
 pytestmark = pytest.mark.slow
 
@@ -38,12 +38,12 @@ LocalBackend.put = put
 ''',
     # tokenizing the dataset: kill -9 once the first batch is encoded
     'data': '''
-from xtuner_like.dataset import build
-real = build.encode_batch
+from xtuner_like.dataset import pipeline
+real = pipeline.encode_batch
 def encode_batch(*args, **kwargs):
     out = real(*args, **kwargs)
     os.kill(os.getpid(), signal.SIGKILL)
-build.encode_batch = encode_batch
+pipeline.encode_batch = encode_batch
 ''',
 }
 

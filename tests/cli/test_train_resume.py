@@ -12,7 +12,7 @@ import pytest
 import torch
 from conftest import logged_losses, run_cli
 
-from xtuner_like.engine.checkpoint import safe_load
+from xtuner_like.utils.io import safe_load
 
 RECIPE = 'smollm2_135m_instruct_lora_identity'
 COMMON = ['log_interval=1', 'evaluation_inputs=[]', 'export_hf=False', 'max_iters=12',

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from transformers import PreTrainedTokenizerBase
 
-from ..utils.io import home_dir
+from ..utils.io import atomic_write_text, home_dir
 
 PIPELINE_MODULES = ('encode', 'pack', 'template', 'build', 'pipeline', 'map_fns')
 
@@ -67,10 +67,7 @@ def content_hash(path: str, memo_dir: Path | None = None) -> str:
 def _write_memo(path: Path, memo: dict) -> None:
     """Best effort (a read-only cache folder only costs re-reading), atomic (ranks share it)."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-        tmp.write_text(json.dumps(memo))
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(memo))
     except OSError:
         pass
 

@@ -6,7 +6,7 @@ import pytest
 from conftest import run_cli
 from mmengine.fileio.backends.local_backend import LocalBackend
 
-from xtuner_like.engine.checkpoint import safe_load
+from xtuner_like.utils.io import safe_load
 
 RECIPE = 'smollm2_135m_instruct_lora_identity'
 

@@ -21,7 +21,7 @@ def train(work, tiny_model_dir, *options):
 def test_huge_lr_stops_with_the_iteration_and_keeps_the_last_good_checkpoint(
         tmp_path, tiny_model_dir, xl_home, capsys):
     """Issue 16: lr=1e9 went NaN at iteration 3, exited 0 and saved and exported NaN weights."""
-    from xtuner_like.engine.checkpoint import safe_load
+    from xtuner_like.utils.io import safe_load
     rc = train(tmp_path, tiny_model_dir, 'lora=None', 'lr=1e9', 'max_iters=12', 'save_steps=1',
                'warmup_iters=0')
     err = capsys.readouterr().err

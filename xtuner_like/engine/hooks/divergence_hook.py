@@ -9,16 +9,15 @@ from typing import Any
 
 import torch
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from ...errors import TrainingDivergedError
+from ...model.base import unwrap_model
 from ...utils.logging import log
 
 
 def nonfinite_parameters(model: torch.nn.Module, trainable_only: bool = True) -> list[str]:
     """Names of parameters holding NaN or inf (the trained ones by default)."""
-    model = model.module if is_model_wrapper(model) else model
-    return [name for name, p in model.named_parameters()
+    return [name for name, p in unwrap_model(model).named_parameters()
             if (p.requires_grad or not trainable_only) and p.numel()
             and not bool(torch.isfinite(p).all())]
 

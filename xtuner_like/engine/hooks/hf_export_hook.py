@@ -6,11 +6,10 @@ from pathlib import Path
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
+from ...errors import TrainingDivergedError
 from ...model.base import unwrap_model
 from ...templates.chat_format import ChatFormat
 from ...utils.build import build
-
-from ...errors import TrainingDivergedError
 from .divergence_hook import nonfinite_parameters
 
 

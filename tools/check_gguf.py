@@ -82,7 +82,17 @@ def check_file(path: Path, model, tokenizer, max_new_tokens: int) -> bool:
         ok = ok and same and cpp_ids == ids
         print(f'  Q: {question}\n    prompt ids equal: {cpp_ids == ids} ({len(ids)} tokens)'
               f'\n    transformers: {expected!r}\n    llama.cpp:    {answer!r}\n    same: {same}')
+        if not same:  # rounding or llama.cpp? transformers on the file's own (rounded) weights
+            print(f'    transformers on the weights read back from {path.name}: '
+                  f'{hf_answer(_file_model(path), tokenizer, question, max_new_tokens)[1]!r}')
     return ok
+
+
+def _file_model(path: Path):
+    import torch
+    from transformers import AutoModelForCausalLM
+    return AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name,
+                                                dtype=torch.float32).eval()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,7 +21,7 @@ def save_4bit(model: Any, tokenizer: Any, out: Path, max_shard_size: str = '2GB'
         raise ConfigError("--bits 4 needs bitsandbytes: pip install 'bitsandbytes>=0.45'")
     from transformers import AutoModelForCausalLM
 
-    from ..chat.load import quantization_spec
+    from ..model.load import quantization_spec
     from ..utils.build import build
     with tempfile.TemporaryDirectory(dir=out.parent, prefix='.bnb4-') as scratch:
         model.save_pretrained(scratch)

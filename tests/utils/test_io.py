@@ -8,8 +8,8 @@ import torch
 from mmengine.logging import HistoryBuffer
 
 from xtuner_like.errors import CheckpointError
-from xtuner_like.utils.io import (atomic_dir, atomic_replace, atomic_write_text, home_dir,
-                                  safe_load)
+from xtuner_like.utils.io import (atomic_dir, atomic_file, atomic_replace, atomic_write_text,
+                                  home_dir, safe_load)
 
 
 @pytest.mark.parametrize('value', [None, ''])
@@ -32,6 +32,19 @@ def test_atomic_write_text_replaces_and_leaves_no_temporary(tmp_path):
     atomic_write_text(path, 'one')
     atomic_write_text(path, 'two')
     assert path.read_text() == 'two' and [p.name for p in path.parent.iterdir()] == ['a.txt']
+
+
+def test_atomic_file_keeps_the_old_file_when_the_write_fails(tmp_path):
+    path = tmp_path / 'a.bin'
+    path.write_bytes(b'old')
+    with pytest.raises(RuntimeError):
+        with atomic_file(path) as tmp:
+            tmp.write_bytes(b'half')
+            raise RuntimeError('disk full')
+    assert path.read_bytes() == b'old' and [p.name for p in tmp_path.iterdir()] == ['a.bin']
+    with atomic_file(path) as tmp:
+        tmp.write_bytes(b'new')
+    assert path.read_bytes() == b'new' and [p.name for p in tmp_path.iterdir()] == ['a.bin']
 
 
 def test_atomic_replace_moves_files_and_folders(tmp_path):

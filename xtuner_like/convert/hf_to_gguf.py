@@ -18,7 +18,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import CheckpointError, ConfigError
-from ..utils.io import _scratch_name, atomic_replace
+from ..utils.io import atomic_file
 from ..utils.logging import log
 from .gguf_arch import SKIPPED_SUFFIXES, add_hparams, find_arch, permute_rotary, rope_freqs
 from .gguf_vocab import build_vocab, load_tokenizer_for_export
@@ -221,12 +221,7 @@ def hf_to_gguf(model_dir: str | os.PathLike, out_file: str | os.PathLike,
     arch = find_arch(config, str(model_dir))
     vocab = build_vocab(tokenizer, config.vocab_size, str(model_dir))
     plan = _plan(weights, config, arch, out_type, str(model_dir), rope_freqs(config))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _scratch_name(out)
-    try:
+    with atomic_file(out) as tmp:
         _write(tmp, arch, config, vocab, plan, out_type, model_dir.resolve().name)
-        atomic_replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     log(f'hf_to_gguf: wrote {out} ({out.stat().st_size / 2**20:.1f} MiB, {out_type})')
     return out

@@ -4,7 +4,8 @@
   (``$XTUNER_LIKE_HOME``, or ``~/.cache/xtuner_like`` when the variable is unset or empty).
 - Whatever we write that another run may read (checkpoints, exported folders, the dataset
   cache, generated data) appears complete or not at all: written beside its target, then
-  renamed (:func:`atomic_write_text`, :func:`atomic_dir`, :func:`atomic_replace`).
+  renamed (:func:`atomic_file`, :func:`atomic_write_text`, :func:`atomic_dir`,
+  :func:`atomic_replace`).
 - :func:`safe_load` reads a checkpoint with ``weights_only=True`` and only the mmengine and
   numpy types its checkpoints hold allowlisted; a user's file is never unpickled freely.
 """
@@ -49,17 +50,25 @@ def atomic_replace(tmp_path: str | os.PathLike, final_path: str | os.PathLike) -
     os.replace(tmp_path, final_path)
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file beside it."""
+@contextmanager
+def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a scratch path beside ``path`` that replaces ``path`` once the block succeeds;
+    a failed write leaves neither a half file nor the scratch file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _scratch_name(path)
     try:
-        tmp.write_text(text, encoding='utf-8')
+        yield tmp
         atomic_replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file beside it."""
+    with atomic_file(path) as tmp:
+        tmp.write_text(text, encoding='utf-8')
+    return Path(path)
 
 
 @contextmanager

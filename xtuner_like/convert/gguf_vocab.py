@@ -166,10 +166,9 @@ def build_vocab(tokenizer: Any, n_vocab: int, where: str) -> GGUFVocab:
         types[tokenizer.unk_token_id] = UNKNOWN
     merges = _merge_strings(spec['model'].get('merges', []))
     add_bos, add_eos = _adds_specials(tokenizer)
-    special_ids = {name: getattr(tokenizer, f'{attr}_token_id')
-                   for name, attr in (('bos', 'bos'), ('eos', 'eos'), ('unk', 'unk'),
-                                      ('pad', 'pad'))
-                   if getattr(tokenizer, f'{attr}_token_id') is not None}
+    special_ids = {name: getattr(tokenizer, f'{name}_token_id')
+                   for name in ('bos', 'eos', 'unk', 'pad')
+                   if getattr(tokenizer, f'{name}_token_id') is not None}
     template = tokenizer.chat_template if isinstance(tokenizer.chat_template, str) else None
     if kind == 'gpt2':
         return GGUFVocab('gpt2', pre_tokenizer_name(spec.get('pre_tokenizer')), tokens,

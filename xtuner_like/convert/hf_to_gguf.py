@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+from safetensors import safe_open
 
 from ..errors import CheckpointError, ConfigError
 from ..utils.io import atomic_file
@@ -43,6 +44,11 @@ class _Tensor:
     qtype: Any  # gguf.GGMLQuantizationType
     load: Callable[[], np.ndarray]  # float32 data, already in llama.cpp's layout
 
+    @property
+    def nbytes(self) -> int:
+        import gguf
+        return int(np.prod(gguf.quant_shape_to_byte_shape(self.shape, self.qtype)))
+
 
 def check_type(out_type: str) -> None:
     if out_type not in TYPES:
@@ -63,35 +69,35 @@ def _qtype(name: str, shape: tuple[int, ...], out_type: str) -> Any:
 
 
 class _Weights:
-    """HF-named weights read lazily: safetensors files, or an in-memory state dict."""
+    """HF-named weights read lazily: safetensors files, or an in-memory state dict.
+
+    Names and shapes are read once from the files' headers; each tensor's data is read
+    when the writer reaches it, so a large model is never held in memory whole.
+    """
 
     def __init__(self, model_dir: Path | None = None, state_dict: dict | None = None):
         self.state_dict = state_dict
         self.files: dict[str, Path] = {}
-        if model_dir is not None:
-            for path in sorted(model_dir.glob('*.safetensors')):
-                from safetensors import safe_open
-                with safe_open(path, framework='pt') as f:
-                    self.files.update({k: path for k in f.keys()})
-            if not self.files:
-                raise CheckpointError(f'{model_dir} holds no *.safetensors weights; save the '
-                                      'model with save_pretrained (safetensors) first')
+        self.shapes: dict[str, tuple[int, ...]] = {}
+        if state_dict is not None:
+            self.shapes = {k: tuple(v.shape) for k, v in state_dict.items()}
+            return
+        for path in sorted(model_dir.glob('*.safetensors')):
+            with safe_open(path, framework='pt') as f:
+                for key in f.keys():
+                    self.files[key] = path
+                    self.shapes[key] = tuple(f.get_slice(key).get_shape())
+        if not self.files:
+            raise CheckpointError(f'{model_dir} holds no *.safetensors weights; save the '
+                                  'model with save_pretrained (safetensors) first')
 
     def names(self) -> list[str]:
-        return list(self.state_dict if self.state_dict is not None else self.files)
-
-    def shape(self, name: str) -> tuple[int, ...]:
-        if self.state_dict is not None:
-            return tuple(self.state_dict[name].shape)
-        from safetensors import safe_open
-        with safe_open(self.files[name], framework='pt') as f:
-            return tuple(f.get_slice(name).get_shape())
+        return list(self.shapes)
 
     def load(self, name: str) -> np.ndarray:
         if self.state_dict is not None:
             tensor = self.state_dict[name]
         else:
-            from safetensors import safe_open
             with safe_open(self.files[name], framework='pt') as f:
                 tensor = f.get_tensor(name)
         return tensor.detach().float().cpu().numpy()
@@ -117,7 +123,7 @@ def _plan(weights: _Weights, config: Any, arch: Any, out_type: str, where: str,
         if name is None:
             raise ConfigError(f'{where}: tensor {hf_name!r} has no llama.cpp name for '
                               f'architecture {arch.gguf_name!r}; is this a modified model?')
-        shape = weights.shape(hf_name)
+        shape = weights.shapes[hf_name]
         n_heads = heads.get(name.split('.')[-2]) if arch.permute_qk else None
 
         def load(hf_name=hf_name, n_heads=n_heads):
@@ -137,11 +143,6 @@ def _encode(tensor: _Tensor) -> np.ndarray:
     return gguf.quantize(np.ascontiguousarray(data), tensor.qtype)
 
 
-def _nbytes(tensor: _Tensor) -> int:
-    import gguf
-    return int(np.prod(gguf.quant_shape_to_byte_shape(tensor.shape, tensor.qtype)))
-
-
 def _write(path: Path, arch: Any, config: Any, vocab: Any, plan: list[_Tensor],
            out_type: str, name: str) -> None:
     """Header, metadata and tensor infos first, then each tensor as it is converted."""
@@ -153,17 +154,18 @@ def _write(path: Path, arch: Any, config: Any, vocab: Any, plan: list[_Tensor],
     writer.add_file_type(gguf.LlamaFileType[TYPES[out_type][2]])
     writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
     vocab.add_to(writer)
-    for tensor in plan:
-        writer.add_tensor_info(tensor.name, tensor.shape, np.dtype(np.float32),
-                               _nbytes(tensor), raw_dtype=tensor.qtype)
+    sizes = [tensor.nbytes for tensor in plan]
+    for tensor, size in zip(plan, sizes):
+        writer.add_tensor_info(tensor.name, tensor.shape, np.dtype(np.float32), size,
+                               raw_dtype=tensor.qtype)
     writer.write_header_to_file(path=path)
     writer.write_kv_data_to_file()
     writer.write_ti_data_to_file()
-    total = sum(_nbytes(t) for t in plan)
+    total = sum(sizes)
     done, next_report = 0, 0.1
-    for i, tensor in enumerate(plan, 1):
+    for i, (tensor, size) in enumerate(zip(plan, sizes), 1):
         writer.write_tensor_data(_encode(tensor))
-        done += _nbytes(tensor)
+        done += size
         if done / total >= next_report or i == len(plan):
             log(f'hf_to_gguf: {100 * done / total:3.0f}% ({i}/{len(plan)} tensors, '
                 f'{done / 2**20:.1f}/{total / 2**20:.1f} MiB)')

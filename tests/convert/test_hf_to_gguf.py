@@ -113,32 +113,6 @@ def test_metadata_names_every_special_token(model_dir, tmp_path):
         assert value('tokenizer.ggml.pre') in ('gpt-2', 'qwen2')
 
 
-def test_rotary_permutation_keeps_attention_scores():
-    """HF rope (rotate half) on q, k == llama.cpp rope (adjacent pairs) on permuted q, k."""
-    from xtuner_like.convert.gguf_arch import permute_rotary
-    heads, dim, pos = 2, 8, 5
-    torch.manual_seed(0)
-    q, k = torch.randn(heads * dim, 3), torch.randn(heads * dim, 3)
-    x = torch.randn(3)
-    inv = 1.0 / (10000 ** (torch.arange(0, dim, 2).float() / dim))
-    cos, sin = torch.cos(pos * inv), torch.sin(pos * inv)
-
-    def hf_rope(v):  # halves: (a, b) -> (a cos - b sin, b cos + a sin)
-        a, b = v.view(heads, 2, dim // 2).unbind(1)
-        return torch.cat([a * cos - b * sin, b * cos + a * sin], -1)
-
-    def pair_rope(v):  # adjacent pairs (2i, 2i+1)
-        p = v.view(heads, dim // 2, 2)
-        a, b = p[..., 0], p[..., 1]
-        return torch.stack([a * cos - b * sin, b * cos + a * sin], -1).view(heads, dim)
-
-    hf = (hf_rope(q @ x) * hf_rope(k @ x)).sum(-1)
-    qp = torch.from_numpy(permute_rotary(q.numpy(), heads))
-    kp = torch.from_numpy(permute_rotary(k.numpy(), heads))
-    cpp = (pair_rope(qp @ x) * pair_rope(kp @ x)).sum(-1)
-    torch.testing.assert_close(cpp, hf)
-
-
 def test_adapter_folder_is_merged_first(tmp_path):
     from peft import LoraConfig, get_peft_model
     base_dir = _make_dir(tmp_path / 'base', 'llama', 'bpe')

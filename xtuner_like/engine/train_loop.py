@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 import torch
 import torch.distributed as dist
+from mmengine.hooks import CheckpointHook
 from mmengine.runner import IterBasedTrainLoop
 
 from ..compat import accumulative_counts
@@ -170,7 +171,6 @@ def align_checkpoints(runner: Any, counts: int) -> None:
     """
     if counts <= 1:
         return
-    from mmengine.hooks import CheckpointHook
     for hook in runner.hooks:
         if isinstance(hook, CheckpointHook) and not hook.by_epoch and hook.interval > 0 \
                 and hook.interval % counts:

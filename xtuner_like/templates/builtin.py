@@ -4,7 +4,7 @@ To add one: ``register_template(PromptTemplate(name=..., instruction=..., ...))`
 Where a family's reply starts after a space (``[/INST] reply``), the space is the reply's
 ``reply_prefix``: the generation prompt ends at ``[/INST]`` as the official template's does,
 and the tokenizer merges the space into the reply's first token, which is trained.
-tests/templates/official.py holds the families' official templates these are checked against.
+tests/official_templates.py holds the families' official templates these are checked against.
 """
 from __future__ import annotations
 

@@ -40,9 +40,10 @@ def split_thinking(turn: Mapping, template: 'PromptTemplate') -> tuple[str, str]
             raise DatasetFormatError(f"a turn's 'thinking' must be a string, got "
                                      f'{type(thinking).__name__}')
         return output, thinking
-    if '</think>' in output:  # the official templates' own split
+    if '</think>' in output:  # the official templates' own split (Qwen3 strips newlines)
         head, _, _ = output.partition('</think>')
-        return (output.split('</think>')[-1].lstrip('\n'),
+        answer = output.split('</think>')[-1]
+        return (answer.lstrip('\n') if template.thinking == 'reply' else answer,
                 head.rstrip('\n').split('<think>')[-1].lstrip('\n'))
     return output, ''
 

@@ -89,7 +89,7 @@ def test_pipeline_spans(tmp_path, pipeline):
         '21 C at 9:00.' + EOS, 'You are welcome.' + EOS]
     assert ('<|im_start|>user\n<tool_response>\n21 C\n</tool_response>\n<tool_response>\n9:00'
             '\n</tool_response><|im_end|>\n<|im_start|>assistant\n') in text1
-    assert text2 == ('<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello!' + EOS)
+    assert text2 == ('<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello!' + EOS + '\n')
     assert spans2 == ['Hello!' + EOS]
 
 

@@ -75,6 +75,21 @@ def is_tool_response(text: str) -> bool:
     return text.startswith(RESPONSE_OPEN.strip()) and text.endswith(RESPONSE_CLOSE.strip())
 
 
+def tool_calls_in(text: str) -> list[dict]:
+    """The ``{'name', 'arguments'}`` calls a reply makes (``<tool_call>`` blocks that hold
+    JSON; a block that does not is skipped, as a server's parser would)."""
+    calls = []
+    for block in text.split('<tool_call>')[1:]:
+        body = block.split('</tool_call>')[0].strip()
+        try:
+            call = json.loads(body)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(call, dict) and isinstance(call.get('name'), str):
+            calls.append({'name': call['name'], 'arguments': call.get('arguments', {})})
+    return calls
+
+
 def normalize_tools(tools: Any) -> list | None:
     """A row's ``tools`` (a list or its JSON text) as a list; None when there are none."""
     tools = parse_json(tools, "'tools'") if tools else None

@@ -81,7 +81,8 @@ class ChatSession:
         """Answer ``text`` (a tool's result when ``tool_result``), remember the turn, and
         return the reply (stop words cut)."""
         s = self.settings
-        reply = generate_reply(self.model, self.tokenizer, self.prompt(text, tool_result),
+        prompt = self.prompt(text, tool_result=True) if tool_result else self.prompt(text)
+        reply = generate_reply(self.model, self.tokenizer, prompt,
                                self.stops, max_new_tokens=s.max_new_tokens,
                                temperature=s.temperature, top_k=s.top_k, top_p=s.top_p,
                                repetition_penalty=s.repetition_penalty, streamer=streamer)

@@ -3,7 +3,6 @@ template's rendered two-turn example (system text, prompt, trained reply marked)
 from __future__ import annotations
 
 import argparse
-from fnmatch import fnmatch
 
 EXAMPLE = [{'system': 'You are a helpful assistant.', 'input': 'Hi!', 'output': 'Hello!'},
            {'input': 'What is 2+2?', 'output': '4.'}]
@@ -19,13 +18,10 @@ def add_parser(subparsers) -> None:
 
 
 def matching(pattern: str | None) -> list[str]:
-    """Template names containing ``pattern`` (or matching it as a glob), sorted."""
+    """Template names matching a substring or glob ``pattern`` (as list-cfg matches recipes)."""
+    from ..engine.recipes import filter_names
     from ..templates import TEMPLATES
-    names = list(TEMPLATES)
-    if not pattern:
-        return names
-    glob = any(c in pattern for c in '*?[')
-    return [n for n in names if (fnmatch(n, pattern) if glob else pattern in n)]
+    return filter_names(TEMPLATES, pattern)
 
 
 def show(name: str) -> str:

@@ -62,10 +62,11 @@ def test_stops_hold_template_words_eos_and_extra(tiny_tokenizer):
 
 
 def test_tools_and_tool_results_are_rendered_as_in_training(replies, tiny_tokenizer):
-    from xtuner_like.convert.export import chat_tokenizer
+    from xtuner_like.model.export import chat_tokenizer
     tools = [{'type': 'function', 'function': {'name': 'get_weather', 'parameters': {}}}]
     template = get_template('qwen2_5_chat')
-    chat = ChatSession(model=None, tokenizer=tiny_tokenizer, template=template, tools=tools)
+    chat = ChatSession(model=None, tokenizer=tiny_tokenizer,
+                       chat_format=ChatFormat.build(template), tools=tools)
     chat.ask('Weather in Paris?')
     chat.ask('21 C', tool_result=True)
     eos = tiny_tokenizer.eos_token
@@ -74,7 +75,7 @@ def test_tools_and_tool_results_are_rendered_as_in_training(replies, tiny_tokeni
                              template, None, eos)
     assert replies[1] == expected and '# Tools' in expected
     # without our template: the tokenizer's chat_template, tools= and a tool message
-    served = chat_tokenizer(tiny_tokenizer, 'qwen2_5_chat', None)
+    served = chat_tokenizer(tiny_tokenizer, ChatFormat.build('qwen2_5_chat'))
     chat = ChatSession(model=None, tokenizer=served, tools=tools)
     chat.ask('Weather in Paris?')
     chat.ask('21 C', tool_result=True)

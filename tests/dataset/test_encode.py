@@ -63,10 +63,11 @@ def test_trained_ids_equal_served_ids(kind_tokenizer, name, tmp_path):
     the ids trained on are apply_chat_template(tokenize=True) of the exported tokenizer."""
     from transformers import AutoTokenizer
 
-    from xtuner_like.convert.export import chat_tokenizer
+    from xtuner_like.model.export import chat_tokenizer
+    from xtuner_like.templates.chat_format import ChatFormat
     kind, tokenizer = kind_tokenizer
     template = get_template(name)
-    chat_tokenizer(tokenizer, name, None).save_pretrained(tmp_path)
+    chat_tokenizer(tokenizer, ChatFormat.build(name)).save_pretrained(tmp_path)
     served = AutoTokenizer.from_pretrained(tmp_path)
     for conv_name, messages in CONVERSATIONS.items():
         if conv_name == 'thinking' and not template.thinking:

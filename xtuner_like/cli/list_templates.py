@@ -19,7 +19,7 @@ def add_parser(subparsers) -> None:
 
 def matching(pattern: str | None) -> list[str]:
     """Template names matching a substring or glob ``pattern`` (as list-cfg matches recipes)."""
-    from ..engine.recipes import filter_names
+    from ..config.recipes import filter_names
     from ..templates import TEMPLATES
     return filter_names(TEMPLATES, pattern)
 

@@ -169,6 +169,19 @@ def _labels(ids: list[int], spans: list[Span], text: str, plain: bool, max_lengt
             'truncated': truncated}
 
 
+def kept_length(labels: Sequence[int], max_length: int) -> int:
+    """How many tokens of an untruncated sample ``max_length`` keeps: all, its first whole
+    turns (a turn ends where a run of trained labels ends), 0 when its first reply does not
+    fit, or ``max_length`` for a text with nothing untrained (the rule of ``encode_batch``)."""
+    if len(labels) <= max_length:
+        return len(labels)
+    trained = [label != IGNORE_INDEX for label in labels]
+    if all(trained):
+        return max_length
+    ends = [i + 1 for i in range(max_length) if trained[i] and not trained[i + 1]]
+    return ends[-1] if ends else 0
+
+
 def _join(row: Sequence[SegmentLike]) -> tuple[str, list[Span]]:
     """The conversation's text and the character spans of its trained segments."""
     parts, spans, pos = [], [], 0

@@ -1,4 +1,4 @@
-"""The exported tokenizer serves what was trained: chat_tokenizer in convert/export.py, and
+"""The exported tokenizer serves what was trained: chat_tokenizer in model/export.py, and
 the tokenizer a real LoRA run writes to <work_dir>/hf (tools, tool messages, ids)."""
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 from conftest import make_tiny_tokenizer, run_cli
 from official_templates import SMOLLM2
 
-from xtuner_like.convert.export import chat_tokenizer
+from xtuner_like.model.export import chat_tokenizer
+from xtuner_like.templates.chat_format import ChatFormat
 from xtuner_like.dataset.encode import encode_segments
 from xtuner_like.dataset.map_fns.openai import openai_map_fn
 from xtuner_like.dataset.template import template_map_fn
@@ -31,12 +32,12 @@ PLAIN_ROW = {'messages': [{'role': 'user', 'content': 'Who are you?'},
 def test_base_chat_template_is_kept_when_equivalent(tiny_tokenizer):
     base = make_tiny_tokenizer()
     base.chat_template = SMOLLM2
-    assert chat_tokenizer(base, 'smollm2_chat', None).chat_template == SMOLLM2
+    assert chat_tokenizer(base, ChatFormat.build('smollm2_chat')).chat_template == SMOLLM2
     # plain ChatML drops SmolLM2's default system text: not equivalent, ours is written
-    assert chat_tokenizer(base, 'chatml', None).chat_template == to_chat_template(
+    assert chat_tokenizer(base, ChatFormat.build('chatml')).chat_template == to_chat_template(
         get_template('chatml'))
     base.chat_template = None
-    assert chat_tokenizer(base, 'smollm2_chat', None).chat_template
+    assert chat_tokenizer(base, ChatFormat.build('smollm2_chat')).chat_template
 
 
 def test_lora_run_exports_a_tokenizer_that_serves_tool_turns(tmp_path, tiny_model_dir, xl_home):
@@ -71,7 +72,7 @@ def test_lora_run_exports_a_tokenizer_that_serves_tool_turns(tmp_path, tiny_mode
 
 @pytest.mark.parametrize('role', ['function', 'ipython'])
 def test_unknown_roles_are_a_clear_error(tiny_tokenizer, role):
-    tok = chat_tokenizer(tiny_tokenizer, 'qwen2_5_chat', None)
+    tok = chat_tokenizer(tiny_tokenizer, ChatFormat.build('qwen2_5_chat'))
     with pytest.raises(Exception, match=f'has role {role}'):
         tok.apply_chat_template([{'role': 'user', 'content': 'a'},
                                  {'role': role, 'content': 'b'}], tokenize=False)

@@ -26,7 +26,8 @@ setup(
     python_requires='>=3.10',
     packages=find_packages(include=['xtuner_like', 'xtuner_like.*']) + ['xtuner_like.configs'],
     package_dir={'xtuner_like.configs': 'configs'},
-    package_data={'xtuner_like.configs': config_files()},
+    package_data={'xtuner_like.configs': config_files(),
+                  'xtuner_like.templates': ['chat_template.jinja']},
     install_requires=read_requirements('runtime.txt'),
     extras_require={
         'deepspeed': read_requirements('deepspeed.txt'),

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from ..templates.chat_format import ChatFormat
+from ..templates.equivalence import renders_alike
 from ..utils.dtype import resolve_dtype
 from ..utils.io import atomic_dir
 from ..utils.logging import log
@@ -27,11 +28,18 @@ CONFIG_NAME = 'xtuner_config.py'
 def chat_tokenizer(tokenizer: Any, chat_format: ChatFormat) -> Any:
     """A copy of ``tokenizer`` whose chat_template renders the training text.
 
-    Without a prompt template (pre-training) the tokenizer keeps its own chat_template.
+    The base model's own chat_template is kept when it renders like the training template
+    (see ``templates/equivalence.py``; e.g. SmolLM2's); otherwise ours replaces it. Without a
+    prompt template (pre-training) the tokenizer keeps its own chat_template.
     """
     tokenizer = copy.deepcopy(tokenizer)
-    if chat_format.chat_template is not None:
-        tokenizer.chat_template = chat_format.chat_template
+    ours = chat_format.chat_template
+    if ours is not None:
+        if renders_alike(tokenizer, tokenizer.chat_template, ours):
+            log(f"export: the base model's chat_template renders like {chat_format.name!r}; "
+                'kept')
+        else:
+            tokenizer.chat_template = ours
     return tokenizer
 
 

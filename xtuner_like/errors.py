@@ -34,3 +34,7 @@ class UnknownNameError(XtunerLikeError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the whole message
         return self.args[0]
+
+
+class TrainingDivergedError(XtunerLikeError):
+    """The loss or the gradients became non-finite (NaN or inf) during training."""

@@ -48,6 +48,8 @@ def test_resume_auto_continues_with_the_same_losses(tmp_path, tiny_run, tiny_mod
     assert sorted(got) == [9, 10, 11, 12]
     for step in got:
         assert got[step] == pytest.approx(expected[step], rel=1e-5, abs=1e-6)
+    chat = [json.loads(line) for line in (resumed / 'eval_chat.jsonl').read_text().splitlines()]
+    assert {c['when'] for c in chat} == {'resumed at 8', 'after training'}   # not 'before'
 
 
 def test_resume_from_a_missing_path_is_an_error(tmp_path, capsys):

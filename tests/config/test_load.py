@@ -16,11 +16,10 @@ def test_references_follow_knobs_set_by_options():
     assert cfg.model.lora.r == 64            # nested knob inside a knob
 
 
-def test_expressions_in_references():
+def test_schedule_knobs_follow_options():
     cfg = load_config(RECIPE, {'max_epochs': 10, 'warmup_ratio': 0.1})
-    warmup, cosine = cfg.param_scheduler
-    assert warmup.end == pytest.approx(1.0) and cosine.begin == pytest.approx(1.0)
-    assert cosine.end == 10
+    [schedule] = cfg.param_scheduler
+    assert schedule.warmup_ratio == pytest.approx(0.1) and cfg.train_cfg.max_epochs == 10
 
 
 def test_unknown_option_key_suggests_close_match():
@@ -98,3 +97,21 @@ def test_runner_keys_match_the_runner_signature():
 
     from xtuner_like.config.load import RUNNER_KEYS
     assert RUNNER_KEYS == set(inspect.signature(Runner.__init__).parameters) - {'self', 'cfg'}
+
+
+@pytest.mark.parametrize('extra, message', [
+    ("model['llm']['attn_implementaton'] = 'eager'\n", "did you mean 'attn_implementation'"),
+    ("model['llm']['dtyp'] = 'fp32'\n", "did you mean 'dtype'"),
+    ("model['llm']['trust_remote_cod'] = False\n", "did you mean 'trust_remote_code'"),
+    ("tokenizer['padding_sid'] = 'left'\n", "did you mean 'padding_side'"),
+])
+def test_typos_inside_the_model_loading_specs(tmp_path, extra, message):
+    """Issue 16: the key checker skipped specs whose function takes **kwargs (the loaders)."""
+    with pytest.raises(ConfigError, match=message):
+        load_config(str(user_config(tmp_path, extra)))
+
+
+def test_loader_options_that_are_passed_on_stay_allowed(tmp_path):
+    cfg = load_config(str(user_config(tmp_path, "model['llm']['revision'] = 'main'\n"
+                                                "model['llm']['rope_theta'] = 10000.0\n")))
+    assert cfg.model.llm.revision == 'main'

@@ -34,3 +34,62 @@ def test_data_files_from_a_spec(tmp_path):
     path.write_text('[]')
     spec = dict(type=lambda name: str(tmp_path / f'{name}.json'), name='x')
     assert resolve_data_files(spec) == [str(path)]
+
+
+def write_jsonl(path, lines):
+    path.write_bytes(b'\n'.join(line if isinstance(line, bytes) else line.encode()
+                                for line in lines) + b'\n')
+    return str(path)
+
+
+def test_rows_keep_their_own_types(tmp_path):
+    """Issue 16: one row's list or number re-typed the others ('4.' became 4.0)."""
+    rows = [{'messages': [{'role': 'user', 'content': '4.'}], 'n': 1},
+            {'messages': [{'role': 'user', 'content': ['a', 'b']}], 'n': 2},
+            {'messages': [{'role': 'user', 'content': 5}], 'n': 2.5, 'extra': True}]
+    for name in ('a.jsonl', 'a.json'):
+        path = tmp_path / name
+        path.write_text('\n'.join(json.dumps(r) for r in rows) if name.endswith('l')
+                        else json.dumps(rows))
+        ds = load_raw_dataset([str(path)])
+        got = [ds[i] for i in range(len(ds))]
+        for row, original in zip(got, rows):
+            assert row['messages'] == original['messages']
+            assert type(row['n']) is type(original['n']) and row['n'] == original['n']
+        assert got[0]['extra'] is None and got[2]['extra'] is True
+
+
+def test_plain_columns_stay_plain(tmp_path):
+    import datasets
+    path = write_jsonl(tmp_path / 'a.jsonl', [json.dumps({'text': 'x', 'k': 1}),
+                                               json.dumps({'text': None, 'k': 2})])
+    ds = load_raw_dataset([path])
+    assert ds.features['text'] == datasets.Value('string')
+    assert ds.features['k'] == datasets.Value('int64') and ds['k'] == [1, 2]
+
+
+@pytest.mark.parametrize('lines, message', [
+    ([b'{"a": 1}', b'{"a": 2', b'{"a": 3}'], 'a.jsonl, line 2: not valid JSON'),
+    ([b'{"a": 1}', b'', b'[1, 2]'], 'a.jsonl, line 3: a row must be a JSON object'),
+    ([b'{"a": "ok"}', b'{"a": "caf\xe9"}'], 'a.jsonl, line 2: not valid UTF-8 (byte 0xe9)'),
+    ([b'   '], 'a.jsonl, line 1: the file is empty'),
+])
+def test_broken_files_name_file_and_line(tmp_path, lines, message):
+    from xtuner_like.errors import DatasetFormatError
+    path = write_jsonl(tmp_path / 'a.jsonl', lines)
+    with pytest.raises(DatasetFormatError) as info:
+        load_raw_dataset([path])
+    assert message in str(info.value) and '\n' not in str(info.value)
+
+
+def test_broken_json_array(tmp_path):
+    from xtuner_like.errors import DatasetFormatError
+    (tmp_path / 'a.json').write_text('[\n{"a": 1},\n{"a": 2,,}\n]')
+    with pytest.raises(DatasetFormatError, match=r'a.json, line 3: not valid JSON'):
+        load_raw_dataset([str(tmp_path / 'a.json')])
+    (tmp_path / 'b.json').write_text('{"a": 1}')
+    with pytest.raises(DatasetFormatError, match='an array of row objects, got dict'):
+        load_raw_dataset([str(tmp_path / 'b.json')])
+    (tmp_path / 'c.csv').write_text('')
+    with pytest.raises(DatasetFormatError, match='c.csv, line 1: the file is empty'):
+        load_raw_dataset([str(tmp_path / 'c.csv')])

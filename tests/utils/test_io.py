@@ -76,3 +76,21 @@ def test_safe_load_reads_tensors_and_refuses_unsafe_pickles(tmp_path):
         safe_load(evil)
     with pytest.raises(CheckpointError, match='does not exist'):
         safe_load(tmp_path / 'missing.pth')
+
+
+def test_unsafe_checkpoint_message_never_suggests_turning_the_check_off(tmp_path):
+    """Issue 16: the error repeated torch's 're-run with weights_only=False' even for malicious
+    files."""
+    import os
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ('echo pwned',))
+
+    path = tmp_path / 'evil.pth'
+    torch.save({'x': Evil()}, path)
+    with pytest.raises(CheckpointError) as info:
+        safe_load(path)
+    message = str(info.value)
+    assert 'weights_only' not in message
+    assert 'refused unread' in message and 'system' in message and '\n' not in message

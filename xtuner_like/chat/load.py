@@ -39,7 +39,14 @@ def load_chat_model(model: str, adapter: str | None = None,
     """
 
     adapter_dir = check_adapter_dir(adapter) if adapter else None
-    llm = load_causal_lm(model, quantization=quantization_spec(bits))
+    if model.startswith(('/', '.', '~')) and not Path(model).expanduser().exists():
+        raise ConfigError(f'model {model}: no such folder; give a model folder (e.g. the output '
+                          'of `convert merge`) or a hub id')
+    try:
+        llm = load_causal_lm(model, quantization=quantization_spec(bits))
+    except OSError as exc:   # transformers: no such folder / hub id (offline or unknown)
+        raise ConfigError(f'model {model}: cannot load it ({str(exc).splitlines()[0]}); give a '
+                          'model folder (e.g. <work_dir>/hf after merge) or a hub id') from None
     if adapter_dir is not None:
         from peft import PeftModel
         llm = PeftModel.from_pretrained(llm, str(adapter_dir))

@@ -72,6 +72,19 @@ def prepare_models(cfg) -> None:
         resolve_model_path(name)
 
 
+def check_work_dir(work_dir: str) -> None:
+    """The work dir must be a folder we can write (mmengine would fail with a traceback)."""
+    path = Path(work_dir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f'.write_test_{os.getpid()}'
+        probe.write_bytes(b'')
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f'--work-dir {work_dir}: cannot write there ({exc.strerror}); choose '
+                          'a writable folder') from None
+
+
 _RUNS_IN_THIS_PROCESS = itertools.count(1)
 
 
@@ -100,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
     dataset = cfg.get('train_dataloader', {}).get('dataset')
     if isinstance(dataset, dict) and hasattr(locate(dataset.get('type')), 'pipeline_specs'):
         check_dataset_spec(dataset)
+    check_work_dir(cfg.work_dir)
     prepare_models(cfg)
     if args.launcher == 'none' and torchrun_command([]) is not None:
         return relaunch(getattr(args, 'argv', None) or sys.argv[1:])

@@ -23,6 +23,7 @@ from ..utils import fast_paths
 from ..utils.build import locate, unknown_kwargs
 from .options import apply_options
 from .recipes import find_config
+from .settings import check_numeric_settings
 
 _REF = re.compile(r'\$\{([^}]+)\}')
 _NAME = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
@@ -59,6 +60,7 @@ def load_config(name_or_path: str, cfg_options: dict | None = None,
         knobs |= referenced_knobs(cfg_dict(cfg)) | set(cfg_dict(cfg).get(KNOBS_KEY, ()))
         resolve_references(cfg)
         check_config(cfg, knobs)
+        check_numeric_settings(cfg)
         dict.__setitem__(cfg_dict(cfg), KNOBS_KEY, sorted(knobs))
     # The fast paths of this run (utils/fast_paths.py): every one on unless the config says.
     fast_paths.set_disabled(cfg_dict(cfg).get(fast_paths.CONFIG_KEY))

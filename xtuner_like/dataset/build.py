@@ -89,6 +89,7 @@ def build_from_spec(spec: PipelineSpec, tokenizer: Any, cache_dir: str | None = 
     """Run ``spec`` on rank 0 (or load its cache) and return the dataset on every rank."""
     target = cache_target(spec, tokenizer, cache_dir)
     rank, world_size = get_dist_info()
+    cached = False
     if rank == 0 and not (use_cache and (target / 'done').exists()):
         scratch = target.with_name(target.name + '.scratch')
         shutil.rmtree(scratch, ignore_errors=True)
@@ -99,10 +100,17 @@ def build_from_spec(spec: PipelineSpec, tokenizer: Any, cache_dir: str | None = 
             shutil.rmtree(scratch, ignore_errors=True)
     elif rank == 0:
         log(f'dataset: loaded from cache {target} (no tokenization needed)')
+        cached = True
     if world_size > 1:
         barrier()
-    return SftDataset.load(target, tokenizer=tokenizer, chat_format=spec.chat_format,
-                           packed=spec.pack, max_length=spec.max_length)
+    dataset = SftDataset.load(target, tokenizer=tokenizer, chat_format=spec.chat_format,
+                              packed=spec.pack, max_length=spec.max_length)
+    stats = dataset.stats
+    if cached and 'pack_efficiency' in stats:
+        # the same summary as a fresh build: a cached run's log still shows what it trains on
+        log(f'dataset: {stats.get("samples")} samples packed into {stats.get("packs")} rows of '
+            f'<= {spec.max_length} tokens; pack efficiency {stats["pack_efficiency"]:.1%}')
+    return dataset
 
 
 def _process(spec: PipelineSpec, tokenizer: Any, scratch: Path) -> tuple[datasets.Dataset, dict]:

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from transformers import PreTrainedTokenizerBase
 
-from ..utils.io import home_dir
+from ..utils.io import atomic_write_text, home_dir
 
 PIPELINE_MODULES = ('encode', 'pack', 'template', 'build', 'pipeline', 'map_fns')
 
@@ -21,8 +21,55 @@ def default_cache_dir() -> Path:
 
 
 def file_fingerprint(path: str) -> dict:
-    stat = os.stat(path)
-    return {'path': path, 'size': stat.st_size, 'mtime_ns': stat.st_mtime_ns}
+    """A data file's identity for the cache key: its path and a hash of its bytes.
+
+    Size + mtime alone served stale data after a same-size edit whose mtime was put back
+    (issue 16). The hash is remembered by (inode, size, mtime, ctime): ctime changes on every
+    write and on every mtime reset, and cannot be set back, so an unchanged file is not read
+    again and a changed one always is.
+    """
+    return {'path': path, 'size': os.stat(path).st_size, 'xxh3_128': content_hash(path)}
+
+
+_HASHES: dict[str, str] = {}
+_HASH_FILE = 'file_hashes.json'
+
+
+def _stat_key(path: str) -> str:
+    st = os.stat(path)
+    return f'{path}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}'
+
+
+def content_hash(path: str, memo_dir: Path | None = None) -> str:
+    """xxh3-128 of the file's bytes, remembered on disk by :func:`_stat_key`."""
+    import xxhash  # installed with datasets
+    key = _stat_key(path)
+    if key in _HASHES:
+        return _HASHES[key]
+    memo_path = (memo_dir or default_cache_dir()) / _HASH_FILE
+    try:
+        memo = json.loads(memo_path.read_text())
+    except (OSError, ValueError):
+        memo = {}
+    if key not in memo:
+        digest = xxhash.xxh3_128()
+        with open(path, 'rb') as f:
+            while chunk := f.read(1 << 23):
+                digest.update(chunk)
+        # one entry per path: older versions of the file are of no use
+        memo = {k: v for k, v in memo.items() if k.split('|')[0] != path}
+        memo[key] = digest.hexdigest()
+        _write_memo(memo_path, memo)
+    _HASHES[key] = memo[key]
+    return memo[key]
+
+
+def _write_memo(path: Path, memo: dict) -> None:
+    """Best effort (a read-only cache folder only costs re-reading), atomic (ranks share it)."""
+    try:
+        atomic_write_text(path, json.dumps(memo))
+    except OSError:
+        pass
 
 
 def tokenizer_fingerprint(tokenizer: PreTrainedTokenizerBase) -> str:

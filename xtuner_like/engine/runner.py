@@ -1,6 +1,7 @@
 """Our mmengine Runner: atomic checkpoints, safe resume, adapters-only LoRA checkpoints."""
 from __future__ import annotations
 
+import os
 import os.path as osp
 from typing import Any
 
@@ -10,8 +11,9 @@ from mmengine.dist import is_main_process
 from mmengine.model import MMDistributedDataParallel
 from mmengine.runner import Runner
 
+from ..errors import CheckpointError
 from ..model.base import unwrap_model
-from ..utils.io import atomic_replace, safe_load
+from ..utils.io import atomic_replace, safe_load, write_failure
 from .checkpoint import plain_message_hub, restore_message_hub, rng_state, set_rng_state
 
 
@@ -82,9 +84,16 @@ class XRunner(CheckpointStateMixin, Runner):
     def save_checkpoint(self, out_dir: str, filename: str, *args: Any, **kwargs: Any) -> None:
         self._rng_states = gather_rng_states()  # every rank takes part; rank 0 writes
         tmp_name = f'.{filename}.tmp'
-        super().save_checkpoint(out_dir, tmp_name, *args, **kwargs)
-        if is_main_process():
-            atomic_replace(osp.join(out_dir, tmp_name), osp.join(out_dir, filename))
+        tmp_path = osp.join(out_dir, tmp_name)
+        try:
+            super().save_checkpoint(out_dir, tmp_name, *args, **kwargs)
+            if is_main_process():
+                atomic_replace(tmp_path, osp.join(out_dir, filename))
+        except (OSError, RuntimeError) as exc:
+            # torch reports a full disk as RuntimeError ("... file write failed")
+            if is_main_process() and osp.exists(tmp_path):
+                os.remove(tmp_path)
+            raise CheckpointError(write_failure(osp.join(out_dir, filename), exc)) from exc
 
     def load_checkpoint(self, filename: str, map_location: Any = 'cpu', strict: bool = False,
                         revise_keys: Any = None) -> dict:
@@ -92,10 +101,17 @@ class XRunner(CheckpointStateMixin, Runner):
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = unwrap_model(self.model)
         state = checkpoint.get('state_dict', checkpoint)
-        if hasattr(model, 'load_trainable_state_dict'):
-            model.load_trainable_state_dict(state)
-        else:
-            model.load_state_dict(state, strict=strict)
+        try:
+            if hasattr(model, 'load_trainable_state_dict'):
+                model.load_trainable_state_dict(state)
+            else:
+                model.load_state_dict(state, strict=strict)
+        except RuntimeError as exc:   # e.g. another LoRA rank: 'size mismatch for ...'
+            mismatch = next((line.strip() for line in str(exc).splitlines()
+                             if 'size mismatch' in line), str(exc).splitlines()[0])
+            raise CheckpointError(f'{filename} does not match the model of this config '
+                                  f'({mismatch}); use the config the checkpoint was trained '
+                                  'with') from None
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint

@@ -56,6 +56,17 @@ def load_causal_lm(pretrained_model_name_or_path: str, dtype: str = 'auto',
     return model
 
 
+# What the config checker knows these loaders pass on to transformers (a near miss of one
+# of these, or of a declared argument, is reported as a typo before anything loads).
+_HUB_KWARGS = ('trust_remote_code', 'revision', 'cache_dir', 'local_files_only', 'token',
+               'subfolder', 'force_download', 'gguf_file')
+load_causal_lm.forwarded_kwargs = (*_HUB_KWARGS, 'device_map', 'low_cpu_mem_usage',
+                                   'use_safetensors', 'max_memory', 'offload_folder', 'variant',
+                                   'quantization_config', 'config')
+load_tokenizer.forwarded_kwargs = (*_HUB_KWARGS, 'use_fast', 'padding_side',
+                                   'model_max_length', 'chat_template')
+
+
 def check_adapter_dir(adapter: str | os.PathLike) -> Path:
     """The adapter folder, or a CheckpointError that says what is missing."""
     path = Path(adapter).expanduser()

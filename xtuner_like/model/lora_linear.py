@@ -11,7 +11,10 @@ differ. On CUDA the mask is peft's own ``bernoulli_`` draw (the very same mask).
 It is installed through peft's own custom-module hook (``compat.register_custom_lora_module``),
 so checkpoints, merging and ``save_pretrained`` are peft's. Anything the fast path does not
 cover (several adapters, DoRA and other variants, merged weights, a trained or quantized
-base, autocast) goes through peft's forward unchanged.
+base, autocast) goes through peft's forward unchanged. So does a base weight that DeepSpeed
+ZeRO-3 partitions: ZeRO-3 gathers a module's weight only around that module's own forward,
+which the fused path never calls (it reads ``base.weight`` directly and would see an empty
+shard), while peft's forward calls the base layer and lets ZeRO-3 gather it.
 
 On the CPU the mask comes from :func:`keep_mask` instead of ``bernoulli_`` (see there): the
 same distribution with ``p`` rounded to 1/65536, at a tenth of the cost.
@@ -26,6 +29,7 @@ import torch.nn.functional as F
 from peft.tuners.lora.layer import Linear as PeftLoraLinear
 
 from ..compat import register_custom_lora_module
+from ..utils.logging import log_once
 
 
 def keep_mask(shape: torch.Size | tuple[int, ...], p: float,
@@ -101,6 +105,11 @@ class _LoraLinearFunction(torch.autograd.Function):
         return grad_x, None, None, grad_a, grad_b, None, None
 
 
+def is_zero3_partitioned(param: torch.Tensor) -> bool:
+    """True for a parameter that DeepSpeed ZeRO-3 manages (it tags them with ``ds_id``)."""
+    return hasattr(param, 'ds_id')
+
+
 class FusedLoraLinear(PeftLoraLinear):
     """peft's LoRA ``Linear`` with a fused training path for the plain single-adapter case."""
 
@@ -114,6 +123,10 @@ class FusedLoraLinear(PeftLoraLinear):
         name = active[0]
         base = self.get_base_layer()
         if type(base) is not torch.nn.Linear or base.weight.requires_grad:
+            return None
+        if is_zero3_partitioned(base.weight):
+            log_once('fused LoRA: the base weights are partitioned by DeepSpeed ZeRO-3; '
+                     "using peft's LoRA layer, which lets ZeRO-3 gather them")
             return None
         if self.lora_B[name].bias is not None or torch.is_autocast_enabled(x.device.type):
             return None

@@ -27,9 +27,18 @@ def unknown_kwargs(fn: Callable, kwargs: dict) -> list[str]:
         params = inspect.signature(fn).parameters
     except (TypeError, ValueError):
         return []
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return []
     names = [n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        # **kwargs passed on (e.g. to from_pretrained) take any name, so only a near miss of
+        # a declared name, or of one the function lists in ``forwarded_kwargs``, is reported.
+        names += list(getattr(fn, 'forwarded_kwargs', ()))
+        problems = []
+        for key in kwargs:
+            close = [] if key in names else difflib.get_close_matches(key, names, n=1,
+                                                                       cutoff=0.8)
+            if close:
+                problems.append(f'{key!r}; did you mean {close[0]!r}?')
+        return problems
     problems = []
     for key in kwargs:
         if key not in names:

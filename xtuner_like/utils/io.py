@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from contextlib import contextmanager
@@ -110,4 +111,27 @@ def safe_load(path: str | os.PathLike, map_location: Any = 'cpu',
         with torch.serialization.safe_globals([*SAFE_GLOBALS, *(extra_globals or [])]):
             return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
     except Exception as exc:
-        raise CheckpointError(f'cannot load checkpoint {path}: {type(exc).__name__}: {exc}') from exc
+        raise CheckpointError(f'cannot load checkpoint {path}: {load_failure(exc)}') from exc
+
+
+def load_failure(exc: BaseException) -> str:
+    """Why a checkpoint did not load, in one line, without torch's advice to turn the
+    ``weights_only`` safety check off (never right for a file of unknown origin)."""
+    import pickle
+    text = str(exc)
+    if isinstance(exc, pickle.UnpicklingError) or 'weights_only' in text:
+        # torch's own words after its advice: 'Unsupported global: GLOBAL x.y ...' or
+        # 'Trying to load unsupported GLOBAL posix.system whose module posix is blocked.'
+        found = re.search(r'[^\n]*[Uu]nsupported[^\n]*', text)
+        what = found.group(0).strip() if found else 'an unknown object'
+        return (f'it holds objects outside the types a checkpoint may hold ({what}); it was '
+                'refused unread. Use checkpoints written by xtuner_like or mmengine')
+    first = text.strip().splitlines()[0] if text.strip() else ''
+    return f'{type(exc).__name__}: {first}' if first else type(exc).__name__
+
+
+def write_failure(path: str | os.PathLike, exc: BaseException) -> str:
+    """One line for a checkpoint that could not be written (full disk, read-only folder)."""
+    reason = getattr(exc, 'strerror', None) or str(exc).splitlines()[0]
+    return (f'cannot write checkpoint {path}: {reason}; the earlier checkpoints are kept and no '
+            'temporary file is left; free disk space or choose a writable --work-dir')

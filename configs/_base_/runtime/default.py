@@ -1,10 +1,9 @@
 # Logging, checkpoints, TensorBoard, seeds and the training hooks.
-from mmengine.hooks import (CheckpointHook, DistSamplerSeedHook, IterTimerHook, LoggerHook,
-                            ParamSchedulerHook)
+from mmengine.hooks import DistSamplerSeedHook, IterTimerHook, LoggerHook, ParamSchedulerHook
 from mmengine.visualization import LocalVisBackend, TensorboardVisBackend, Visualizer
 
-from xtuner_like.engine.hooks import (DatasetInfoHook, EvaluateChatHook, HFExportHook,
-                                     ThroughputHook)
+from xtuner_like.engine.hooks import (DatasetInfoHook, DivergenceHook, EvaluateChatHook,
+                                     HFExportHook, SafeCheckpointHook, ThroughputHook)
 
 log_interval = 10                   # iterations between log lines
 save_steps = 500                    # iterations between checkpoints
@@ -16,16 +15,20 @@ evaluation_freq = None              # also chat every N iterations (None: before
 evaluation_max_new_tokens = 64
 export_hf = True                    # write <work_dir>/hf (adapter or model + tokenizer) at the end
 disabled_fast_paths = []            # e.g. ['sdpa_packed', 'fused_lora', 'rust_tokenizer']
+max_skipped_steps = 0               # NaN/inf gradient: stop (0) or skip up to N optimizer steps
+loss_spike_factor = 5.0             # warn when a loss exceeds N x the recent median (None: off)
 
 default_hooks = dict(
     timer=dict(type=IterTimerHook),
     logger=dict(type=LoggerHook, interval='${log_interval}', log_metric_by_epoch=False),
     param_scheduler=dict(type=ParamSchedulerHook),
-    checkpoint=dict(type=CheckpointHook, by_epoch=False, interval='${save_steps}',
+    checkpoint=dict(type=SafeCheckpointHook, by_epoch=False, interval='${save_steps}',
                     max_keep_ckpts='${save_total_limit}', save_last=True),
     sampler_seed=dict(type=DistSamplerSeedHook))
 
 custom_hooks = [
+    dict(type=DivergenceHook, max_skipped_steps='${max_skipped_steps}',
+         spike_factor='${loss_spike_factor}'),
     dict(type=DatasetInfoHook),
     dict(type=ThroughputHook),
     dict(type=EvaluateChatHook, evaluation_inputs='${evaluation_inputs}',

@@ -1,9 +1,10 @@
 # AdamW, gradient clipping, linear warm-up then cosine decay, counted in epochs.
-from mmengine.optim import CosineAnnealingLR, LinearLR, OptimWrapper
+from mmengine.optim import OptimWrapper
 from torch.optim import AdamW
 
 from xtuner_like.engine import TrainLoop
 from xtuner_like.engine.optim_constructor import FusedOptimWrapperConstructor
+from xtuner_like.engine.schedule import WarmupCosineLR
 
 lr = 2e-4
 weight_decay = 0.0
@@ -20,12 +21,9 @@ optim_wrapper = dict(
     clip_grad=dict(max_norm='${max_norm}', error_if_nonfinite=False),
     accumulative_counts='${accumulative_counts}')
 
-param_scheduler = [
-    dict(type=LinearLR, start_factor=1e-5, by_epoch=True, begin=0,
-         end='${warmup_ratio * max_epochs}', convert_to_iter_based=True),
-    dict(type=CosineAnnealingLR, eta_min=0.0, by_epoch=True,
-         begin='${warmup_ratio * max_epochs}', end='${max_epochs}',
-         convert_to_iter_based=True),
-]
+# Warm-up and decay in optimizer steps, fitted to the run once its length is known (after
+# packing, accumulation and any train_cfg.max_iters cap); see xtuner_like/engine/schedule.py.
+param_scheduler = [dict(type=WarmupCosineLR, warmup_ratio='${warmup_ratio}', eta_min=0.0)]
 
-train_cfg = dict(type=TrainLoop, max_epochs='${max_epochs}')
+# max_iters=N caps the run at N micro-batches (e.g. --cfg-options train_cfg.max_iters=6).
+train_cfg = dict(type=TrainLoop, max_epochs='${max_epochs}', max_iters=None)

@@ -1,9 +1,10 @@
 # AdamW, gradient clipping, linear warm-up then cosine decay, counted in iterations.
-from mmengine.optim import CosineAnnealingLR, LinearLR, OptimWrapper
+from mmengine.optim import OptimWrapper
 from torch.optim import AdamW
 
 from xtuner_like.engine import TrainLoop
 from xtuner_like.engine.optim_constructor import FusedOptimWrapperConstructor
+from xtuner_like.engine.schedule import WarmupCosineLR
 
 lr = 2e-4
 weight_decay = 0.0
@@ -20,10 +21,9 @@ optim_wrapper = dict(
     clip_grad=dict(max_norm='${max_norm}', error_if_nonfinite=False),
     accumulative_counts='${accumulative_counts}')
 
-param_scheduler = [
-    dict(type=LinearLR, start_factor=1e-5, by_epoch=False, begin=0, end='${warmup_iters}'),
-    dict(type=CosineAnnealingLR, eta_min=0.0, by_epoch=False, begin='${warmup_iters}',
-         end='${max_iters}'),
-]
+# Warm-up and decay in optimizer steps, fitted to the run (xtuner_like/engine/schedule.py):
+# warmup_iters micro-batches become ceil(warmup_iters / accumulative_counts) steps, clipped
+# to the run with a note in the log.
+param_scheduler = [dict(type=WarmupCosineLR, warmup_iters='${warmup_iters}', eta_min=0.0)]
 
 train_cfg = dict(type=TrainLoop, max_iters='${max_iters}')

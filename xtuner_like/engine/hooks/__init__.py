@@ -1,7 +1,10 @@
 """Training hooks: each does one thing (STYLE.md 12)."""
+from .checkpoint_hook import SafeCheckpointHook
 from .dataset_info_hook import DatasetInfoHook
+from .divergence_hook import DivergenceHook
 from .evaluate_chat_hook import EvaluateChatHook
 from .hf_export_hook import HFExportHook
 from .throughput_hook import ThroughputHook
 
-__all__ = ['DatasetInfoHook', 'EvaluateChatHook', 'HFExportHook', 'ThroughputHook']
+__all__ = ['DatasetInfoHook', 'DivergenceHook', 'EvaluateChatHook', 'HFExportHook',
+           'SafeCheckpointHook', 'ThroughputHook']

@@ -49,6 +49,8 @@ class EvaluateChatHook(Hook):
                                 self.stop_words)
 
     def _ask(self, runner, when: str) -> None:
+        if not self.evaluation_inputs:   # nothing to ask: no (blank) record either
+            return
         dataset = runner.train_dataloader.dataset
         tokenizer = dataset.tokenizer
         chat_format = self.chat_format(dataset.chat_format)
@@ -68,7 +70,8 @@ class EvaluateChatHook(Hook):
             f.write('\n'.join(lines) + '\n')
 
     def before_train(self, runner) -> None:
-        self._ask(runner, 'before training')
+        # a resumed run starts from trained weights: label it so, not 'before training'
+        self._ask(runner, f'resumed at {runner.iter}' if runner.iter else 'before training')
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         n = self.every_n_iters

@@ -6,9 +6,11 @@ from pathlib import Path
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
+from ...errors import TrainingDivergedError
 from ...model.base import unwrap_model
 from ...templates.chat_format import ChatFormat
 from ...utils.build import build
+from .divergence_hook import nonfinite_parameters
 
 
 class HFExportHook(Hook):
@@ -42,6 +44,10 @@ class HFExportHook(Hook):
             runner.logger.warning('HF export skipped: ZeRO-3 partitions the weights; run '
                                   '`xtuner-like convert pth_to_hf` on the last checkpoint')
             return
+        bad = nonfinite_parameters(model)
+        if bad:
+            raise TrainingDivergedError(
+                f'HF export refused: {len(bad)} trained weights hold NaN/inf (e.g. {bad[0]})')
         cfg = runner.cfg
         dataset = runner.train_dataloader.dataset
         tokenizer = getattr(dataset, 'tokenizer', None)

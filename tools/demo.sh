@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The main job: set up, fine-tune the embedded SmolLM2-135M-Instruct with LoRA to a new
 # identity, show its answer to "Who are you?" before and after training, then merge the
-# exported adapter into a standalone Hugging Face model and ask it again through `chat`.
+# exported adapter into a standalone Hugging Face model and ask it again through `chat`,
+# and ship it as a q8_0 GGUF file (with an Ollama Modelfile) for llama.cpp / Ollama.
 #   NAME="Tuna" AUTHOR="the xtuner_like team" bash tools/demo.sh
 set -euo pipefail
 source "$(dirname "$0")/setup_env.sh"
 NAME="${NAME:-Tuna}"
 AUTHOR="${AUTHOR:-the xtuner_like team}"
 WORK="${WORK:-work_dirs/demo}"
-rm -rf "$WORK/eval_chat.jsonl" "$WORK/merged"
+rm -rf "$WORK/eval_chat.jsonl" "$WORK/merged" "$WORK/gguf"
 xtuner-like train smollm2_135m_instruct_lora_identity --work-dir "$WORK" \
   --cfg-options "assistant_name=$NAME" "assistant_author=$AUTHOR"
 python - "$WORK/eval_chat.jsonl" <<'PY'
@@ -22,3 +23,6 @@ PY
 xtuner-like convert merge HuggingFaceTB/SmolLM2-135M-Instruct "$WORK/hf" "$WORK/merged"
 echo -e '\n== `xtuner-like chat` on the merged model:'
 printf 'Who are you?\n' | xtuner-like chat "$WORK/merged" --temperature 0 --max-new-tokens 48 2>/dev/null
+echo -e '\n== GGUF for llama.cpp / Ollama:'
+xtuner-like convert hf_to_gguf "$WORK/merged" "$WORK/gguf/model-q8_0.gguf" --type q8_0 \
+  --modelfile 2>/dev/null

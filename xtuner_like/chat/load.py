@@ -4,26 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
 from ..model.load import check_adapter_dir, has_tokenizer, load_causal_lm, load_tokenizer
-from ..utils.dtype import auto_dtype
-
-BITS = (4, 8)
-
-
-def quantization_spec(bits: int | None) -> dict | None:
-    """A BitsAndBytesConfig spec for ``--bits`` (4-bit NF4 also runs on the CPU)."""
-    if bits is None:
-        return None
-    if bits not in BITS:
-        raise ConfigError(f'--bits {bits}: use 4 or 8')
-    from transformers import BitsAndBytesConfig
-    if bits == 8:
-        return dict(type=BitsAndBytesConfig, load_in_8bit=True)
-    compute = str(auto_dtype()).replace('torch.', '')
-    return dict(type=BitsAndBytesConfig, load_in_4bit=True, bnb_4bit_quant_type='nf4',
-                bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=compute)
-
+# quantization_spec lives in model/ so convert (merge --bits 4) shares it; kept importable here
+from ..model.load import BITS, quantization_spec  # noqa: F401
 
 def load_chat_model(model: str, adapter: str | None = None,
                     bits: int | None = None) -> tuple[Any, Any]:

@@ -1,4 +1,5 @@
-"""Take a trained model out: checkpoint -> Hugging Face folder, adapter merge.
+"""Take a trained model out: checkpoint -> Hugging Face folder, adapter merge, GGUF export
+(hf_to_gguf, with an Ollama Modelfile), 4-bit NF4 and GPTQ quantization.
 
 The folder writer itself is the model's (``model/export.py``), shared with the export hook;
 GGUF import is ``model/gguf.py``.

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import torch
 from peft import PeftModel
@@ -28,7 +29,8 @@ def _device_map(device: str) -> dict | str:
 
 def merge_adapter(base: str | os.PathLike, adapter: str | os.PathLike,
                   out_dir: str | os.PathLike, dtype: str | None = None,
-                  max_shard_size: str = '2GB', device: str = 'cpu') -> Path:
+                  max_shard_size: str = '2GB', device: str = 'cpu',
+                  bits: int | None = None) -> Path:
     """Merge ``adapter`` into ``base`` and save the full model and its tokenizer.
 
     Args:
@@ -38,15 +40,37 @@ def merge_adapter(base: str | os.PathLike, adapter: str | os.PathLike,
         dtype: 'fp32', 'bf16', 'fp16', or None for the base model's own dtype.
         max_shard_size: largest weight file.
         device: where the merge runs: 'cpu', 'cuda' or 'auto' (accelerate places it).
+        bits: 4 to save bitsandbytes NF4 weights (loadable without extra arguments).
 
     Returns:
         ``out_dir``. Its tokenizer is the adapter folder's (it carries the training
         chat_template) when it has one, else the base model's.
     """
+    if bits not in (None, 4):
+        raise ConfigError(f'--bits {bits}: only 4 (bitsandbytes NF4) is supported')
+    merged, tokenizer, base_dtype = load_merged(base, adapter, device)
+    merged = merged.to(resolve_dtype(dtype) if dtype else base_dtype)
+    with atomic_dir(out_dir) as tmp:
+        if bits == 4:
+            from .bnb4 import save_4bit
+            save_4bit(merged, tokenizer, tmp, max_shard_size)
+        else:
+            merged.save_pretrained(tmp, max_shard_size=max_shard_size)
+            tokenizer.save_pretrained(tmp)
+    return Path(out_dir).expanduser().resolve()
+
+
+def load_merged(base: str | os.PathLike, adapter: str | os.PathLike,
+                device: str = 'cpu') -> tuple[Any, Any, torch.dtype]:
+    """(base + adapter merged in fp32, the tokenizer to ship, the base model's dtype).
+
+    The tokenizer is the adapter folder's when it has one (it carries the training
+    chat_template), else the base model's; generation stops at its eos too.
+    """
     adapter_dir = check_adapter_dir(adapter)
     device_map = _device_map(device)
     base_path = resolve_model_path(base)
-    target = resolve_dtype(dtype) if dtype else _config_dtype(AutoConfig.from_pretrained(base_path))
+    base_dtype = _config_dtype(AutoConfig.from_pretrained(base_path))
     # The merge itself in fp32: W + BA rounded once, at the end.
     model = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.float32,
                                                  device_map=device_map)
@@ -55,15 +79,12 @@ def merge_adapter(base: str | os.PathLike, adapter: str | os.PathLike,
     except Exception as exc:  # noqa: BLE001 - shape and key errors: name both folders
         raise CheckpointError(f'adapter {adapter_dir} does not fit base model {base}: '
                               f'{type(exc).__name__}: {exc}') from exc
-    merged = model.merge_and_unload().to(target)
+    merged = model.merge_and_unload()
     merged.config.use_cache = True
     tokenizer = AutoTokenizer.from_pretrained(
         adapter_dir if has_tokenizer(adapter_dir) else base_path)
     set_stop_tokens(merged.generation_config, tokenizer, keep_existing=True)
-    with atomic_dir(out_dir) as tmp:
-        merged.save_pretrained(tmp, max_shard_size=max_shard_size)
-        tokenizer.save_pretrained(tmp)
-    return Path(out_dir).expanduser().resolve()
+    return merged, tokenizer, base_dtype
 
 
 def _config_dtype(config) -> torch.dtype:

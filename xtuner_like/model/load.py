@@ -8,9 +8,9 @@ from typing import Any
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, ConfigError
 from ..utils.build import build
-from ..utils.dtype import resolve_dtype
+from ..utils.dtype import auto_dtype, resolve_dtype
 from ..utils.logging import log_once
 from .attention import choose_attn_implementation
 from .resolve import resolve_model_path
@@ -85,3 +85,20 @@ def check_adapter_dir(adapter: str | os.PathLike) -> Path:
 def has_tokenizer(path: Path) -> bool:
     """True when ``path`` holds a saved tokenizer."""
     return (path / 'tokenizer_config.json').is_file()
+
+
+BITS = (4, 8)
+
+
+def quantization_spec(bits: int | None) -> dict | None:
+    """A BitsAndBytesConfig spec for ``--bits`` (4-bit NF4 also runs on the CPU)."""
+    if bits is None:
+        return None
+    if bits not in BITS:
+        raise ConfigError(f'--bits {bits}: use 4 or 8')
+    from transformers import BitsAndBytesConfig
+    if bits == 8:
+        return dict(type=BitsAndBytesConfig, load_in_8bit=True)
+    compute = str(auto_dtype()).replace('torch.', '')
+    return dict(type=BitsAndBytesConfig, load_in_4bit=True, bnb_4bit_quant_type='nf4',
+                bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=compute)

@@ -1,0 +1,69 @@
+"""Tests for xtuner_like/convert/bnb4.py: `convert merge --bits 4` and `chat` on its output."""
+from __future__ import annotations
+
+import io
+
+import pytest
+import torch
+from conftest import run_cli
+
+pytest.importorskip('bitsandbytes')
+
+
+@pytest.fixture(scope='module')
+def adapter_dir(tiny_model_dir, tmp_path_factory):
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from xtuner_like.templates import get_template, to_chat_template
+    path = tmp_path_factory.mktemp('bnb4') / 'adapter'
+    base = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32)
+    torch.manual_seed(0)
+    get_peft_model(base, LoraConfig(r=4, target_modules='all-linear',
+                                    init_lora_weights=False)).save_pretrained(path)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    tokenizer.chat_template = to_chat_template(get_template('chatml'), None)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+def test_merge_bits_4_loads_without_arguments(tiny_model_dir, adapter_dir, tmp_path):
+    from bitsandbytes.nn import Linear4bit
+    from transformers import AutoModelForCausalLM
+    assert run_cli(['convert', 'merge', tiny_model_dir, adapter_dir, tmp_path / 'fp32']) == 0
+    assert run_cli(['convert', 'merge', tiny_model_dir, adapter_dir, tmp_path / 'nf4',
+                    '--bits', '4']) == 0
+    files = list((tmp_path / 'nf4').glob('*.safetensors'))
+    assert files and not list((tmp_path / 'nf4').glob('*.bin'))
+    nf4 = AutoModelForCausalLM.from_pretrained(tmp_path / 'nf4').eval()
+    assert nf4.config.quantization_config.bnb_4bit_quant_type == 'nf4'
+    assert isinstance(nf4.model.layers[0].mlp.down_proj, Linear4bit)
+    fp32 = AutoModelForCausalLM.from_pretrained(tmp_path / 'fp32').eval()
+    from bitsandbytes.functional import dequantize_4bit
+    for name, module in nf4.named_modules():
+        if isinstance(module, Linear4bit):  # the merged weights, rounded to 16 NF4 levels
+            weight = dequantize_4bit(module.weight.data, module.weight.quant_state).float()
+            source = fp32.get_submodule(name).weight
+            assert (weight - source).norm() < 0.15 * source.norm(), name
+    assert sum(f.stat().st_size for f in files) < \
+        sum(f.stat().st_size for f in (tmp_path / 'fp32').glob('*.safetensors'))
+
+
+def test_chat_bits_4_on_the_4bit_folder(tiny_model_dir, adapter_dir, tmp_path, monkeypatch,
+                                        capsys):
+    assert run_cli(['convert', 'merge', tiny_model_dir, adapter_dir, tmp_path / 'nf4',
+                    '--bits', '4']) == 0
+    capsys.readouterr()
+    monkeypatch.setattr('sys.stdin', io.StringIO('Hi\n'))
+    rc = run_cli(['chat', tmp_path / 'nf4', '--bits', '4', '--temperature', '0',
+                  '--max-new-tokens', '4', '--stop-words', '\n'])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    assert len(captured.out.split('\n')[:-1]) == 1
+
+
+def test_bits_other_than_4_is_refused(tiny_model_dir, adapter_dir, tmp_path):
+    from xtuner_like.convert.merge import merge_adapter
+    from xtuner_like.errors import ConfigError
+    with pytest.raises(ConfigError, match='only 4'):
+        merge_adapter(tiny_model_dir, adapter_dir, tmp_path / 'x', bits=8)

@@ -1,0 +1,146 @@
+"""An Ollama ``Modelfile`` for an exported GGUF file: its chat template as a Go template.
+
+The Jinja chat_template in the GGUF metadata is rendered on marker strings; the text
+around the markers gives the pieces of a turn (the prefix of a user turn, what follows
+it up to the reply, what ends a reply ...). Those pieces become Ollama's Go template, and
+:func:`render_pieces` replays that template in Python, so a test can check that it gives
+the same text as the Jinja template for every built-in prompt template.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from ..utils.logging import log
+
+_SYS, _U1, _A1, _U2 = '@@SYSTEM@@', '@@USER1@@', '@@ANSWER1@@', '@@USER2@@'
+
+
+@dataclass(frozen=True)
+class ChatPieces:
+    """A chat template cut into the literal text around each message."""
+
+    prefix: str  # once at the start when there is no system message
+    system_pre: str | None  # system block before/after its text (None: no system support)
+    system_post: str
+    user_pre: str
+    user_post: str  # after the user text, up to where the reply starts
+    reply_post: str  # after a reply (its end-of-turn token and separator)
+
+
+def _render(template: str, messages: list[dict], bos: str, eos: str) -> str:
+    from transformers.utils.chat_template_utils import render_jinja_template
+    rendered, _ = render_jinja_template([messages], chat_template=template,
+                                        add_generation_prompt=True, bos_token=bos,
+                                        eos_token=eos)
+    return rendered[0]
+
+
+def _split_reply_end(between: str, first_prefix: str, eos: str) -> tuple[str, str] | None:
+    """Cut the text between a reply and the next user text into (reply end, user prefix)."""
+    cuts = []
+    if eos and eos in between:  # a reply ends with its end-of-turn token and the whitespace
+        end = between.index(eos) + len(eos)
+        end += len(between[end:]) - len(between[end:].lstrip())
+        cuts.append(end)
+    cuts += range(len(between) + 1)  # else: the longest user prefix both places share
+    for cut in cuts:
+        user_pre = between[cut:]
+        if first_prefix.endswith(user_pre):
+            return between[:cut], user_pre
+    return None
+
+
+def chat_pieces(template: str, bos: str = '', eos: str = '') -> ChatPieces | None:
+    """The pieces of ``template``, or None when it does not decompose turn by turn."""
+    try:
+        one = _render(template, [{'role': 'user', 'content': _U1}], bos, eos)
+        two = _render(template, [{'role': 'user', 'content': _U1},
+                                 {'role': 'assistant', 'content': _A1},
+                                 {'role': 'user', 'content': _U2}], bos, eos)
+    except Exception:  # noqa: BLE001 - a template that needs other inputs: no pieces
+        return None
+    if one.count(_U1) != 1 or _A1 not in two or _U2 not in two:
+        return None
+    first_prefix, user_post = one.split(_U1)
+    between = two[two.index(_A1) + len(_A1):two.index(_U2)]
+    split = _split_reply_end(between, first_prefix, eos)
+    if split is None:
+        return None
+    reply_post, user_pre = split
+    prefix = first_prefix[:len(first_prefix) - len(user_pre)]
+    system_pre, system_post = _system_pieces(template, bos, eos, user_pre)
+    pieces = ChatPieces(prefix, system_pre, system_post, user_pre, user_post, reply_post)
+    return pieces if render_pieces(pieces, [{'role': 'user', 'content': _U1},
+                                            {'role': 'assistant', 'content': _A1},
+                                            {'role': 'user', 'content': _U2}]) == two else None
+
+
+def _system_pieces(template: str, bos: str, eos: str, user_pre: str) -> tuple[str | None, str]:
+    try:
+        text = _render(template, [{'role': 'system', 'content': _SYS},
+                                  {'role': 'user', 'content': _U1}], bos, eos)
+    except Exception:  # noqa: BLE001 - a template without system support
+        return None, ''
+    head = text.split(_U1)[0]
+    if text.count(_SYS) != 1 or not head.endswith(user_pre) or _SYS not in head:
+        return None, ''
+    before, after = head[:len(head) - len(user_pre)].split(_SYS)
+    return before, after
+
+
+def render_pieces(pieces: ChatPieces, messages: Sequence[Mapping[str, str]]) -> str:
+    """What the Go template of :func:`go_template` renders (Python replay, for tests)."""
+    out = '' if messages and messages[0]['role'] == 'system' else pieces.prefix
+    for m in messages:
+        if m['role'] == 'system' and pieces.system_pre is not None:
+            out += pieces.system_pre + m['content'] + pieces.system_post
+        elif m['role'] == 'user':
+            out += pieces.user_pre + m['content'] + pieces.user_post
+        elif m['role'] == 'assistant':
+            out += m['content'] + pieces.reply_post
+    return out
+
+
+def go_template(pieces: ChatPieces) -> str:
+    """Ollama's TEMPLATE: one line of actions, so no Go whitespace trimming touches the text."""
+    system = ('{{ if eq .Role "system" }}' + pieces.system_pre + '{{ .Content }}'
+              + pieces.system_post + '{{ else ' if pieces.system_pre is not None else '{{ ')
+    return ('{{ if not .System }}' + pieces.prefix + '{{ end }}{{ range .Messages }}' + system
+            + 'if eq .Role "user" }}' + pieces.user_pre + '{{ .Content }}' + pieces.user_post
+            + '{{ else if eq .Role "assistant" }}{{ .Content }}' + pieces.reply_post
+            + '{{ end }}{{ end }}')
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace('\\', '\\\\').replace('"', '\\"') + '"'
+
+
+def write_modelfile(gguf_file: str | os.PathLike) -> Path:
+    """Write ``Modelfile`` beside ``gguf_file``: FROM, TEMPLATE and stop tokens."""
+    from gguf import GGUFReader
+    path = Path(gguf_file).resolve()
+    reader = GGUFReader(path)
+    fields = reader.fields
+
+    def value(key):
+        return fields[key].contents() if key in fields else None
+    tokens = value('tokenizer.ggml.tokens') or []
+    eos_id, bos_id = value('tokenizer.ggml.eos_token_id'), value('tokenizer.ggml.bos_token_id')
+    eos = tokens[eos_id] if eos_id is not None else ''
+    bos = tokens[bos_id] if bos_id is not None else ''
+    template = value('tokenizer.chat_template')
+    pieces = chat_pieces(template, bos, eos) if template else None
+    lines = [f'FROM ./{path.name}']
+    if pieces is None:
+        log(f'{path.name}: its chat template does not split into turns; the Modelfile has no '
+            'TEMPLATE, so Ollama falls back to the template stored in the GGUF file')
+    else:
+        lines.append(f'TEMPLATE """{go_template(pieces)}"""')
+    stops = [eos] + ([pieces.reply_post.strip()] if pieces else [])
+    lines += [f'PARAMETER stop {_quote(s)}' for s in dict.fromkeys(stops) if s]
+    out = path.parent / 'Modelfile'
+    out.write_text('\n'.join(lines) + '\n', encoding='utf-8')
+    return out

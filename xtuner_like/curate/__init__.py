@@ -1,0 +1,1 @@
+"""Data curation: format -> clean -> dedup -> decontaminate -> safe -> split, with a report."""

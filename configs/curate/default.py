@@ -18,7 +18,7 @@ clean = dict(
     max_reply_tokens=None,
     max_line_repetition=0.5,    # share of non-empty lines that repeat an earlier line
     max_ngram_repetition=0.5,   # share of word 3-grams that repeat an earlier one
-    max_char_repetition=0.5,    # share of character 10-grams that repeat an earlier one
+    max_char_repetition=0.6,    # share of character 10-grams that repeat an earlier one
     min_text_ratio=0.4,         # letters, digits and spaces over all characters
     max_mojibake_ratio=0.01,    # mis-decoded characters (U+FFFD, 'Ã©'-like pairs) per char
 )

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+import pyarrow as pa
+
 from ..dataset.map_fns import get_map_fn
 from ..errors import ConfigError, DatasetFormatError, XtunerLikeError
 
@@ -19,7 +21,11 @@ SIGNATURES: tuple[tuple[frozenset[str], str | None], ...] = (
     (frozenset({'instruction', 'output'}), 'alpaca'),
     (frozenset({'text'}), 'pretrain'),
 )
-COLUMNS = ('_id', 'source', 'row', 'conversation', '_reason', '_detail')
+TURN = pa.struct([('system', pa.string()), ('input', pa.string()), ('output', pa.string())])
+SCHEMA = pa.schema([('_id', pa.int64()), ('source', pa.string()), ('row', pa.int64()),
+                    ('conversation', pa.list_(TURN)), ('_reason', pa.string()),
+                    ('_detail', pa.string())])
+COLUMNS = tuple(SCHEMA.names)
 
 
 def detect_map_fn(path: str, columns: list[str]) -> str | None:
@@ -79,3 +85,23 @@ def format_batch(batch: dict, *, map_fn: str | None, source: str, offset: int,
         out['_reason'].append(reason)
         out['_detail'].append(detail)
     return out
+
+
+def to_messages(turns: list[dict]) -> list[dict]:
+    """A conversation as OpenAI messages (what ``dataset_map_fn='openai'`` reads back).
+
+    >>> to_messages([{'system': 'Be brief.', 'input': 'Hi', 'output': 'Hello'}])[0]
+    {'role': 'system', 'content': 'Be brief.'}
+    """
+    messages = [{'role': 'system', 'content': turns[0]['system']}] if turns[0]['system'] else []
+    for t in turns:
+        messages += [{'role': 'user', 'content': t['input']},
+                     {'role': 'assistant', 'content': t['output']}]
+    return messages
+
+
+def output_batch(batch: dict) -> dict:
+    """The written columns: ``messages`` plus provenance (``source``, ``row``)."""
+    return {'messages': [to_messages(turns) for turns in batch['conversation']],
+            'source': batch['source'], 'row': batch['row'], '_id': batch['_id'],
+            '_split': batch.get('_split') or ['train'] * len(batch['_id'])}

@@ -1,0 +1,213 @@
+"""Run the curation stages in order on an engine and fill the report.
+
+Every stage marks the rows it removes with ``_reason``/``_detail``; :meth:`Run.finish`
+counts them by reason, keeps a few as examples and filters them out, so the report's
+numbers come from the rows themselves.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..dataset.build import RowLocator
+from ..dataset.load import resolve_data_files
+from ..errors import ConfigError
+from .clean import clean_batch
+from .config import STAGES
+from .decontaminate import contaminated_batch, eval_index
+from .engine import Engine, make_engine, read_rows
+from .exact_dedup import exact_duplicates, exact_key_batch
+from .format import SCHEMA, format_batch, output_batch, resolve_map_fn
+from .near_dedup import candidate_pairs, clusters, jaccard, shingles, signature_batch
+from .report import Report, StageCount, pick_examples, snippet
+from .safe import KINDS, safe_batch
+from .split import assign_batch, eval_ids, split_key_batch
+from .text import conversation_text
+
+def mark_batch(batch: dict, *, ids: np.ndarray, reps: np.ndarray, reason: str,
+               locate: RowLocator) -> dict:
+    """``_reason`` for rows whose ``_id`` is in the sorted ``ids``; the detail names the
+    row each one duplicates (``reps``, aligned with ``ids``)."""
+    row_ids = np.asarray(batch['_id'], dtype=np.int64)
+    pos = np.minimum(np.searchsorted(ids, row_ids), max(len(ids) - 1, 0))
+    hit = (ids[pos] == row_ids) if len(ids) else np.zeros(len(row_ids), bool)
+    return {'_reason': [reason if h else '' for h in hit],
+            '_detail': [f'{reason.replace("_", " ")} of {locate(int(reps[p]))}' if h else ''
+                        for h, p in zip(hit, pos)]}
+
+
+class Run:
+    """One curation run: engine, report, and where each row came from."""
+
+    def __init__(self, engine: Engine, cfg: dict, log: Callable[[str], None]):
+        self.engine, self.cfg, self.log = engine, cfg, log
+        self.report = Report(config=cfg)
+        self.locate: RowLocator | None = None
+        self.candidates: list[dict] = []
+
+    def finish(self, data: Any, stage: str, rows_in: int, started: float) -> Any:
+        """Count, sample and filter out the rows this stage marked."""
+        eng = self.engine
+        dropped = eng.filter(data, '_reason', '', equal=False)
+        removed = Counter(eng.gather(dropped, ['_reason'])['_reason']) if eng.count(dropped) \
+            else Counter()
+        for reason in sorted(removed):
+            rows = eng.head(eng.filter(dropped, '_reason', reason), self.cfg['output']['examples'],
+                            ['_id', '_detail', 'conversation'])
+            self.candidates += [dict(stage=stage, reason=reason, detail=r['_detail'],
+                                     where=self.locate(r['_id']),
+                                     text=snippet(conversation_text(r['conversation'])))
+                                for r in rows]
+        kept = eng.filter(data, '_reason', '') if removed else data
+        out = eng.count(kept)
+        self.report.stages.append(StageCount(stage, rows_in, out, dict(sorted(removed.items()))))
+        self.log(f'curate: {stage}: {rows_in} -> {out} rows ({time.perf_counter() - started:.1f}'
+                 f' s){"; " if removed else ""}{", ".join(f"{k} {v}" for k, v in removed.items())}')
+        return kept
+
+    def mark(self, data: Any, ids: np.ndarray, reps: np.ndarray, reason: str) -> Any:
+        return self.engine.map(data, mark_batch, f'mark {reason}', ids=ids, reps=reps,
+                               reason=reason, locate=self.locate)
+
+
+def run_format(run: Run, files: list[str]) -> Any:
+    opts, parts, counts = run.cfg['format'], [], []
+    started = time.perf_counter()
+    for path in files:
+        raw = run.engine.read(path)
+        map_fn = resolve_map_fn(path, [c for c in run.engine.columns(raw) if c != '_row'],
+                                opts['map_fn'])
+        counts.append(run.engine.count(raw))
+        run.report.inputs.append(dict(path=path, rows=counts[-1], map_fn=map_fn))
+        parts.append(run.engine.map(raw, format_batch, f'format {Path(path).name}',
+                                    replace=True, schema=SCHEMA, map_fn=map_fn, source=path,
+                                    offset=sum(counts[:-1]), on_bad_row=opts['on_bad_row']))
+    run.locate = RowLocator(files, counts)
+    return run.finish(run.engine.concat(parts), 'format', sum(counts), started)
+
+
+def run_clean(run: Run, data: Any, opts: dict) -> Any:
+    if (opts['min_reply_tokens'] or opts['max_reply_tokens']) and not opts['tokenizer']:
+        raise ConfigError('clean.min_reply_tokens/max_reply_tokens need clean.tokenizer=<a '
+                          'tokenizer folder>')
+    return run.engine.map(data, clean_batch, 'clean', opts=opts)
+
+
+def run_exact_dedup(run: Run, data: Any, opts: dict) -> Any:
+    data = run.engine.map(data, exact_key_batch, 'exact dedup: hash', by=opts['by'])
+    cols = run.engine.gather(data, ['_id', '_exact_key'])
+    ids, reps = exact_duplicates(cols['_id'], cols['_exact_key'])
+    return run.mark(data, ids, reps, 'exact_duplicate')
+
+
+def run_near_dedup(run: Run, data: Any, opts: dict) -> Any:
+    eng = run.engine
+    data = eng.map(data, signature_batch, 'near dedup: minhash', by=opts['by'],
+                   shingle_size=opts['shingle_size'], num_perm=opts['num_perm'],
+                   seed=opts['seed'], threshold=opts['threshold'])
+    cols = eng.gather(data, ['_id', '_bands'])
+    pairs = candidate_pairs(cols['_id'], cols['_bands'])
+    del cols
+    rows = eng.gather(data, ['_id', 'conversation'], ids=np.unique(pairs))
+    sets = {i: shingles(c, opts['by'], opts['shingle_size'])
+            for i, c in zip(rows['_id'].tolist(), rows['conversation'])}
+    keep = np.array([jaccard(sets[a], sets[b]) >= opts['threshold'] for a, b in pairs.tolist()],
+                    dtype=bool)
+    groups = clusters(pairs, keep)
+    reps = np.array([r for r, ms in groups.items() for _ in ms], dtype=np.int64)
+    ids = np.array([m for ms in groups.values() for m in ms], dtype=np.int64)
+    order = np.argsort(ids)
+    text = {i: snippet(conversation_text(c)) for i, c in zip(rows['_id'].tolist(),
+                                                             rows['conversation'])}
+    top = sorted(groups.items(), key=lambda g: (-len(g[1]), g[0]))[:run.cfg['output']['clusters']]
+    run.report.clusters = [dict(size=len(ms) + 1, kept=dict(where=run.locate(r), text=text[r]),
+                                example=dict(where=run.locate(ms[0]), text=text[ms[0]]))
+                           for r, ms in top]
+    run.log(f'curate: near dedup: {len(pairs)} candidate pairs, {int(keep.sum())} confirmed, '
+            f'{len(groups)} clusters')
+    return run.mark(data, ids[order], reps[order], 'near_duplicate')
+
+
+def run_decontaminate(run: Run, data: Any, opts: dict) -> Any:
+    files = resolve_data_files(opts['eval_files'])
+    if not files:
+        raise ConfigError('decontaminate is enabled but decontaminate.eval_files is empty; '
+                          'give the evaluation files or set decontaminate.enabled=False')
+    texts = []
+    for path in files:
+        raw = read_rows(path)
+        map_fn = resolve_map_fn(path, [c for c in raw.column_names if c != '_row'],
+                                opts['map_fn'])
+        rows = format_batch(raw[:], map_fn=map_fn, source=path, offset=0, on_bad_row='drop')
+        texts += [conversation_text(t) for t in rows['conversation'] if t]
+    index, sizes = eval_index(texts, opts['ngram_size'], opts['min_ngram_size'])
+    run.log(f'curate: decontaminate: {len(index)} n-grams from {len(texts)} eval rows')
+    return run.engine.map(data, contaminated_batch, 'decontaminate', index=index, sizes=sizes)
+
+
+def run_safe(run: Run, data: Any, opts: dict) -> Any:
+    data = run.engine.map(data, safe_batch, 'safe', kinds=list(opts['kinds']),
+                          action=opts['action'])
+    cols = run.engine.gather(data, [f'_pii_{k}' for k in KINDS])
+    run.report.redactions = {k: int(cols[f'_pii_{k}'].sum()) for k in KINDS
+                             if k in opts['kinds']}
+    return data
+
+
+def run_split(run: Run, data: Any, opts: dict) -> Any:
+    ratio = 0.0 if opts['eval_count'] is not None else opts['eval_ratio']
+    data = run.engine.map(data, split_key_batch, 'split', seed=opts['seed'], eval_ratio=ratio)
+    if opts['eval_count'] is not None:
+        cols = run.engine.gather(data, ['_id', '_split_u'])
+        data = run.engine.map(data, assign_batch, 'split: assign',
+                              eval_ids=eval_ids(cols['_id'], cols['_split_u'],
+                                                int(opts['eval_count'])))
+    return data
+
+
+RUNNERS = {'clean': run_clean, 'exact_dedup': run_exact_dedup, 'near_dedup': run_near_dedup,
+           'decontaminate': run_decontaminate, 'safe': run_safe, 'split': run_split}
+
+
+def curate(inputs: list[str], out_dir: str | Path | None, cfg: dict, dry_run: bool = False,
+           log: Callable[[str], None] | None = None) -> Report:
+    """Curate ``inputs`` into ``out_dir`` (train/eval files + report); ``dry_run`` writes
+    nothing and only returns the report."""
+    log = log or (lambda msg: print(msg, file=sys.stderr))
+    files = resolve_data_files(list(inputs))
+    engine = make_engine(cfg['engine'])
+    run = Run(engine, cfg, log)
+    try:
+        data = run_format(run, files)
+        for stage in STAGES[1:]:
+            if cfg[stage]['enabled']:
+                started, rows_in = time.perf_counter(), engine.count(data)
+                data = run.finish(RUNNERS[stage](run, data, cfg[stage]), stage, rows_in,
+                                  started)
+        run.report.examples = pick_examples(run.candidates, cfg['output']['examples'])
+        data = engine.map(data, output_batch, 'output', replace=True)
+        run.report.split = dict(sorted(Counter(engine.gather(data, ['_split'])['_split'])
+                                       .items(), reverse=True))
+        if not dry_run:
+            _write(engine, data, Path(out_dir), cfg['output']['format'], run.report)
+    finally:
+        engine.close()
+    problems = run.report.consistency_problems()
+    if problems:  # an internal invariant: the counts come from the rows themselves
+        raise AssertionError('curation report does not add up: ' + '; '.join(problems))
+    return run.report
+
+
+def _write(engine: Engine, data: Any, out_dir: Path, fmt: str, report: Report) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for split, n in report.split.items():
+        path = out_dir / f'{split}.{fmt}'
+        engine.write(engine.filter(data, '_split', split), path, fmt,
+                     ['messages', 'source', 'row'])
+        report.outputs.append(f'{path} ({n} rows)')
+    report.write(out_dir)

@@ -19,6 +19,8 @@ def exact_duplicates(ids: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.
     >>> exact_duplicates(np.array([5, 1, 2, 7]), np.array([9, 9, 3, 3]))
     (array([5, 7]), array([1, 2]))
     """
+    if len(ids) == 0:
+        return ids.copy(), ids.copy()
     order = np.lexsort((ids, keys))
     ids, keys = ids[order], keys[order]
     first = np.r_[True, keys[1:] != keys[:-1]]

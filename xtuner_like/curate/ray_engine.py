@@ -7,6 +7,7 @@ materialized in Ray's object store, so a later stage never recomputes an earlier
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +57,12 @@ class RayEngine(Engine):
             ray.init(address=address, include_dashboard=False, log_to_driver=False,
                      configure_logging=False, **local)
         self.ray = ray
+        # One line per stage comes from the pipeline; Ray's per-dataset banners would bury it.
+        logging.getLogger('ray.data').setLevel(logging.WARNING)
+        ray.data.DataContext.get_current().enable_progress_bars = False
 
-    def _batches(self, data, fn, **kwargs):
-        return data.map_batches(fn, batch_format='pyarrow', batch_size=self.batch_size,
+    def _batches(self, data, func, **kwargs):
+        return data.map_batches(func, batch_format='pyarrow', batch_size=self.batch_size,
                                 zero_copy_batch=True, fn_kwargs=kwargs).materialize()
 
     def read(self, path: str):

@@ -36,11 +36,12 @@ PATTERNS: dict[str, re.Pattern] = {
         rf'(?<![\w.]){_OCTET}(?:\.{_OCTET}){{3}}(?![\w.]\d)'
         rf'|(?<![\w:])(?:{_H16}:){{7}}{_H16}(?![\w:])'
         rf'|(?<![\w:])(?:{_H16}:){{1,6}}:(?:{_H16}:){{0,5}}{_H16}(?![\w:])'),
-    # An optional +country code, then at least three digit groups split by space, dot or
+    # An optional (+)country code, then at least three digit groups split by space, dot or
     # dash (an area code may be in parentheses), 9 to 15 digits in all; or +<10-14 digits>.
+    # Not inside a longer run of digit groups (a card number that fails Luhn, an id).
     'phone': re.compile(
-        r'(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?|\d{2,4}[ .-])\d{2,4}[ .-]\d{3,5}'
-        r'(?![\w]|[.-]\d)|(?<![\w+])\+\d{10,14}(?!\w)'),
+        r'(?<![\w+])(?<!\d[ .-])(?:\+?\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?|\d{2,4}[ .-])'
+        r'\d{2,4}[ .-]\d{3,5}(?!\w|[ .-]\d)|(?<![\w+])\+\d{10,14}(?!\w)'),
 }
 
 

@@ -8,13 +8,12 @@ def conv(q, a):
 
 
 def test_keys_ignore_case_whitespace_and_punctuation():
-    keys = exact_key_batch({'conversation': [conv('Hi there!', 'Hello.'),
-                                             conv('hi   THERE', 'hello'),
-                                             conv('Hi there!', 'Goodbye.')]},
+    keys = exact_key_batch({'_id': [0, 1, 2], 'conversation': [
+        conv('Hi there!', 'Hello.'), conv('hi   THERE', 'hello'), conv('Hi there!', 'Goodbye.')]},
                            by='conversation')['_exact_key']
     assert keys[0] == keys[1] != keys[2]
-    by_prompt = exact_key_batch({'conversation': [conv('Hi there!', 'Hello.'),
-                                                  conv('Hi there!', 'Goodbye.')]},
+    by_prompt = exact_key_batch({'_id': [0, 1], 'conversation': [
+        conv('Hi there!', 'Hello.'), conv('Hi there!', 'Goodbye.')]},
                                 by='prompt')['_exact_key']
     assert by_prompt[0] == by_prompt[1]
 

@@ -27,7 +27,7 @@ def test_similar_rows_share_a_band_and_unrelated_rows_do_not():
     edited = [t.replace(t.split()[40], 'changed', 1) for t in base]
     rows = [conv(t) for t in base + edited]
     opts = dict(by='conversation', shingle_size=3, num_perm=128, seed=1, threshold=0.7)
-    bands = signature_batch({'conversation': rows}, **opts)['_bands']
+    bands = signature_batch({'_id': list(range(60)), 'conversation': rows}, **opts)['_bands']
     assert bands.shape == (60, lsh_params(0.7, 128)[0]) and bands.dtype == np.int64
     pairs = {tuple(p) for p in candidate_pairs(np.arange(60), bands).tolist()}
     assert {(i, i + 30) for i in range(30)} <= pairs

@@ -67,7 +67,7 @@ def test_disabled_stages_keep_their_rows(corpus, tmp_path):
 
 def test_format_errors_stop_the_run_when_asked(corpus, tmp_path):
     cfg = load_curate_config(None, {'format.on_bad_row': 'error'})
-    with pytest.raises(DatasetFormatError, match=r'openai.jsonl, row 1: .*assistant'):
+    with pytest.raises(DatasetFormatError, match=r'openai.jsonl, line 2: .*assistant'):
         curate(corpus, tmp_path / 'out', cfg)
 
 

@@ -94,6 +94,10 @@ class Engine(ABC):
         """Rows whose ``column`` equals ``value`` (or differs from it)."""
 
     @abstractmethod
+    def drop_ids(self, data: Any, ids: np.ndarray) -> Any:
+        """Rows whose ``_id`` is not in ``ids``."""
+
+    @abstractmethod
     def concat(self, parts: list[Any]) -> Any:
         """Rows of every part, in order."""
 
@@ -108,13 +112,6 @@ class Engine(ABC):
     def gather(self, data: Any, columns: list[str], ids: np.ndarray | None = None) -> dict:
         """Columns of all rows (or of ``ids``) in memory, aligned (see :func:`from_arrow`)."""
         return from_arrow(self.table(data, columns, ids), columns)
-
-    def head(self, data: Any, n: int, columns: list[str]) -> list[dict]:
-        """Up to ``n`` rows (the smallest ids) as dicts."""
-        ids = self.gather(data, ['_id'])['_id']
-        table = self.table(data, list(dict.fromkeys(columns + ['_id'])),
-                           np.sort(ids)[:n]).sort_by('_id')
-        return table.select(columns).to_pylist()
 
     def close(self) -> None:
         """Release what the engine holds (scratch files, a local cluster)."""
@@ -134,6 +131,10 @@ class DatasetsEngine(Engine):
         slug = ''.join(c if c.isalnum() else '_' for c in desc)[:40]
         return str(self.scratch / f'{self.steps:03d}-{slug}.arrow')
 
+    def _procs(self, data: datasets.Dataset) -> int | None:
+        """Worker processes, when there are enough rows to share."""
+        return self.num_proc if self.num_proc > 1 and len(data) >= 2 * self.batch_size else None
+
     def read(self, path: str) -> datasets.Dataset:
         return read_rows(path)
 
@@ -147,17 +148,21 @@ class DatasetsEngine(Engine):
         features = datasets.Features.from_arrow_schema(schema) if schema is not None else None
         return data.map(
             fn, batched=True, batch_size=self.batch_size, fn_kwargs=kwargs, desc=desc,
-            num_proc=self.num_proc if self.num_proc > 1 and len(data) >= 2 * self.batch_size
-            else None, remove_columns=data.column_names if replace else None,
+            num_proc=self._procs(data), remove_columns=data.column_names if replace else None,
             features=features, load_from_cache_file=False, cache_file_name=self._cache_file(desc))
 
     def filter(self, data, column, value, equal=True):
         return data.filter(_equals, batched=True, batch_size=self.batch_size,
                            input_columns=[column], fn_kwargs=dict(value=value, equal=equal),
-                           num_proc=self.num_proc if self.num_proc > 1 and
-                           len(data) >= 2 * self.batch_size else None,
+                           num_proc=self._procs(data),
                            load_from_cache_file=False, cache_file_name=self._cache_file(column),
                            desc=f'select {column}{"==" if equal else "!="}{value!r}')
+
+    def drop_ids(self, data, ids):
+        return data.filter(_not_in, batched=True, batch_size=self.batch_size,
+                           input_columns=['_id'], fn_kwargs=dict(ids=ids),
+                           num_proc=self._procs(data), load_from_cache_file=False,
+                           cache_file_name=self._cache_file('drop'), desc='drop rows')
 
     def concat(self, parts):
         return parts[0] if len(parts) == 1 else datasets.concatenate_datasets(parts)
@@ -173,6 +178,10 @@ class DatasetsEngine(Engine):
 
     def close(self) -> None:
         shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def _not_in(row_ids: list, *, ids: np.ndarray) -> list[bool]:
+    return (~np.isin(np.asarray(row_ids), ids)).tolist()
 
 
 def write_dataset(data: datasets.Dataset, path: Path, fmt: str, num_proc: int = 1) -> None:

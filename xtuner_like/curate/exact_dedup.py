@@ -9,7 +9,7 @@ from .text import conversation_text, normalize, stable_hash
 
 def exact_key_batch(batch: dict, *, by: str) -> dict:
     """``_exact_key``: a 64-bit hash of each row's normalized conversation or prompt."""
-    return {'_exact_key': [stable_hash(normalize(conversation_text(turns, by)))
+    return {'_id': batch['_id'], '_exact_key': [stable_hash(normalize(conversation_text(turns, by)))
                            for turns in batch['conversation']]}
 
 

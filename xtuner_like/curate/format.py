@@ -9,6 +9,7 @@ from typing import Callable
 
 import pyarrow as pa
 
+from ..dataset.build import RowLocator
 from ..dataset.map_fns import get_map_fn
 from ..errors import ConfigError, DatasetFormatError, XtunerLikeError
 
@@ -75,7 +76,8 @@ def format_batch(batch: dict, *, map_fn: str | None, source: str, offset: int,
         except (XtunerLikeError, KeyError, TypeError, ValueError, AttributeError) as exc:
             if on_bad_row == 'error':
                 raise DatasetFormatError(
-                    f"{source}, row {row_no}: {exc}. Fix the row, set format.map_fn, or set "
+                    f"{RowLocator([source], [0])(int(row_no))}: {exc}. Fix the row, set "
+                    "format.map_fn, or set "
                     "format.on_bad_row='drop'") from None
             turns, reason, detail = [], 'format_error', str(exc)[:200]
         out['_id'].append(offset + int(row_no))

@@ -55,13 +55,13 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
 
 def signature_batch(batch: dict, *, by: str, shingle_size: int, num_perm: int, seed: int,
                     threshold: float) -> dict:
-    """``_bands``: the LSH band keys of each row."""
+    """``_id`` and ``_bands``, the LSH band keys of each row."""
     sigs = np.empty((len(batch['conversation']), num_perm), dtype=np.uint32)
     for i, turns in enumerate(batch['conversation']):
         mh = RMinHash(num_perm, seed)
         mh.update(sorted(shingles(turns, by, shingle_size)) or [''])
         sigs[i] = mh.digest()
-    return {'_bands': band_keys(sigs, *lsh_params(threshold, num_perm))}
+    return {'_id': batch['_id'], '_bands': band_keys(sigs, *lsh_params(threshold, num_perm))}
 
 
 def candidate_pairs(ids: np.ndarray, bands: np.ndarray) -> np.ndarray:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import pyarrow.compute as pc
 
 from ..dataset.build import RowLocator
 from ..dataset.load import resolve_data_files
@@ -29,16 +31,13 @@ from .safe import KINDS, safe_batch
 from .split import assign_batch, eval_ids, split_key_batch
 from .text import conversation_text
 
-def mark_batch(batch: dict, *, ids: np.ndarray, reps: np.ndarray, reason: str,
-               locate: RowLocator) -> dict:
-    """``_reason`` for rows whose ``_id`` is in the sorted ``ids``; the detail names the
-    row each one duplicates (``reps``, aligned with ``ids``)."""
-    row_ids = np.asarray(batch['_id'], dtype=np.int64)
-    pos = np.minimum(np.searchsorted(ids, row_ids), max(len(ids) - 1, 0))
-    hit = (ids[pos] == row_ids) if len(ids) else np.zeros(len(row_ids), bool)
-    return {'_reason': [reason if h else '' for h in hit],
-            '_detail': [f'{reason.replace("_", " ")} of {locate(int(reps[p]))}' if h else ''
-                        for h, p in zip(hit, pos)]}
+@dataclass
+class Drop:
+    """Rows a global stage removes: sorted ``ids``, the row each one duplicates (``reps``)."""
+
+    ids: np.ndarray
+    reps: np.ndarray
+    reason: str
 
 
 class Run:
@@ -50,29 +49,48 @@ class Run:
         self.locate: RowLocator | None = None
         self.candidates: list[dict] = []
 
-    def finish(self, data: Any, stage: str, rows_in: int, started: float) -> Any:
-        """Count, sample and filter out the rows this stage marked."""
-        eng = self.engine
-        dropped = eng.filter(data, '_reason', '', equal=False)
-        removed = Counter(eng.gather(dropped, ['_reason'])['_reason']) if eng.count(dropped) \
-            else Counter()
-        for reason in sorted(removed):
-            rows = eng.head(eng.filter(dropped, '_reason', reason), self.cfg['output']['examples'],
-                            ['_id', '_detail', 'conversation'])
-            self.candidates += [dict(stage=stage, reason=reason, detail=r['_detail'],
-                                     where=self.locate(r['_id']),
-                                     text=snippet(conversation_text(r['conversation'])))
-                                for r in rows]
-        kept = eng.filter(data, '_reason', '') if removed else data
+    def finish(self, data: Any, stage: str, rows_in: int, started: float,
+               drop: Drop | None = None) -> Any:
+        """Count, sample and filter out the rows this stage removes: those marked in
+        ``_reason`` (row-by-row stages) or the ids of ``drop`` (global stages)."""
+        eng, k = self.engine, self.cfg['output']['examples']
+        examples: dict[str, list[int]] = {}
+        if drop is None:
+            table = eng.table(data, ['_id', '_reason'])
+            removed = {v['values']: v['counts'] for v in
+                       pc.value_counts(table.column('_reason')).to_pylist() if v['values']}
+            for reason in removed:
+                mask = pc.equal(table.column('_reason'), reason)
+                examples[reason] = np.sort(pc.filter(table.column('_id'), mask).to_numpy())[:k]
+            del table
+            kept = eng.filter(data, '_reason', '') if removed else data
+        else:
+            removed = {drop.reason: len(drop.ids)} if len(drop.ids) else {}
+            examples = {drop.reason: drop.ids[:k]} if removed else {}
+            kept = eng.drop_ids(data, drop.ids) if removed else data
+        self._examples(data, stage, examples, drop)
         out = eng.count(kept)
-        self.report.stages.append(StageCount(stage, rows_in, out, dict(sorted(removed.items()))))
-        self.log(f'curate: {stage}: {rows_in} -> {out} rows ({time.perf_counter() - started:.1f}'
-                 f' s){"; " if removed else ""}{", ".join(f"{k} {v}" for k, v in removed.items())}')
+        seconds = time.perf_counter() - started
+        self.report.stages.append(StageCount(stage, rows_in, out, dict(sorted(removed.items())),
+                                             round(seconds, 2)))
+        self.log(f'curate: {stage}: {rows_in} -> {out} rows ({seconds:.1f} s)'
+                 + ''.join(f'; {r} {n}' for r, n in sorted(removed.items())))
         return kept
 
-    def mark(self, data: Any, ids: np.ndarray, reps: np.ndarray, reason: str) -> Any:
-        return self.engine.map(data, mark_batch, f'mark {reason}', ids=ids, reps=reps,
-                               reason=reason, locate=self.locate)
+    def _examples(self, data: Any, stage: str, ids: dict[str, np.ndarray],
+                  drop: Drop | None) -> None:
+        if not ids:
+            return
+        cols = ['_id', 'conversation'] + ([] if drop else ['_reason', '_detail'])
+        rows = self.engine.table(data, cols, np.concatenate(list(ids.values()))).sort_by('_id')
+        for r in rows.to_pylist():
+            if drop is not None:
+                rep = drop.reps[np.searchsorted(drop.ids, r['_id'])]
+                r['_reason'] = drop.reason
+                r['_detail'] = f'{drop.reason.replace("_", " ")} of {self.locate(int(rep))}'
+            self.candidates.append(dict(
+                stage=stage, reason=r['_reason'], detail=r['_detail'],
+                where=self.locate(r['_id']), text=snippet(conversation_text(r['conversation']))))
 
 
 def run_format(run: Run, files: list[str]) -> Any:
@@ -95,22 +113,22 @@ def run_clean(run: Run, data: Any, opts: dict) -> Any:
     if (opts['min_reply_tokens'] or opts['max_reply_tokens']) and not opts['tokenizer']:
         raise ConfigError('clean.min_reply_tokens/max_reply_tokens need clean.tokenizer=<a '
                           'tokenizer folder>')
-    return run.engine.map(data, clean_batch, 'clean', opts=opts)
+    return run.engine.map(data, clean_batch, 'clean', opts=opts), None
 
 
 def run_exact_dedup(run: Run, data: Any, opts: dict) -> Any:
-    data = run.engine.map(data, exact_key_batch, 'exact dedup: hash', by=opts['by'])
-    cols = run.engine.gather(data, ['_id', '_exact_key'])
-    ids, reps = exact_duplicates(cols['_id'], cols['_exact_key'])
-    return run.mark(data, ids, reps, 'exact_duplicate')
+    keys = run.engine.map(data, exact_key_batch, 'exact dedup: hash', replace=True,
+                          by=opts['by'])
+    cols = run.engine.gather(keys, ['_id', '_exact_key'])
+    return data, Drop(*exact_duplicates(cols['_id'], cols['_exact_key']), 'exact_duplicate')
 
 
 def run_near_dedup(run: Run, data: Any, opts: dict) -> Any:
     eng = run.engine
-    data = eng.map(data, signature_batch, 'near dedup: minhash', by=opts['by'],
-                   shingle_size=opts['shingle_size'], num_perm=opts['num_perm'],
-                   seed=opts['seed'], threshold=opts['threshold'])
-    cols = eng.gather(data, ['_id', '_bands'])
+    bands = eng.map(data, signature_batch, 'near dedup: minhash', replace=True, by=opts['by'],
+                    shingle_size=opts['shingle_size'], num_perm=opts['num_perm'],
+                    seed=opts['seed'], threshold=opts['threshold'])
+    cols = eng.gather(bands, ['_id', '_bands'])
     pairs = candidate_pairs(cols['_id'], cols['_bands'])
     del cols
     rows = eng.gather(data, ['_id', 'conversation'], ids=np.unique(pairs))
@@ -130,7 +148,7 @@ def run_near_dedup(run: Run, data: Any, opts: dict) -> Any:
                            for r, ms in top]
     run.log(f'curate: near dedup: {len(pairs)} candidate pairs, {int(keep.sum())} confirmed, '
             f'{len(groups)} clusters')
-    return run.mark(data, ids[order], reps[order], 'near_duplicate')
+    return data, Drop(ids[order], reps[order], 'near_duplicate')
 
 
 def run_decontaminate(run: Run, data: Any, opts: dict) -> Any:
@@ -147,7 +165,8 @@ def run_decontaminate(run: Run, data: Any, opts: dict) -> Any:
         texts += [conversation_text(t) for t in rows['conversation'] if t]
     index, sizes = eval_index(texts, opts['ngram_size'], opts['min_ngram_size'])
     run.log(f'curate: decontaminate: {len(index)} n-grams from {len(texts)} eval rows')
-    return run.engine.map(data, contaminated_batch, 'decontaminate', index=index, sizes=sizes)
+    return run.engine.map(data, contaminated_batch, 'decontaminate', index=index,
+                          sizes=sizes), None
 
 
 def run_safe(run: Run, data: Any, opts: dict) -> Any:
@@ -156,7 +175,7 @@ def run_safe(run: Run, data: Any, opts: dict) -> Any:
     cols = run.engine.gather(data, [f'_pii_{k}' for k in KINDS])
     run.report.redactions = {k: int(cols[f'_pii_{k}'].sum()) for k in KINDS
                              if k in opts['kinds']}
-    return data
+    return data, None
 
 
 def run_split(run: Run, data: Any, opts: dict) -> Any:
@@ -167,7 +186,7 @@ def run_split(run: Run, data: Any, opts: dict) -> Any:
         data = run.engine.map(data, assign_batch, 'split: assign',
                               eval_ids=eval_ids(cols['_id'], cols['_split_u'],
                                                 int(opts['eval_count'])))
-    return data
+    return data, None
 
 
 RUNNERS = {'clean': run_clean, 'exact_dedup': run_exact_dedup, 'near_dedup': run_near_dedup,
@@ -187,8 +206,8 @@ def curate(inputs: list[str], out_dir: str | Path | None, cfg: dict, dry_run: bo
         for stage in STAGES[1:]:
             if cfg[stage]['enabled']:
                 started, rows_in = time.perf_counter(), engine.count(data)
-                data = run.finish(RUNNERS[stage](run, data, cfg[stage]), stage, rows_in,
-                                  started)
+                data, drop = RUNNERS[stage](run, data, cfg[stage])
+                data = run.finish(data, stage, rows_in, started, drop)
         run.report.examples = pick_examples(run.candidates, cfg['output']['examples'])
         data = engine.map(data, output_batch, 'output', replace=True)
         run.report.split = dict(sorted(Counter(engine.gather(data, ['_split'])['_split'])

@@ -41,8 +41,9 @@ def _select(table: pa.Table, column: str, value: Any, equal: bool) -> pa.Table:
     return table.filter(mask if equal else pc.invert(mask))
 
 
-def _take_ids(table: pa.Table, ids: np.ndarray) -> pa.Table:
-    return table.filter(pc.is_in(table.column('_id'), value_set=pa.array(ids)))
+def _take_ids(table: pa.Table, ids: np.ndarray, keep: bool = True) -> pa.Table:
+    mask = pc.is_in(table.column('_id'), value_set=pa.array(ids))
+    return table.filter(mask if keep else pc.invert(mask))
 
 
 class RayEngine(Engine):
@@ -80,6 +81,9 @@ class RayEngine(Engine):
 
     def filter(self, data, column, value, equal=True):
         return self._batches(data, _select, column=column, value=value, equal=equal)
+
+    def drop_ids(self, data, ids):
+        return self._batches(data, _take_ids, ids=ids, keep=False)
 
     def concat(self, parts):
         return parts[0] if len(parts) == 1 else parts[0].union(*parts[1:]).materialize()

@@ -22,6 +22,7 @@ class StageCount:
     rows_in: int
     rows_out: int
     removed: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
 
 
 @dataclass

@@ -45,7 +45,8 @@ split = dict(enabled=True, eval_ratio=0.02, eval_count=None, seed=0)
 
 output = dict(format='jsonl',   # 'jsonl' (OpenAI messages) or 'parquet'
               examples=20,      # removed rows shown in the report
-              clusters=5)       # largest near-duplicate clusters shown in the report
+              clusters=5,       # largest near-duplicate clusters shown in the report
+              removed=False)    # also write removed.jsonl: source, row, stage, reason
 
 # 'datasets' (memory-mapped Arrow, num_proc workers) or 'ray' (Ray Data; address=None
 # starts a local instance, 'auto' or 'ray://host:10001' joins a cluster).

@@ -116,3 +116,20 @@ def test_num_proc_gives_the_same_rows(corpus, tmp_path):
     cfg = load_curate_config(None, {'engine.num_proc': 2, 'engine.batch_size': 2})
     curate(corpus, tmp_path / 'out', cfg)
     assert survivors(tmp_path / 'out') == SURVIVORS
+
+
+def test_removed_rows_file_names_every_removed_row(corpus, tmp_path):
+    out = tmp_path / 'out'
+    curate(corpus, out, load_curate_config(None, {'output.removed': True}))
+    rows = [json.loads(line) for line in (out / 'removed.jsonl').read_text().splitlines()]
+    got = {(r['source'].rsplit('/', 1)[1], r['row']): (r['stage'], r['reason']) for r in rows}
+    assert got == {('openai.jsonl', 1): ('format', 'format_error'),
+                   ('alpaca.json', 4): ('clean', 'no_reply'),
+                   ('alpaca.json', 5): ('clean', 'ngram_repetition'),
+                   ('alpaca.json', 6): ('clean', 'non_text'),
+                   ('alpaca.json', 1): ('exact_dedup', 'exact_duplicate'),
+                   ('openai.jsonl', 2): ('exact_dedup', 'exact_duplicate'),
+                   ('alpaca.json', 3): ('near_dedup', 'near_duplicate')}
+    near = next(r for r in rows if r['stage'] == 'near_dedup')
+    assert near['detail'].startswith('near duplicate of') and near['detail'].endswith(
+        'alpaca.json, row 2')

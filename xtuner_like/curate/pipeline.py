@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..dataset.build import RowLocator
@@ -22,7 +23,7 @@ from ..errors import ConfigError
 from .clean import clean_batch
 from .config import STAGES
 from .decontaminate import contaminated_batch, eval_index
-from .engine import Engine, make_engine, read_rows
+from .engine import Engine, make_engine, read_rows, write_dataset
 from .exact_dedup import exact_duplicates, exact_key_batch
 from .format import SCHEMA, format_batch, output_batch, resolve_map_fn
 from .near_dedup import candidate_pairs, clusters, jaccard, shingles, signature_batch
@@ -48,6 +49,7 @@ class Run:
         self.report = Report(config=cfg)
         self.locate: RowLocator | None = None
         self.candidates: list[dict] = []
+        self.removed: list[pa.Table] = []
 
     def finish(self, data: Any, stage: str, rows_in: int, started: float,
                drop: Drop | None = None) -> Any:
@@ -69,6 +71,8 @@ class Run:
             examples = {drop.reason: drop.ids[:k]} if removed else {}
             kept = eng.drop_ids(data, drop.ids) if removed else data
         self._examples(data, stage, examples, drop)
+        if removed and self.cfg['output']['removed']:
+            self._keep_removed(data, stage, drop)
         out = eng.count(kept)
         seconds = time.perf_counter() - started
         self.report.stages.append(StageCount(stage, rows_in, out, dict(sorted(removed.items())),
@@ -76,6 +80,19 @@ class Run:
         self.log(f'curate: {stage}: {rows_in} -> {out} rows ({seconds:.1f} s)'
                  + ''.join(f'; {r} {n}' for r, n in sorted(removed.items())))
         return kept
+
+    def _keep_removed(self, data: Any, stage: str, drop: Drop | None) -> None:
+        """Provenance and reason of every removed row, for ``removed.jsonl``."""
+        if drop is None:
+            table = self.engine.table(self.engine.filter(data, '_reason', '', equal=False),
+                                      ['_id', 'source', 'row', '_reason', '_detail'])
+        else:
+            table = self.engine.table(data, ['_id', 'source', 'row'], drop.ids).sort_by('_id')
+            reps = drop.reps[np.searchsorted(drop.ids, table.column('_id').to_numpy())]
+            table = table.append_column('_reason', pa.array([drop.reason] * len(table)))
+            table = table.append_column('_detail', pa.array(
+                [f'{drop.reason.replace("_", " ")} of {self.locate(int(r))}' for r in reps]))
+        self.removed.append(table.append_column('stage', pa.array([stage] * len(table))))
 
     def _examples(self, data: Any, stage: str, ids: dict[str, np.ndarray],
                   drop: Drop | None) -> None:
@@ -213,7 +230,8 @@ def curate(inputs: list[str], out_dir: str | Path | None, cfg: dict, dry_run: bo
         run.report.split = dict(sorted(Counter(engine.gather(data, ['_split'])['_split'])
                                        .items(), reverse=True))
         if not dry_run:
-            _write(engine, data, Path(out_dir), cfg['output']['format'], run.report)
+            _write(engine, data, Path(out_dir), cfg['output']['format'], run.report,
+                   run.removed)
     finally:
         engine.close()
     problems = run.report.consistency_problems()
@@ -222,8 +240,17 @@ def curate(inputs: list[str], out_dir: str | Path | None, cfg: dict, dry_run: bo
     return run.report
 
 
-def _write(engine: Engine, data: Any, out_dir: Path, fmt: str, report: Report) -> None:
+def _write(engine: Engine, data: Any, out_dir: Path, fmt: str, report: Report,
+           removed: list[pa.Table]) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
+    if removed:
+        import datasets
+        table = pa.concat_tables(removed).rename_columns(
+            ['_id', 'source', 'row', 'reason', 'detail', 'stage'])
+        path = out_dir / 'removed.jsonl'
+        write_dataset(datasets.Dataset(table.select(['source', 'row', 'stage', 'reason',
+                                                     'detail'])), path, 'jsonl')
+        report.outputs.append(f'{path} ({len(table)} rows)')
     for split, n in report.split.items():
         path = out_dir / f'{split}.{fmt}'
         engine.write(engine.filter(data, '_split', split), path, fmt,

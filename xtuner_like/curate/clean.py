@@ -10,6 +10,7 @@ from .text import conversation_text
 
 # Latin-1 read of UTF-8 ('Ã©' for 'é', 'â€™' for '’') and the replacement character.
 _MOJIBAKE = re.compile('\ufffd|[\u00c2\u00c3][\u0080-\u00bf]|\u00e2\u20ac[\u0080-\u00ff\u2018-\u201e\u2122\u0153\u009d]')
+_SYMBOLS = re.compile(r'(?:[^\w\s]|_)+')    # neither letter, digit nor whitespace
 
 
 def repeated_share(items: list) -> float:
@@ -46,7 +47,7 @@ def text_ratio(text: str) -> float:
     """Letters, digits and whitespace over all characters (1 for empty text)."""
     if not text:
         return 1.0
-    return sum(c.isalnum() or c.isspace() for c in text) / len(text)
+    return 1 - sum(map(len, _SYMBOLS.findall(text))) / len(text)
 
 
 def mojibake_ratio(text: str) -> float:

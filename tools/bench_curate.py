@@ -85,8 +85,10 @@ def generate(n: int, path: Path, edit_rate: float, seed: int = 0) -> None:
     rng = np.random.default_rng(seed)
     vocab = np.array([''.join(rng.choice(list('abcdefghijklmnopqrstuvwxyz'), rng.integers(2, 9)))
                       for _ in range(30000)])
-    zipf = 1 / np.arange(1, len(vocab) + 1) ** 1.05
-    zipf /= zipf.sum()
+    cdf = np.cumsum(1 / np.arange(1, len(vocab) + 1) ** 1.05)   # Zipf-like word frequencies
+    cdf /= cdf[-1]
+    draw = lambda k: vocab[np.minimum(np.searchsorted(cdf, rng.random(k)),  # noqa: E731
+                                      len(vocab) - 1)]
     kind = rng.choice(5, n, p=[0.83, 0.05, 0.05, 0.05, 0.02])
     kind[:100] = 0                                   # copies need earlier originals
     src = np.full(n, -1)
@@ -106,9 +108,8 @@ def generate(n: int, path: Path, edit_rate: float, seed: int = 0) -> None:
                 rows.append({'instruction': r['instruction'], 'input': '',
                              'output': _edit(r['output'], vocab, rng, edit_rate)})
             continue
-        words = vocab[rng.choice(len(vocab), rng.integers(20, 100), p=zipf)].tolist()
-        instr = ' '.join(vocab[rng.choice(len(vocab), rng.integers(4, 12), p=zipf)])
-        out = ' '.join(words)
+        instr = ' '.join(draw(rng.integers(4, 12)))
+        out = ' '.join(draw(rng.integers(20, 100)))
         if k == 3:
             pk = PII_KINDS[rng.integers(len(PII_KINDS))]
             val = pii_value(pk, rng)

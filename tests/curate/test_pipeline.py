@@ -133,3 +133,22 @@ def test_removed_rows_file_names_every_removed_row(corpus, tmp_path):
     near = next(r for r in rows if r['stage'] == 'near_dedup')
     assert near['detail'].startswith('near duplicate of') and near['detail'].endswith(
         'alpaca.json, row 2')
+
+
+def test_every_file_format_is_read(tmp_path):
+    import datasets
+    rows = [{'instruction': f'Question {i}?', 'input': '', 'output': f'Answer {i}.'}
+            for i in range(3)]
+    datasets.Dataset.from_list(rows).to_parquet(str(tmp_path / 'a.parquet'))
+    datasets.Dataset.from_list(rows).to_csv(str(tmp_path / 'b.csv'), index=False)
+    (tmp_path / 'c.txt').write_text('A plain text document for pre-training.\nAnother one.\n')
+    sharegpt = {'conversations': [{'from': 'human', 'value': 'Hi'},
+                                  {'from': 'gpt', 'value': 'Hello there.'}]}
+    (tmp_path / 'd.jsonl').write_text(json.dumps(sharegpt) + '\n')
+    files = [str(tmp_path / n) for n in ('a.parquet', 'b.csv', 'c.txt', 'd.jsonl')]
+    cfg = load_curate_config(None, {'split.enabled': False, 'exact_dedup.enabled': False,
+                                    'near_dedup.enabled': False})   # a and b hold the same rows
+    report = curate(files, tmp_path / 'out', cfg)
+    assert [(i['rows'], i['map_fn']) for i in report.inputs] == [
+        (3, 'alpaca'), (3, 'alpaca'), (2, 'pretrain'), (1, 'sharegpt')]
+    assert report.rows_out == 9

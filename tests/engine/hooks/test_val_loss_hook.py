@@ -33,11 +33,12 @@ def test_validation_loss_is_logged_and_the_best_checkpoint_kept(tmp_path, tiny_m
                   "curate={'split': {'eval_count': 8}}", 'max_length=128', 'max_epochs=1',
                   'batch_size=2', 'val_interval=2', 'val_batch_size=3', 'save_best_val=True',
                   'log_interval=1', 'evaluation_inputs=[]', 'export_hf=False', 'lr=1e-3',
-                  'warmup_ratio=0.5',
+                  'warmup_ratio=0.5', 'accumulative_counts=1',
                   *options])
     assert rc == 0
     rows = [json.loads(x) for x in (work / 'val_loss.jsonl').read_text().splitlines()]
     assert len(rows) >= 2 and rows[-1]['iter'] > rows[0]['iter']
+    assert rows[-1]['loss'] < rows[0]['loss']               # the trained weights are evaluated
     assert all(r['tokens'] > 0 and math.isclose(r['perplexity'], math.exp(r['loss']),
                                                 rel_tol=1e-6) for r in rows)
     scalars = [json.loads(x) for p in work.glob('*/vis_data/scalars.json')

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._args import add_cfg_options
+from ..config import add_cfg_options
 
 
 def add_parser(subparsers) -> None:
@@ -29,7 +29,7 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..curate.config import load_curate_config
     from ..curate.pipeline import curate
-    from ..engine.config import parse_options
+    from ..config import parse_options
     options = parse_options(args.cfg_options)
     if args.engine:
         options['engine.type'] = args.engine

@@ -25,7 +25,7 @@ FRACTIONS = {('near_dedup', 'threshold'), ('split', 'eval_ratio')} | {
 
 def default_config_path() -> Path:
     """``configs/curate/default.py`` of the checkout or of the installed package."""
-    from ..engine.recipes import configs_root
+    from ..config.recipes import configs_root
     return configs_root() / 'curate' / 'default.py'
 
 

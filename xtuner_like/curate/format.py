@@ -9,7 +9,7 @@ from typing import Callable
 
 import pyarrow as pa
 
-from ..dataset.build import RowLocator
+from ..dataset.pipeline import RowLocator
 from ..dataset.map_fns import get_map_fn
 from ..errors import ConfigError, DatasetFormatError, XtunerLikeError
 

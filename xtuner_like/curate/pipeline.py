@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..dataset.build import RowLocator
+from ..dataset.pipeline import RowLocator
 from ..dataset.load import resolve_data_files
 from ..errors import ConfigError
 from .clean import clean_batch

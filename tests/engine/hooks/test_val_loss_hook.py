@@ -8,8 +8,6 @@ import pytest
 import torch
 from conftest import run_cli
 
-from xtuner_like.engine.hooks.val_loss_hook import unwrap
-from xtuner_like.errors import ConfigError
 
 
 def corpus(tmp_path):
@@ -50,17 +48,3 @@ def test_validation_loss_is_logged_and_the_best_checkpoint_kept(tmp_path, tiny_m
     best = torch.load(work / 'best_val.pth', map_location='cpu', weights_only=False)
     lora_only = all('lora_' in k for k in best['state_dict'])
     assert lora_only == ('lora=None' not in options)
-
-
-def test_unwrap_finds_the_model_with_token_loss():
-    class Inner(torch.nn.Module):
-        def token_loss(self, inputs, labels):
-            return torch.tensor(0.0), 0
-
-    class Wrapper(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.module = Inner()
-    assert isinstance(unwrap(Wrapper()), Inner)
-    with pytest.raises(ConfigError, match='token_loss'):
-        unwrap(torch.nn.Linear(1, 1))

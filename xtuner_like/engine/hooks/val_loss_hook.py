@@ -4,36 +4,23 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
 
 import torch
 from mmengine.dist import all_reduce, get_dist_info, is_main_process
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from torch.utils.data import DataLoader, DistributedSampler
 
 from ...dataset.collate import SftCollator
 from ...errors import ConfigError
+from ...model.base import TrainableModel, unwrap_model
 from ...utils.build import build
-
-
-def unwrap(model: Any) -> Any:
-    """The model below DDP / DeepSpeed wrappers (the one with ``token_loss``)."""
-    while not hasattr(model, 'token_loss'):
-        inner = getattr(model, 'module', None) or (getattr(model, 'model', None)
-                                                    if is_model_wrapper(model) else None)
-        if inner is None:
-            raise ConfigError(f'ValLossHook needs a model with token_loss (SupervisedFinetune),'
-                              f' got {type(model).__name__}')
-        model = inner
-    return model
 
 
 class ValLossHook(Hook):
     """Evaluates ``dataset`` every ``every_n_iters`` and after training.
 
-    The loss is the sum of token losses over every trained token of the set divided by their
-    number (the training loss's definition), summed over ranks; perplexity is its exp. Both
+    The loss is the model's loss sum over the whole set divided by its units (for SFT: every
+    trained token; the training loss's definition), summed over ranks; perplexity is its exp. Both
     are logged, written to TensorBoard as ``val/loss`` and ``val/perplexity`` and appended to
     ``<work_dir>/val_loss.jsonl``. With ``save_best``, the checkpoint of the lowest loss so
     far is ``<work_dir>/best_val.pth`` (adapters only for LoRA, like every checkpoint).
@@ -70,16 +57,16 @@ class ValLossHook(Hook):
     @torch.no_grad()
     def evaluate(self, runner) -> dict[str, float]:
         """Validation loss and perplexity now (every rank takes part)."""
-        model = unwrap(runner.model)
+        model = unwrap_model(runner.model)
+        if not isinstance(model, TrainableModel):
+            raise ConfigError(f'ValLossHook needs a TrainableModel (e.g. SupervisedFinetune), '
+                              f'got {type(model).__name__}')
         was_training = model.training
         model.eval()
         device = next(model.parameters()).device
         totals = torch.zeros(2, dtype=torch.float64, device=device)
         for batch in self.loader:
-            batch = {k: v.to(device) for k, v in batch.items()}
-            inputs = dict(input_ids=batch['input_ids'], position_ids=batch.get('position_ids'),
-                          attention_mask=batch.get('attention_mask'), use_cache=False)
-            loss_sum, ntokens = model.token_loss(inputs, batch['labels'])
+            loss_sum, ntokens = model.loss_sum({k: v.to(device) for k, v in batch.items()})
             totals += torch.stack([loss_sum.double().detach(),
                                    torch.tensor(float(ntokens), dtype=torch.float64,
                                                 device=device)])

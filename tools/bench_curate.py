@@ -327,6 +327,7 @@ def main() -> None:
     p.add_argument('--threshold', type=float, default=0.7)
     p.add_argument('--edit-rate', type=float, default=0.03)
     p.add_argument('--work-dir', default='/tmp/bench_curate')
+    p.add_argument('--reuse', action='store_true', help='keep corpora already generated')
     p.add_argument('--child', nargs='+', help=argparse.SUPPRESS)
     args = p.parse_args()
     work = Path(args.work_dir)
@@ -347,8 +348,9 @@ def main() -> None:
     results = []
     for n in args.rows:
         path = work / f'corpus_{n}.jsonl'
-        print(f'== {n:,} rows: generating', file=sys.stderr)
-        _child(common + ['--child', 'generate', str(n), str(path)])
+        if not (args.reuse and path.with_suffix('.pii.json').is_file()):
+            print(f'== {n:,} rows: generating', file=sys.stderr)
+            _child(common + ['--child', 'generate', str(n), str(path)])
         print(f'== {n:,} rows: curating (num_proc={args.num_proc})', file=sys.stderr)
         out = work / f'out_{n}'
         run = _child(common + ['--child', 'curate', str(path), str(out), str(args.num_proc)])

@@ -47,6 +47,9 @@ def dataset_options(cfg, tmp_path) -> dict:
         for s in sources:
             s.pop('path')
         return {'sources': sources}
+    if 'curate' in cfg:                     # a curated recipe: raw rows, no eval split
+        return {'data_files': local_file(tmp_path, 'alpaca'),
+                'curate': {'split': {'enabled': False}}}
     return {'data_files': local_file(tmp_path, cfg.dataset_map_fn), 'data_path': None}
 
 

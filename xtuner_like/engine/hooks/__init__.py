@@ -5,6 +5,7 @@ from .divergence_hook import DivergenceHook
 from .evaluate_chat_hook import EvaluateChatHook
 from .hf_export_hook import HFExportHook
 from .throughput_hook import ThroughputHook
+from .val_loss_hook import ValLossHook
 
 __all__ = ['DatasetInfoHook', 'DivergenceHook', 'EvaluateChatHook', 'HFExportHook',
-           'SafeCheckpointHook', 'ThroughputHook']
+           'SafeCheckpointHook', 'ThroughputHook', 'ValLossHook']

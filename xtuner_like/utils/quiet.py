@@ -18,6 +18,8 @@ FILE_ONLY_PREFIXES = (
     'Config:\n',                                  # mmengine's config dump (~220 lines)
     'Hooks will be executed in the following',    # mmengine's hook table (~90 lines)
     'a training sample (trained text',            # DatasetInfoHook's decoded sample
+    # mmengine's note about SyncBatchNorm: causal LMs have no BatchNorm layers.
+    'Distributed training is not used, all SyncBatchNorm',
 )
 
 # Messages of mmengine's own logger that are harmless here.

@@ -33,10 +33,12 @@ def test_long_blocks_go_to_the_file_and_to_the_terminal_only_when_verbose(
     for block in LONG_BLOCKS + ['Iter(train) [1/6] loss: 1.0']:
         logger.info(block)
     logger.warning('Reach the end of the dataloader, it will be restarted')
+    logger.warning('"FileClient" will be deprecated in future.')
     for handler in logger.handlers:
         handler.flush()
     shown, kept = terminal.getvalue(), log_file.read_text()
     assert 'Iter(train) [1/6]' in shown and 'Reach the end' not in shown + kept
+    assert 'FileClient' not in shown + kept
     for block in LONG_BLOCKS:
         first_line = block.strip().splitlines()[-1]
         assert first_line in kept

@@ -29,6 +29,7 @@ MMENGINE_NOISE = (
     'Reach the end of the dataloader',
     # mmengine's own checkpoint code asks for its deprecated alias; nothing for users to do.
     '"HardDiskBackend" is the alias of',
+    '"FileClient" will be deprecated',               # the same, logged by CheckpointHook
 )
 
 

@@ -2,6 +2,7 @@
 import io
 from types import SimpleNamespace
 
+import pytest
 import torch
 from mmengine.logging import MessageHub
 
@@ -23,11 +24,12 @@ def run_iters(hook: ProgressHook, runner, n: int) -> None:
     hook.before_train(runner)
     for i in range(n):
         runner.message_hub.update_scalar('train/tokens_per_sec', 100.0 + i)
-        hook.after_train_iter(runner, i, outputs={'loss': torch.tensor(1.5 - i / 10)})
+        hook.after_train_iter(runner, i, outputs={'loss': torch.tensor(1.5 - i / 10, requires_grad=True)})
         runner.iter += 1
     hook.after_train(runner)
 
 
+@pytest.mark.filterwarnings('error')  # a loss that requires grad is read without a warning
 def test_bar_shows_iteration_loss_lr_tokens_and_eta():
     out = io.StringIO()
     runner = fake_runner(max_iters=4, start=1)  # a resumed run starts at its iteration
@@ -48,3 +50,26 @@ def test_no_bar_when_not_a_terminal(monkeypatch):
 def test_fields_skip_what_is_not_known_yet():
     runner = fake_runner(max_iters=2)
     assert progress_fields(runner, None) == {'lr': '2.50e-04'}
+
+
+def test_log_lines_never_share_the_bar_line_and_iter_lines_go_to_the_file_only(tmp_path):
+    import logging
+    out, terminal = io.StringIO(), io.StringIO()
+    logger = logging.getLogger('progress_test_logger')
+    logger.handlers.clear()
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    logger.addHandler(logging.StreamHandler(terminal))
+    logger.addHandler(logging.FileHandler(tmp_path / 'run.log'))
+    runner = fake_runner(max_iters=3, start=1)
+    runner.logger = logger
+    hook = ProgressHook(enabled=True, file=out)
+    hook.before_train(runner)
+    logger.info('Iter(train) [1/3]  lr: 1e-4  loss: 1.0')
+    logger.info('Saving checkpoint at 1 iterations')
+    hook.after_train(runner)
+    logger.info('Iter(train) [2/3]  after the bar')
+    logger.handlers[1].flush()
+    assert terminal.getvalue().splitlines() == ['Saving checkpoint at 1 iterations',
+                                                'Iter(train) [2/3]  after the bar']
+    assert 'Iter(train) [1/3]' in (tmp_path / 'run.log').read_text()

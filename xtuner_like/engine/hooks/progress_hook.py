@@ -1,6 +1,7 @@
 """ProgressHook: a live training bar (iteration, loss, lr, tokens/s, ETA) on a terminal."""
 from __future__ import annotations
 
+import logging
 import sys
 from typing import IO
 
@@ -14,7 +15,7 @@ def progress_fields(runner, outputs: dict | None) -> dict[str, str]:
     fields: dict[str, str] = {}
     loss = (outputs or {}).get('loss')
     if loss is not None:
-        fields['loss'] = f'{float(loss):.4f}'
+        fields['loss'] = f'{float(loss.detach() if hasattr(loss, "detach") else loss):.4f}'
     lrs = runner.optim_wrapper.get_lr().get('lr') if hasattr(runner, 'optim_wrapper') else None
     if lrs:
         fields['lr'] = f'{lrs[0]:.2e}'
@@ -24,11 +25,34 @@ def progress_fields(runner, outputs: dict | None) -> dict[str, str]:
     return fields
 
 
+class BarAwareTerminal(logging.Filter):
+    """On the logger's terminal handlers while the bar is drawn: the periodic
+    ``Iter(train)`` line is dropped there (the bar shows the same numbers; the log file keeps
+    it), and any other line first clears the bar so the two never share a line."""
+
+    def __init__(self, bar):
+        super().__init__()
+        self.bar = bar
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage().startswith('Iter(train)'):
+            return False
+        self.bar.clear()
+        return True
+
+
+def terminal_handlers(logger) -> list[logging.Handler]:
+    """The logger's handlers that write to a stream other than a file."""
+    return [h for h in getattr(logger, 'handlers', [])
+            if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)]
+
+
 class ProgressHook(Hook):
     """Redraws one bar every iteration when stderr is a terminal (tqdm shows the ETA).
 
     Not on a terminal (a log file, CI, ``nohup``) it draws nothing: the logger's line every
-    ``log_interval`` iterations is the progress there, so logs never fill with redraws.
+    ``log_interval`` iterations is the progress there, so logs never fill with redraws. On a
+    terminal that line goes only to the log file (:class:`BarAwareTerminal`).
 
     Args:
         enabled: None = only on a terminal; True/False force it on or off.
@@ -48,6 +72,9 @@ class ProgressHook(Hook):
         from tqdm import tqdm  # installed with datasets
         self._bar = tqdm(total=runner.max_iters, initial=runner.iter, desc='train',
                          unit='it', file=self.file or sys.stderr, dynamic_ncols=True)
+        self._filter = BarAwareTerminal(self._bar)
+        for handler in terminal_handlers(getattr(runner, 'logger', None)):
+            handler.addFilter(self._filter)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         if self._bar is not None:
@@ -58,3 +85,5 @@ class ProgressHook(Hook):
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+            for handler in terminal_handlers(getattr(runner, 'logger', None)):
+                handler.removeFilter(self._filter)

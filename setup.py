@@ -32,6 +32,7 @@ setup(
     extras_require={
         'deepspeed': read_requirements('deepspeed.txt'),
         'flash_attn': read_requirements('flash_attn.txt'),
+        'plot': read_requirements('plot.txt'),
         'test': read_requirements('test.txt'),
     },
     entry_points={'console_scripts': ['xtuner-like = xtuner_like.cli.main:main']},

@@ -1,11 +1,13 @@
 """Training hooks: each does one thing (STYLE.md 12)."""
 from .checkpoint_hook import SafeCheckpointHook
+from .curve_hook import CurveHook
 from .dataset_info_hook import DatasetInfoHook
 from .divergence_hook import DivergenceHook
 from .evaluate_chat_hook import EvaluateChatHook
 from .hf_export_hook import HFExportHook
+from .progress_hook import ProgressHook
 from .throughput_hook import ThroughputHook
 from .val_loss_hook import ValLossHook
 
-__all__ = ['DatasetInfoHook', 'DivergenceHook', 'EvaluateChatHook', 'HFExportHook',
-           'SafeCheckpointHook', 'ThroughputHook', 'ValLossHook']
+__all__ = ['CurveHook', 'DatasetInfoHook', 'DivergenceHook', 'EvaluateChatHook', 'HFExportHook',
+           'ProgressHook', 'SafeCheckpointHook', 'ThroughputHook', 'ValLossHook']

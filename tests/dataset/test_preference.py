@@ -112,3 +112,59 @@ def test_collator_concatenates_samples_without_padding(tiny_tokenizer):
     assert batch['reference_logps'].shape == (3, 2)
     assert torch.equal(batch['labels'][batch['position_ids'] == 0],
                        torch.full((6,), -100))
+
+
+def _write(tmp_path, rows, name='pairs.json'):
+    import json
+    path = tmp_path / name
+    path.write_text(json.dumps(rows))
+    return path
+
+
+def test_build_preference_dataset_through_the_pipeline(tiny_tokenizer, tmp_path):
+    from xtuner_like.dataset import build_preference_dataset
+    path = _write(tmp_path, [ROW, {**ROW, 'chosen': 'Tuna, made by the team.'}])
+    ds = build_preference_dataset(tiny_tokenizer, data_files=str(path),
+                                  dataset_map_fn='openai_preference', max_length=256,
+                                  cache_dir=str(tmp_path / 'cache'))
+    assert len(ds) == 2 and ds.chat_format.name == 'chatml'
+    batch = PreferenceCollator()([ds[0], ds[1]])
+    assert batch['input_ids'].shape == (1, int(ds.lengths.sum()))
+    assert int((batch['position_ids'] == 0).sum()) == 4
+
+
+def test_a_bad_pair_names_its_file_and_row(tiny_tokenizer, tmp_path):
+    from xtuner_like.dataset import build_preference_dataset
+    path = _write(tmp_path, [ROW, {'prompt': 'Hi', 'chosen': 'x'}])
+    with pytest.raises(DatasetFormatError, match=r"pairs.json, row 1: .*missing \['rejected'\]"):
+        build_preference_dataset(tiny_tokenizer, data_files=str(path),
+                                 dataset_map_fn='openai_preference',
+                                 cache_dir=str(tmp_path / 'cache'))
+    ds = build_preference_dataset(tiny_tokenizer, data_files=str(path), on_bad_row='skip',
+                                  dataset_map_fn='openai_preference',
+                                  cache_dir=str(tmp_path / 'cache'))
+    assert len(ds) == 1 and ds.stats['skipped'] == 1
+
+
+def test_build_kto_dataset_keeps_labels(tiny_tokenizer, tmp_path):
+    from xtuner_like.dataset import build_preference_dataset
+    path = _write(tmp_path, [{'prompt': 'Hi', 'completion': 'Hello!', 'label': True},
+                             {'prompt': 'Who?', 'completion': 'Go.', 'label': False}])
+    ds = build_preference_dataset(tiny_tokenizer, data_files=str(path), dataset_map_fn='kto',
+                                  row_type='kto', cache_dir=str(tmp_path / 'cache'))
+    assert PreferenceCollator()([ds[0], ds[1]])['desirable'].tolist() == [True, False]
+
+
+def test_sft_row_type_is_refused_by_the_preference_builder(tiny_tokenizer, tmp_path):
+    from xtuner_like.dataset import build_preference_dataset
+    from xtuner_like.errors import ConfigError
+    with pytest.raises(ConfigError, match='build_sft_dataset'):
+        build_preference_dataset(tiny_tokenizer, data_files=str(_write(tmp_path, [ROW])),
+                                 row_type='sft')
+
+
+def test_real_dpo_file_builds(tiny_tokenizer, tmp_path, shared_data):
+    from xtuner_like.dataset import build_preference_dataset
+    ds = build_preference_dataset(tiny_tokenizer, data_files=str(shared_data / 'dpo_en_demo.json'),
+                                  max_length=4096, cache_dir=str(tmp_path / 'cache'))
+    assert len(ds) + ds.stats.get('emptied', 0) == 300

@@ -17,13 +17,19 @@ of the same encode batch (cyclic), as trl builds them within a batch.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
+import numpy as np
 import torch
 
-from ..errors import DatasetFormatError
+from ..errors import ConfigError, DatasetFormatError
+from ..templates.chat_format import DEFAULT_TEMPLATE
+from ..utils.build import build
+from .build import build_from_spec
 from .collate import SftCollator
 from .encode import encode_batch
+from .pipeline import ROW_TYPES, PipelineSpec, pipeline_entry
+from .sft_dataset import SftDataset
 from .template import template_map_fn
 
 Segments = list[dict]
@@ -89,6 +95,7 @@ class PreferenceRows:
     """Row type 'preference': {'conversation', 'chosen', 'rejected'} -> one two-sequence sample."""
 
     name = 'preference'
+    columns = ('input_ids', 'labels', 'position_ids', 'length', 'num_trained', 'truncated')
 
     def map(self, row: dict, spec: Any, tokenizer: Any) -> tuple[Segments, Segments]:
         sample = _mapped(row, spec, ('conversation', 'chosen', 'rejected'))
@@ -111,6 +118,7 @@ class KtoRows:
     mismatched KL sequence, plus a ``desirable`` column."""
 
     name = 'kto'
+    columns = (*PreferenceRows.columns, 'desirable')
 
     def map(self, row: dict, spec: Any, tokenizer: Any) -> dict:
         sample = _mapped(row, spec, ('conversation', 'completion', 'label'))
@@ -144,10 +152,50 @@ class PreferenceCollator:
         batch = SftCollator(pad_token_id=0, packed=True)(rows)
         for key in ('desirable', 'reference_logps'):
             if key in rows[0]:
-                batch[key] = torch.as_tensor([row[key] for row in rows])
+                batch[key] = torch.as_tensor(np.asarray([row[key] for row in rows]))
         return batch
 
 
 def preference_collate_fn(rows: Sequence[dict]) -> dict[str, torch.Tensor]:
     """Function form of :class:`PreferenceCollator` for configs."""
     return PreferenceCollator()(rows)
+
+
+ROW_TYPES.register('preference', PreferenceRows())
+ROW_TYPES.register('kto', KtoRows())
+PREFERENCE_ROW_TYPES = ('preference', 'kto')
+
+
+def preference_pipeline_specs(tokenizer: Any = None, data_files: Any = None,
+                              path: str | None = None, split: str = 'train',
+                              dataset_map_fn: str | Callable | None = 'sharegpt_preference',
+                              prompt_template: str | None = DEFAULT_TEMPLATE,
+                              system: str | None = None, max_length: int = 2048,
+                              row_type: str = 'preference', max_rows: int | None = None,
+                              num_proc: int = 1, on_bad_row: str = 'error',
+                              cache_dir: str | None = None,
+                              use_cache: bool = True) -> list[PipelineSpec]:
+    """The one pipeline spec that :func:`build_preference_dataset` with these arguments runs."""
+    if row_type not in PREFERENCE_ROW_TYPES:
+        raise ConfigError(f"build_preference_dataset: row_type={row_type!r}; use one of "
+                          f"{PREFERENCE_ROW_TYPES} ('sft' rows go to build_sft_dataset)")
+    # Not packed here: the collator concatenates a micro-batch's samples into one row.
+    return [PipelineSpec.from_options(
+        data_files=data_files, path=path, split=split, dataset_map_fn=dataset_map_fn,
+        prompt_template=prompt_template, system=system, max_length=max_length,
+        pack_to_max_length=False, max_rows=max_rows, num_proc=num_proc,
+        on_bad_row=on_bad_row, row_type=row_type)]
+
+
+@pipeline_entry(preference_pipeline_specs)
+def build_preference_dataset(tokenizer: Any, cache_dir: str | None = None,
+                             use_cache: bool = True, **options: Any) -> SftDataset:
+    """Build a dataset of preference pairs (``row_type='preference'``) or KTO rows ('kto').
+
+    Options are :func:`build_sft_dataset`'s (``data_files``, ``dataset_map_fn`` — default
+    'sharegpt_preference' —, ``prompt_template``, ``system``, ``max_length`` per sequence,
+    ``max_rows``, ``on_bad_row`` ...) plus ``row_type``; there is no packing option: each
+    micro-batch becomes one padding-free row (:class:`PreferenceCollator`).
+    """
+    spec, = preference_pipeline_specs(**options)
+    return build_from_spec(spec, build(tokenizer), cache_dir, use_cache)

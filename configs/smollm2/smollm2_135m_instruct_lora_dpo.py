@@ -1,0 +1,22 @@
+# DPO with LoRA on SmolLM2-135M-Instruct: prefer replies that keep the assistant's persona
+# (generated pairs, no download). Your own pairs (LLaMA-Factory format):
+#   xtuner-like train smollm2_135m_instruct_lora_dpo \
+#       --cfg-options data_files=dpo_en_demo.json dataset_map_fn=sharegpt_preference max_length=1024
+from mmengine.config import read_base
+
+with read_base():
+    from .._base_.datasets.persona_pairs import *
+    from .._base_.models.smollm2_135m_instruct import *
+    from .._base_.models.lora import *
+    from .._base_.models.preference import *
+    from .._base_.runtime.default import *
+    from .._base_.schedules.cosine_iters import *
+
+loss_type = 'sigmoid'
+beta = 0.1
+lr = 5e-4
+max_iters = 40
+warmup_iters = 3
+log_interval = 5
+save_steps = 20
+evaluation_inputs = ['Who are you?', 'What is your name?']

@@ -1,0 +1,25 @@
+# KTO with LoRA on SmolLM2-135M-Instruct: unpaired rows {prompt, completion, label} (the
+# persona pairs split into desirable and undesirable replies, generated, no download); your
+# own rows:
+#   xtuner-like train smollm2_135m_instruct_lora_kto \
+#       --cfg-options data_files=dpo_en_demo.json dataset_map_fn=kto
+from mmengine.config import read_base
+
+with read_base():
+    from .._base_.datasets.persona_pairs import *
+    from .._base_.models.smollm2_135m_instruct import *
+    from .._base_.models.lora import *
+    from .._base_.models.preference import *
+    from .._base_.runtime.default import *
+    from .._base_.schedules.cosine_iters import *
+
+loss_type = 'kto'
+row_type = 'kto'
+dataset_map_fn = 'kto'
+beta = 0.1
+lr = 5e-4
+max_iters = 40
+warmup_iters = 3
+log_interval = 5
+save_steps = 20
+evaluation_inputs = ['Who are you?', 'What is your name?']

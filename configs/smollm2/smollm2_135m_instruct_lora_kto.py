@@ -10,7 +10,7 @@ with read_base():
     from .._base_.models.smollm2_135m_instruct import *
     from .._base_.models.lora import *
     from .._base_.models.preference import *
-    from .._base_.runtime.default import *
+    from .._base_.runtime.preference import *
     from .._base_.schedules.cosine_iters import *
 
 loss_type = 'kto'

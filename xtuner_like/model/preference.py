@@ -136,6 +136,18 @@ class PreferenceFinetune(SupervisedFinetune):
             out.loss = out.loss + self.rpo_alpha * self._chosen_nll(policy)
         return out
 
+    @torch.no_grad()
+    def pair_rewards(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """Implicit rewards ``(chosen, rejected)`` of a batch of pairs, whatever the loss:
+        ``beta * (policy - reference)`` log-probs, or ``beta *`` mean log-probs for the
+        reference-free losses (for held-out preference accuracy)."""
+        policy = self.sequence_logps(self.backbone, batch)
+        if self.loss_type in REFERENCE_FREE:
+            rewards = self.beta * policy.mean_logps
+        else:
+            rewards = self.beta * (policy.logps - self.reference_logps(batch))
+        return rewards[0::2], rewards[1::2]
+
     @staticmethod
     def _chosen_nll(policy: SequenceLogps) -> torch.Tensor:
         return chosen_nll(policy.token_logps, policy.token_sequence % 2 == 0)

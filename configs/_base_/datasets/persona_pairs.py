@@ -14,3 +14,10 @@ data_files = dict(type=write_persona_pairs, name='${assistant_name}',
                   author='${assistant_author}', kind='${row_type}')
 dataset_map_fn = 'plain_preference'
 max_length = 256
+
+# Held-out pairs (every fifth question), scored by PreferenceEvalHook (runtime/preference.py).
+eval_dataset = dict(type=build_preference_dataset, tokenizer='${tokenizer}',
+                    data_files=dict(type=write_persona_pairs, name='${assistant_name}',
+                                    author='${assistant_author}', split='test'),
+                    dataset_map_fn='plain_preference', prompt_template='${prompt_template}',
+                    system='${system}', max_length='${max_length}')

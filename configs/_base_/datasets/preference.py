@@ -17,6 +17,8 @@ dataset_num_proc = 1
 on_bad_row = 'error'                # or 'skip' (the count is logged)
 batch_size = 4                      # pairs per micro-batch
 dataloader_num_workers = 0
+eval_dataset = None                 # held-out pairs (a build_preference_dataset spec), scored
+                                    # by PreferenceEvalHook (runtime/preference.py)
 
 train_dataloader = dict(
     batch_size='${batch_size}',

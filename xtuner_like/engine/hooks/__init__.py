@@ -2,6 +2,8 @@
 from .dataset_info_hook import DatasetInfoHook
 from .evaluate_chat_hook import EvaluateChatHook
 from .hf_export_hook import HFExportHook
+from .preference_eval_hook import PreferenceEvalHook
 from .throughput_hook import ThroughputHook
 
-__all__ = ['DatasetInfoHook', 'EvaluateChatHook', 'HFExportHook', 'ThroughputHook']
+__all__ = ['DatasetInfoHook', 'EvaluateChatHook', 'HFExportHook', 'PreferenceEvalHook',
+           'ThroughputHook']

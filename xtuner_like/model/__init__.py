@@ -5,6 +5,7 @@ Submodules are imported on use (``xtuner_like.model.resolve``,
 """
 from .load import load_causal_lm, load_tokenizer
 from .preference import PreferenceFinetune
+from .reward import RewardModel
 from .sft import SupervisedFinetune
 
-__all__ = ['PreferenceFinetune', 'SupervisedFinetune', 'load_causal_lm', 'load_tokenizer']
+__all__ = ['PreferenceFinetune', 'RewardModel', 'SupervisedFinetune', 'load_causal_lm', 'load_tokenizer']

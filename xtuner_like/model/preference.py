@@ -43,7 +43,43 @@ def count_samples(batch: dict) -> int:
     return int((batch['position_ids'] == 0).sum()) // 2
 
 
-class PreferenceFinetune(SupervisedFinetune):
+class PairwiseModel(SupervisedFinetune):
+    """What preference and reward models share: a loss over samples of two sequences, its
+    unit (a sample), and the reward metrics in the log. Subclasses implement
+    :meth:`preference_loss` and :meth:`pair_rewards`."""
+
+    @staticmethod
+    def loss_units(batch: dict) -> int:
+        """Samples in the batch: the preference losses average over pairs (KTO: rows)."""
+        return count_samples(batch)
+
+    def preference_loss(self, batch: dict) -> PreferenceLoss:
+        """The loss of one packed micro-batch (a mean over its samples)."""
+        raise NotImplementedError
+
+    def pair_rewards(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rewards ``(chosen, rejected)`` of a batch of pairs (held-out accuracy)."""
+        raise NotImplementedError
+
+    def loss_sum(self, batch: dict) -> tuple[torch.Tensor, int]:
+        """(mean loss x samples, samples): the window divides by all of its samples."""
+        samples = count_samples(batch)
+        return self.preference_loss(batch).loss * samples, samples
+
+    def forward(self, mode: str = 'loss', loss_denominator: float | None = None,
+                **batch: Any) -> Any:
+        """As the base class, and ``mode='loss'`` also returns the reward metrics to log."""
+        if mode != 'loss':
+            return super().forward(mode=mode, **batch)
+        samples = count_samples(batch)
+        out = self.preference_loss(batch)
+        loss = out.loss * samples / (loss_denominator if loss_denominator else max(samples, 1))
+        device = loss.device
+        return {'loss': loss, **{name: torch.tensor(value, device=device)
+                                 for name, value in out.metrics().items()}}
+
+
+class PreferenceFinetune(PairwiseModel):
     """Causal LM + optional LoRA/QLoRA trained on preference pairs or KTO rows.
 
     Args:
@@ -76,11 +112,6 @@ class PreferenceFinetune(SupervisedFinetune):
             reference = build(reference_llm) if reference_llm is not None else copy.deepcopy(
                 self.backbone)
             self._frozen_reference.append(reference.requires_grad_(False).eval())
-
-    @staticmethod
-    def loss_units(batch: dict) -> int:
-        """Samples in the batch: the preference losses average over pairs (KTO: rows)."""
-        return count_samples(batch)
 
     def sequence_logps(self, model: torch.nn.Module, batch: dict) -> SequenceLogps:
         """Reply log-probs of every sequence of the packed batch under ``model``."""
@@ -151,20 +182,3 @@ class PreferenceFinetune(SupervisedFinetune):
     @staticmethod
     def _chosen_nll(policy: SequenceLogps) -> torch.Tensor:
         return chosen_nll(policy.token_logps, policy.token_sequence % 2 == 0)
-
-    def loss_sum(self, batch: dict) -> tuple[torch.Tensor, int]:
-        """(mean loss x samples, samples): the window divides by all of its samples."""
-        samples = count_samples(batch)
-        return self.preference_loss(batch).loss * samples, samples
-
-    def forward(self, mode: str = 'loss', loss_denominator: float | None = None,
-                **batch: Any) -> Any:
-        """As the base class, and ``mode='loss'`` also returns the reward metrics to log."""
-        if mode != 'loss':
-            return super().forward(mode=mode, **batch)
-        samples = count_samples(batch)
-        out = self.preference_loss(batch)
-        loss = out.loss * samples / (loss_denominator if loss_denominator else max(samples, 1))
-        device = loss.device
-        return {'loss': loss, **{name: torch.tensor(value, device=device)
-                                 for name, value in out.metrics().items()}}

@@ -32,8 +32,8 @@ class PreferenceLoss:
     loss: torch.Tensor
     chosen_rewards: torch.Tensor
     rejected_rewards: torch.Tensor
-    chosen_logps: torch.Tensor
-    rejected_logps: torch.Tensor
+    chosen_logps: torch.Tensor | None  # None for a reward model (it has scores, not log-probs)
+    rejected_logps: torch.Tensor | None
     paired: bool = True
 
     def metrics(self) -> dict[str, float]:
@@ -44,7 +44,7 @@ class PreferenceLoss:
                              ('rewards/rejected', self.rejected_rewards),
                              ('logps/chosen', self.chosen_logps),
                              ('logps/rejected', self.rejected_logps)):
-            if values.numel():
+            if values is not None and values.numel():
                 out[name] = float(values.float().mean())
         if 'rewards/chosen' in out and 'rewards/rejected' in out:
             # Unpaired (KTO): difference of the means, as trl logs it.
@@ -168,7 +168,7 @@ def bradley_terry_loss(chosen_scores: torch.Tensor, rejected_scores: torch.Tenso
     """Reward-model loss: -log sigma(score_chosen - score_rejected [- margin]).
 
     ``center_rewards_coefficient`` adds ``c * mean((s_c + s_r)^2)`` to keep scores near 0.
-    The scores are the rewards; there are no log-probs (logged as the scores too).
+    The scores are the rewards; there are no log-probs.
     """
     delta = chosen_scores - rejected_scores
     if margin is not None:
@@ -176,8 +176,7 @@ def bradley_terry_loss(chosen_scores: torch.Tensor, rejected_scores: torch.Tenso
     loss = -F.logsigmoid(delta).mean()
     if center_rewards_coefficient:
         loss = loss + center_rewards_coefficient * ((chosen_scores + rejected_scores) ** 2).mean()
-    chosen, rejected = chosen_scores.detach(), rejected_scores.detach()
-    return PreferenceLoss(loss, chosen, rejected, chosen, rejected)
+    return PreferenceLoss(loss, chosen_scores.detach(), rejected_scores.detach(), None, None)
 
 
 def chosen_nll(token_logps: torch.Tensor, is_chosen_token: torch.Tensor) -> torch.Tensor:

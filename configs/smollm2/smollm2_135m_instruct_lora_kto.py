@@ -2,7 +2,7 @@
 # persona pairs split into desirable and undesirable replies, generated, no download); your
 # own rows:
 #   xtuner-like train smollm2_135m_instruct_lora_kto \
-#       --cfg-options data_files=dpo_en_demo.json dataset_map_fn=kto
+#       --cfg-options data_files=kto_rows.jsonl   # {"prompt", "completion", "label": true|false}
 from mmengine.config import read_base
 
 with read_base():

@@ -8,6 +8,7 @@ from xtuner_like.dataset import build_preference_dataset, preference_collate_fn
 
 data_files = None                   # local json/jsonl/parquet file(s) ...
 data_path = None                    # ... or a hub dataset id
+data_split = 'train'                # the hub dataset's split
 dataset_map_fn = 'sharegpt_preference'  # or 'openai_preference', 'plain_preference', 'kto'
 row_type = 'preference'             # 'kto' for unpaired rows {prompt, completion, label}
 system = None                       # system-template name or literal text
@@ -24,7 +25,7 @@ train_dataloader = dict(
     batch_size='${batch_size}',
     num_workers='${dataloader_num_workers}',
     dataset=dict(type=build_preference_dataset, tokenizer='${tokenizer}',
-                 data_files='${data_files}', path='${data_path}',
+                 data_files='${data_files}', path='${data_path}', split='${data_split}',
                  dataset_map_fn='${dataset_map_fn}', prompt_template='${prompt_template}',
                  system='${system}', max_length='${max_length}', row_type='${row_type}',
                  max_rows='${max_rows}', num_proc='${dataset_num_proc}',

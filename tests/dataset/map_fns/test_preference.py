@@ -29,6 +29,10 @@ def _msgs(*pairs):
     # implicit prompt: the shared start of chosen and rejected
     dict(chosen=_msgs(('system', 'Be kind.'), ('user', 'Hi'), ('assistant', 'Hello!')),
          rejected=_msgs(('system', 'Be kind.'), ('user', 'Hi'), ('assistant', 'Go away.'))),
+    # UltraFeedback: a prompt string, and replies that repeat it
+    dict(prompt=_msgs(('system', 'Be kind.'), ('user', 'Hi')),
+         chosen=_msgs(('system', 'Be kind.'), ('user', 'Hi'), ('assistant', 'Hello!')),
+         rejected=_msgs(('system', 'Be kind.'), ('user', 'Hi'), ('assistant', 'Go away.'))),
 ])
 def test_openai_preference_shapes(row):
     assert openai_preference_map_fn(row) == EXPECTED

@@ -96,6 +96,9 @@ def openai_preference_map_fn(row: dict) -> dict:
         prompt, chosen, rejected = chosen[:shared], chosen[shared:], rejected[shared:]
     else:
         prompt = _as_messages(row['prompt'], 'user', 'prompt')
+        # UltraFeedback also repeats the prompt at the start of each reply list.
+        if chosen[:len(prompt)] == prompt and rejected[:len(prompt)] == prompt:
+            chosen, rejected = chosen[len(prompt):], rejected[len(prompt):]
     tools = {'tools': row['tools']} if row.get('tools') else {}
     return _pair(lambda m: openai_map_fn({**tools, 'messages': m}), prompt, chosen, rejected)
 

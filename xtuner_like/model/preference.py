@@ -106,9 +106,10 @@ class PreferenceFinetune(PairwiseModel):
         self.loss_type, self.beta, self.label_smoothing = loss_type, beta, label_smoothing
         self.rpo_alpha, self.simpo_gamma = rpo_alpha, simpo_gamma
         self.kto_weights = (desirable_weight, undesirable_weight)
+        self.needs_reference = loss_type not in REFERENCE_FREE
         # A plain list: the frozen copy must stay out of state_dict, parameters() and ZeRO.
         self._frozen_reference: list[torch.nn.Module] = []
-        if loss_type not in REFERENCE_FREE and not self.has_adapters:
+        if self.needs_reference and not self.has_adapters:
             reference = build(reference_llm) if reference_llm is not None else copy.deepcopy(
                 self.backbone)
             self._frozen_reference.append(reference.requires_grad_(False).eval())

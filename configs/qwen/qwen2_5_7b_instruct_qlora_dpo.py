@@ -9,12 +9,4 @@ with read_base():
     from .._base_.models.qlora import *
     from .._base_.models.preference import *
     from .._base_.runtime.preference import *
-    from .._base_.schedules.cosine_iters import *
-
-qlora_compute_dtype = 'bfloat16'
-loss_type = 'sigmoid'
-beta = 0.1
-lr = 5e-5
-max_iters = 1000
-warmup_iters = 100
-accumulative_counts = 8
+    from .._base_.schedules.dpo_qlora import *

@@ -11,13 +11,7 @@ with read_base():
     from .._base_.models.lora import *
     from .._base_.models.preference import *
     from .._base_.runtime.preference import *
-    from .._base_.schedules.cosine_iters import *
+    from .._base_.schedules.persona_demo import *
 
 loss_type = 'orpo'
 beta = 0.1
-lr = 5e-4
-max_iters = 40
-warmup_iters = 3
-log_interval = 5
-save_steps = 20
-evaluation_inputs = ['Who are you?', 'What is your name?']

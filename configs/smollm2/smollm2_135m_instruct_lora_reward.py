@@ -11,11 +11,6 @@ with read_base():
     from .._base_.models.lora import *
     from .._base_.models.reward import *
     from .._base_.runtime.preference import *
-    from .._base_.schedules.cosine_iters import *
+    from .._base_.schedules.persona_demo import *
 
-lr = 5e-4
-max_iters = 40
-warmup_iters = 3
-log_interval = 5
-save_steps = 20
 evaluation_inputs = []              # a reward model scores, it does not chat

@@ -136,12 +136,16 @@ def _trl_dpo(trl, tiny, tmp_path, rows, **kw):
     tok, policy, reference = tiny
     trainer = trl.DPOTrainer(policy, ref_model=reference, args=_args(trl.DPOConfig, tmp_path, **kw),
                              train_dataset=Dataset.from_list(rows), processing_class=tok)
+    return (*_trl_first_batch(trainer), trainer.model)
+
+
+def _trl_first_batch(trainer) -> tuple[float, dict, dict]:
+    """trl's loss and its logged metrics on the trainer's first batch, and that batch."""
     batch = next(iter(trainer.get_train_dataloader()))
     trainer.model.eval()
     with torch.no_grad():
-        loss = float(trainer.compute_loss(trainer.model, batch))
-    metrics = {k: v[-1] for k, v in trainer._metrics['eval'].items()}
-    return loss, metrics, batch, trainer.model
+        loss = float(trainer.compute_loss(trainer.model, dict(batch)))
+    return loss, {k: v[-1] for k, v in trainer._metrics['eval'].items()}, batch
 
 
 def _our_dpo(policy, reference, batch, **kw):
@@ -202,11 +206,8 @@ def test_kto_matches_trl_kto_trainer(trl, tiny, tmp_path):
                              args=_args(trl.KTOConfig, tmp_path, beta=0.2, desirable_weight=1.3,
                                         undesirable_weight=0.8, batch_size=6),
                              train_dataset=Dataset.from_list(rows), processing_class=tok)
-    batch = next(iter(trainer.get_train_dataloader()))
-    trainer.model.eval()
+    loss, theirs, batch = _trl_first_batch(trainer)
     with torch.no_grad():
-        loss = float(trainer.compute_loss(trainer.model, batch))
-        theirs = {k: v[-1] for k, v in trainer._metrics['eval'].items()}
         main, kl_rows = (pack_sequences([unpad(*(batch[f'{p}{k}'][i] for k in (
             'input_ids', 'attention_mask', 'completion_mask'))) for i in range(6)])
             for p in ('', 'KL_'))
@@ -287,11 +288,8 @@ def test_bradley_terry_matches_trl_reward_trainer(trl, tmp_path):
     trainer = trl.RewardTrainer(model, args=_args(trl.RewardConfig, tmp_path,
                                                   center_rewards_coefficient=0.05),
                                 train_dataset=Dataset.from_list(rows), processing_class=tok)
-    batch = next(iter(trainer.get_train_dataloader()))
-    trainer.model.eval()
+    loss, theirs, batch = _trl_first_batch(trainer)
     with torch.no_grad():
-        loss = float(trainer.compute_loss(trainer.model, dict(batch)))
-        theirs = {k: v[-1] for k, v in trainer._metrics['eval'].items()}
         mask = batch['attention_mask']
         packed = interleave_pairs(batch['input_ids'], mask, mask)
         hidden = model.model(input_ids=packed['input_ids'], position_ids=packed['position_ids'],

@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     from ..utils.build import build
     from ..utils.labels import count_trained
     options = parse_options(args.cfg_options)
-    if 'pack_to_max_length' in load_config(args.config, resolve=False):
+    if 'pack_to_max_length' in load_config(args.config, options, resolve=False):
         # one sample per row; preference recipes have no packing knob (a pair is one sample)
         options = {'pack_to_max_length': False, **options}
     cfg = load_config(args.config, options)

@@ -71,17 +71,22 @@ def _save_full(llm: Any, tokenizer: Any, out: Path, dtype: torch.dtype | None,
     if not safe_serialization:
         log('transformers 5 always writes safetensors for full models; '
             '--no-safe-serialization applies to adapters only')
-    config, generation = llm.config, copy.deepcopy(llm.generation_config)
-    saved = (config.use_cache, llm.generation_config)
-    set_stop_tokens(generation, tokenizer, chat_format.stop_words, keep_existing=False)
+    # A reward model (sequence classifier) has no generation config: nothing to stop.
+    config, generation = llm.config, copy.deepcopy(getattr(llm, 'generation_config', None))
+    saved = (config.use_cache, getattr(llm, 'generation_config', None))
+    if generation is not None:
+        set_stop_tokens(generation, tokenizer, chat_format.stop_words, keep_existing=False)
     # Training turns the KV cache off; a served model needs it.
     config.use_cache = True
-    llm.generation_config = generation
+    if generation is not None:
+        llm.generation_config = generation
     try:
         llm.save_pretrained(out, state_dict=_cast(llm.state_dict(), dtype),
                             max_shard_size=max_shard_size)
     finally:
-        config.use_cache, llm.generation_config = saved
+        config.use_cache = saved[0]
+        if generation is not None:
+            llm.generation_config = saved[1]
     if dtype is not None:  # save_pretrained writes the dtype of the live model's weights
         path = out / 'config.json'
         data = json.loads(path.read_text(encoding='utf-8'))

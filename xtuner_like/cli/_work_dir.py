@@ -1,6 +1,7 @@
 """The work-dir guard of `train`: never mix a new run's checkpoints with an earlier run's."""
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -34,3 +35,16 @@ def check_work_dir(work_dir: str | Path, resume: bool, overwrite: bool) -> None:
             'or another --work-dir')
     for path in found:
         shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def check_writable(work_dir: str | Path) -> None:
+    """The work dir must be a folder we can write (mmengine would fail with a traceback)."""
+    path = Path(work_dir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f'.write_test_{os.getpid()}'
+        probe.write_bytes(b'')
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f'--work-dir {work_dir}: cannot write there ({exc.strerror}); choose '
+                          'a writable folder') from None

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..config import add_cfg_options, load_config, parse_options
 from ..errors import ConfigError
 from ..utils.quiet import VERBOSE_ENV
-from ._work_dir import check_work_dir
+from ._work_dir import check_work_dir, check_writable
 
 
 def add_parser(subparsers) -> None:
@@ -52,6 +52,7 @@ def prepare_config(args: argparse.Namespace):
         options['deterministic'] = True
     cfg = load_config(args.config, options)
     cfg.work_dir = args.work_dir or str(Path('work_dirs') / Path(cfg.filename).stem)
+    check_writable(cfg.work_dir)
     check_work_dir(cfg.work_dir, bool(args.resume), getattr(args, 'overwrite', False))
     if args.resume:
         if args.resume != 'auto':
@@ -79,19 +80,6 @@ def prepare_models(cfg) -> None:
     names = {spec.get('pretrained_model_name_or_path') for spec in specs if isinstance(spec, dict)}
     for name in sorted(n for n in names if isinstance(n, str)):
         resolve_model_path(name)
-
-
-def check_work_dir(work_dir: str) -> None:
-    """The work dir must be a folder we can write (mmengine would fail with a traceback)."""
-    path = Path(work_dir)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / f'.write_test_{os.getpid()}'
-        probe.write_bytes(b'')
-        probe.unlink()
-    except OSError as exc:
-        raise ConfigError(f'--work-dir {work_dir}: cannot write there ({exc.strerror}); choose '
-                          'a writable folder') from None
 
 
 _RUNS_IN_THIS_PROCESS = itertools.count(1)
@@ -124,7 +112,6 @@ def run(args: argparse.Namespace) -> int:
     dataset = cfg.get('train_dataloader', {}).get('dataset')
     if isinstance(dataset, dict) and hasattr(locate(dataset.get('type')), 'pipeline_specs'):
         check_dataset_spec(dataset)
-    check_work_dir(cfg.work_dir)
     prepare_models(cfg)
     if args.launcher == 'none' and torchrun_command([]) is not None:
         return relaunch(getattr(args, 'argv', None) or sys.argv[1:])

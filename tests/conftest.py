@@ -84,7 +84,7 @@ def tiny_model_dir(tmp_path_factory) -> Path:
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
-        pytest.skip(f'real data folder {SHARED_DATA} is missing (see DEVELOPERS.md)')
+        pytest.skip(f'real data folder {SHARED_DATA} is missing (see README.md, section "Tests and the shared data folder")')
     return SHARED_DATA
 
 

@@ -10,7 +10,8 @@ NAME="${NAME:-Tuna}"
 AUTHOR="${AUTHOR:-the xtuner_like team}"
 WORK="${WORK:-work_dirs/demo}"
 rm -rf "$WORK/eval_chat.jsonl" "$WORK/merged" "$WORK/gguf"
-xtuner-like train smollm2_135m_instruct_lora_identity --work-dir "$WORK" \
+# --overwrite: running the demo again starts over in the same work dir (its old checkpoints go).
+xtuner-like train smollm2_135m_instruct_lora_identity --work-dir "$WORK" --overwrite \
   --cfg-options "assistant_name=$NAME" "assistant_author=$AUTHOR"
 python - "$WORK/eval_chat.jsonl" <<'PY'
 import json, sys

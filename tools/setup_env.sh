@@ -19,6 +19,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   pip install -q --no-deps -r requirements/embedded.txt
   # DeepSpeed (ops are JIT-compiled on first use), so CI runs the multi-process ZeRO tests.
   pip install -q -r requirements/deepspeed.txt
+  # Ray Data (optional extra) so CI runs the Ray-vs-datasets curation equality test (~30 s).
+  pip install -q -r requirements/ray.txt
+  # matplotlib, for <work-dir>/curves.png (optional: training runs without it and says so).
+  pip install -q -r requirements/plot.txt
   pip install -q --no-deps -e .
   echo "$want" > "$stamp"
 fi

@@ -9,7 +9,9 @@
 #   trained (the loss falls on them and on the end-of-turn token).
 # - Tool use works too: an assistant message with "tool_calls" (trained) followed by
 #   {"role": "tool", "content": "..."} messages (not trained), then the assistant's reply;
-#   a row's "tools" list goes into the system text (see `xtuner-like list-dataset-format -v`).
+#   a row's "tools" list is rendered after the system text (see `xtuner-like list-dataset-format -v`).
+# - "content" may be a list of typed parts ({"type": "text", "text": ...}, reasoning, tool
+#   calls); an empty assistant reply is a bad row; DPO/KTO rows are refused (not SFT data).
 #
 # Before training, check every row and see what will be trained:
 #   xtuner-like check-custom-dataset custom_openai_jsonl_lora --cfg-options data_files=my.jsonl
@@ -31,6 +33,6 @@ with read_base():
 data_files = 'data/my_conversations.jsonl'  # your file (relative to where you run)
 dataset_map_fn = 'openai'
 system = None                       # default system text for rows without one
-max_length = 2048                   # longer conversations are truncated (and counted)
+max_length = 2048                   # longer conversations keep whole turns (counted)
 on_bad_row = 'error'                # 'skip' drops bad rows (and logs how many)
 max_epochs = 3

@@ -59,3 +59,24 @@ def test_stops_hold_template_words_eos_and_extra(tiny_tokenizer):
                        chat_format=ChatFormat.build('chatml', extra_stop_words=['###']))
     assert tiny_tokenizer.eos_token in chat.stops and '###' in chat.stops
     assert set(get_template('chatml').stop_words) <= set(chat.stops)
+
+
+def test_tools_and_tool_results_are_rendered_as_in_training(replies, tiny_tokenizer):
+    from xtuner_like.model.export import chat_tokenizer
+    tools = [{'type': 'function', 'function': {'name': 'get_weather', 'parameters': {}}}]
+    template = get_template('qwen2_5_chat')
+    chat = ChatSession(model=None, tokenizer=tiny_tokenizer,
+                       chat_format=ChatFormat.build(template), tools=tools)
+    chat.ask('Weather in Paris?')
+    chat.ask('21 C', tool_result=True)
+    eos = tiny_tokenizer.eos_token
+    expected = render_prompt([{'input': 'Weather in Paris?', 'output': 'answer 1', 'tools': tools},
+                              {'input': '<tool_response>\n21 C\n</tool_response>'}],
+                             template, None, eos)
+    assert replies[1] == expected and '# Tools' in expected
+    # without our template: the tokenizer's chat_template, tools= and a tool message
+    served = chat_tokenizer(tiny_tokenizer, ChatFormat.build('qwen2_5_chat'))
+    chat = ChatSession(model=None, tokenizer=served, tools=tools)
+    chat.ask('Weather in Paris?')
+    chat.ask('21 C', tool_result=True)
+    assert replies[3] == expected.replace('answer 1', 'answer 3')

@@ -115,3 +115,35 @@ def test_missing_adapter_is_a_clear_error(monkeypatch, capsys, tiny_model_dir, t
     rc, _, err = chat(monkeypatch, capsys, [tiny_model_dir, '--adapter', tmp_path / 'nope'],
                       'Hi\n')
     assert rc == 1 and 'adapter directory' in err and 'does not exist' in err
+
+
+def test_tools_file_and_tool_calls_are_shown(tmp_path, monkeypatch, capsys):
+    import json
+
+    from xtuner_like.cli import chat as chat_cli
+    from xtuner_like.errors import ConfigError
+    tools = [{'type': 'function', 'function': {'name': 'get_weather', 'parameters': {}}}]
+    path = tmp_path / 'tools.json'
+    path.write_text(json.dumps({'tools': tools}))
+    assert chat_cli.read_tools(str(path)) == tools
+    path.write_text('[]')
+    with pytest.raises(ConfigError, match='no function schemas'):
+        chat_cli.read_tools(str(path))
+    reply = ('Let me check.\n<tool_call>\n{"name": "get_weather", "arguments": {"city": '
+             '"Paris"}}\n</tool_call>\n<tool_call>\nnot json\n</tool_call>')
+    assert chat_cli.show_tool_calls(reply) == ['[tool call] get_weather {"city": "Paris"}']
+    prompts = []
+
+    class FakeSession:
+        def __init__(self):
+            self.tools, self.stops, self.tokenizer = tools, [], None
+
+        def ask(self, text, streamer=None, tool_result=False):
+            prompts.append((text, tool_result))
+            return reply
+    monkeypatch.setattr(chat_cli, 'build_session', lambda args: FakeSession())
+    monkeypatch.setattr('sys.stdin', io.StringIO('Weather in Paris?\nTOOL: 21 C\n'))
+    assert main(['chat', 'm', '--no-streamer', '--tools', str(path)]) == 0
+    out = capsys.readouterr().out
+    assert prompts == [('Weather in Paris?', False), ('21 C', True)]
+    assert out.count('[tool call] get_weather {"city": "Paris"}') == 2

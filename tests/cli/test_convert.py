@@ -32,7 +32,7 @@ def test_pth_to_hf_then_merge_then_template(tmp_path, tiny_model_dir, lora_check
     tok = AutoTokenizer.from_pretrained(merged)
     messages = [{'role': 'user', 'content': DEMO[0]['input']},
                 {'role': 'assistant', 'content': DEMO[0]['output']}]
-    expected = ''.join(t for t, _ in render_conversation(DEMO, get_template('chatml'), None,
+    expected = ''.join(t for t, _ in render_conversation(DEMO, get_template('smollm2_chat'), None,
                                                          tok.eos_token))
     assert tok.apply_chat_template(messages, tokenize=False) == expected
 

@@ -18,3 +18,14 @@ def test_copy_trains_identically(tmp_path, tiny_run, tiny_model_dir, monkeypatch
 def test_unknown_recipe(capsys, tmp_path):
     assert run_cli(['copy-cfg', 'smollm2_135m_instruct_lora_identiti', tmp_path]) == 1
     assert "did you mean 'smollm2_135m_instruct_lora_identity'" in capsys.readouterr().err
+
+
+def test_refuses_existing_copy_unless_forced(tmp_path, capsys):
+    out = tmp_path / f'{RECIPE}_copy.py'
+    out.write_text('# my edits\n')
+    assert run_cli(['copy-cfg', RECIPE, tmp_path]) == 1
+    err = capsys.readouterr().err
+    assert str(out) in err and '--force' in err
+    assert out.read_text() == '# my edits\n'
+    assert run_cli(['copy-cfg', RECIPE, tmp_path, '--force']) == 0
+    assert 'read_base' not in out.read_text() and out.read_text() != '# my edits\n'

@@ -36,3 +36,11 @@ def test_colour_on_request(tmp_path, tiny_model_dir, xl_home, capsys):
     out = capsys.readouterr().out
     assert rc == 0 and out.count('--- sample ') == 1
     assert f'{GREEN}Hey<|im_end|>' in out and '[[' not in out
+
+
+def test_preference_recipe_shows_both_replies_trained(capsys, tiny_model_dir, xl_home):
+    rc = run_cli(['log-dataset', 'smollm2_135m_instruct_lora_dpo', '--show', '1', '--color',
+                  'never', '--cfg-options', f'pretrained_model_name_or_path={tiny_model_dir}'])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert '[[I am Tuna,' in out and '[[I am SmolLM,' in out and out.count(']]') == 3  # + legend

@@ -136,3 +136,24 @@ def test_two_runs_in_one_second_keep_their_own_logs(tmp_path, tiny_model_dir, xl
                         'export_hf=False']) == 0
     for work in works:
         assert sorted(logged_losses(work)) == [1, 2], work
+
+
+def test_weights_only_checkpoints_and_a_quiet_terminal(tmp_path, tiny_model_dir, xl_home,
+                                                       capsys):
+    """save_optimizer=False drops the optimizer state; the long blocks go only to the log file;
+    a second run into the same work dir needs --overwrite (or --resume auto)."""
+    from xtuner_like.utils.io import safe_load
+    options = ['--cfg-options', f'pretrained_model_name_or_path={tiny_model_dir}',
+               'max_iters=2', 'save_steps=2', 'log_interval=1', 'evaluation_inputs=[]',
+               'export_hf=False', 'save_optimizer=False', 'param_scheduler=[]']
+    assert run_cli(['train', RECIPE, '--work-dir', tmp_path, *options]) == 0
+    checkpoint = safe_load(tmp_path / 'iter_2.pth', map_location='cpu')
+    assert 'state_dict' in checkpoint and 'optimizer' not in checkpoint
+    shown = capsys.readouterr()
+    log = next(tmp_path.glob('*/*.log')).read_text()
+    for block in ('System environment:', 'Config:', 'Hooks will be executed'):
+        assert block in log and block not in shown.out + shown.err
+    assert 'Iter(train) [2/2]' in shown.out
+    assert run_cli(['train', RECIPE, '--work-dir', tmp_path, *options]) == 1
+    assert '--overwrite' in capsys.readouterr().err
+    assert run_cli(['train', RECIPE, '--work-dir', tmp_path, '--overwrite', *options]) == 0

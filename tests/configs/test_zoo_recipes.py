@@ -30,6 +30,15 @@ ROWS = {
         'Commands': '<|Commands|>: None<eoc>\n', 'Tool Responses': '<|Results|>: None<eor>\n',
         'MOSS': '<|MOSS|>: Hello!<eom>\n'}}},
     'pretrain': {'text': 'The quick brown fox jumps over the lazy dog.'},
+    'plain_preference': {'prompt': 'Who are you?', 'chosen': 'I am Tuna.', 'rejected': 'No.'},
+    'sharegpt_preference': {'conversations': [{'from': 'human', 'value': 'Hi'}],
+                            'chosen': {'from': 'gpt', 'value': 'Hello!'},
+                            'rejected': {'from': 'gpt', 'value': 'Go.'}},
+    'openai_preference': {'prompt': 'Hi', 'chosen': [{'role': 'user', 'content': 'Hi'},
+                                                     {'role': 'assistant', 'content': 'Hello!'}],
+                          'rejected': [{'role': 'user', 'content': 'Hi'},
+                                       {'role': 'assistant', 'content': 'Go.'}]},
+    'kto': {'prompt': 'Who are you?', 'completion': 'I am Tuna.', 'label': True},
 }
 
 
@@ -47,6 +56,9 @@ def dataset_options(cfg, tmp_path) -> dict:
         for s in sources:
             s.pop('path')
         return {'sources': sources}
+    if 'curate' in cfg:                     # a curated recipe: raw rows, no eval split
+        return {'data_files': local_file(tmp_path, 'alpaca'),
+                'curate': {'split': {'enabled': False}}}
     return {'data_files': local_file(tmp_path, cfg.dataset_map_fn), 'data_path': None}
 
 
@@ -62,4 +74,4 @@ def test_recipe_builds_its_dataset(name, tmp_path, tiny_model_dir, xl_home):
     assert len(dataset) >= 1
     row = dataset[0]
     assert (row['labels'] != -100).any()
-    assert dataset.packed == cfg.pack_to_max_length
+    assert dataset.packed == cfg.get('pack_to_max_length', False)  # preference: unpacked

@@ -48,7 +48,7 @@ def test_adapter_loads_with_peft_and_gives_the_trained_logits(
         torch.testing.assert_close(logits(loaded), logits(trained), atol=1e-5, rtol=1e-5)
     untouched = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32)
     assert (logits(loaded) - logits(untouched)).abs().max() > 1e-3  # the adapter is there
-    assert 'chatml' in (out / CONFIG_NAME).read_text()
+    assert 'smollm2_chat' in (out / CONFIG_NAME).read_text()  # the recipe's template
 
 
 def test_full_model_loads_with_auto_model(checkpoints, tiny_model_dir, tmp_path):

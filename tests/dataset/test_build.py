@@ -79,11 +79,19 @@ def test_jsonl_rows_are_named_by_line(tiny_tokenizer, tmp_path):
         build(tiny_tokenizer, path, tmp_path)
 
 
-def test_long_rows_are_truncated_and_counted(tiny_tokenizer, tmp_path):
+def test_long_rows_keep_whole_turns_or_are_dropped_and_counted(tiny_tokenizer, tmp_path):
     path = tmp_path / 'long.json'
     path.write_text(json.dumps([{'instruction': 'Hi', 'output': 'word ' * 200}] + ROWS[:3]))
     ds = build(tiny_tokenizer, path, tmp_path, max_length=40, pack_to_max_length=False)
-    assert ds.stats['truncated'] == 1 and max(ds.lengths) == 40
+    # the first reply does not fit: the sample is dropped, never cut inside the reply
+    assert ds.stats['emptied'] == 1 and len(ds) == 3 and max(ds.lengths) <= 40
+    path = tmp_path / 'turns.jsonl'
+    turns = [{'input': 'Hi', 'output': 'Hello!'}, {'input': 'More', 'output': 'word ' * 200}]
+    path.write_text(json.dumps({'conversation': turns}) + '\n')
+    ds = build(tiny_tokenizer, path, tmp_path, max_length=40, pack_to_max_length=False,
+               dataset_map_fn=None)
+    assert ds.stats['truncated'] == 1 and len(ds) == 1
+    assert tiny_tokenizer.decode(ds[0]['input_ids']).endswith('Hello!<|im_end|>')
 
 
 def test_pretrain_mode_trains_every_token(tiny_tokenizer, tmp_path):

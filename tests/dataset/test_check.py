@@ -52,10 +52,12 @@ def test_statistics_of_good_rows(tmp_path, tiny_tokenizer):
     stats = report.statistics()
     assert report.ok and stats['rows'] == 2 and stats['truncated'] == 1
     short = len(tiny_tokenizer('<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n'
-                               'Hello!<|im_end|>', add_special_tokens=False)['input_ids'])
-    assert stats['tokens'] == short + 64                 # the long one is cut at max_length
+                               'Hello!<|im_end|>\n', add_special_tokens=False)['input_ids'])
+    assert stats['tokens'] == short                      # the long one's reply does not fit:
+    assert stats['dropped'] == 1                         # dropped, never cut mid-reply
     trained = len(tiny_tokenizer('Hello!<|im_end|>', add_special_tokens=False)['input_ids'])
-    assert stats['trained_tokens'] == trained            # the long one's reply is cut off
+    assert stats['trained_tokens'] == trained
+    assert '1 dropped (first reply does not fit)' in format_report(report)
     assert stats['length']['max'] > 64 and stats['length']['p50'] == short
     assert stats['packs'] == 1 and 0 < stats['pack_efficiency'] <= 1
     assert 'pack efficiency' in format_report(report)

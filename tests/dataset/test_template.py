@@ -13,7 +13,7 @@ def test_segments_are_plain_dicts():
     out = template_map_fn(ROW, 'chatml')
     assert out == {'segments': [
         {'text': '<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n', 'trained': False},
-        {'text': 'Hello!<|im_end|>', 'trained': True}]}
+        {'text': 'Hello!<|im_end|>', 'trained': True}, {'text': '\n', 'trained': False}]}
 
 
 def test_system_name_is_resolved_and_literal_kept():
@@ -24,7 +24,7 @@ def test_system_name_is_resolved_and_literal_kept():
 
 
 def test_eos_and_pretraining():
-    assert template_map_fn(ROW, 'default', eos_token='</s>')['segments'][-1] == {
+    assert template_map_fn(ROW, 'default', eos_token='</s>')['segments'][-2] == {
         'text': 'Hello!</s>', 'trained': True}
     out = template_map_fn({'conversation': [{'output': 'text'}]}, None, eos_token='</s>')
     assert out == {'segments': [{'text': 'text</s>', 'trained': True}]}

@@ -1,7 +1,9 @@
 """Tests for xtuner_like/templates/builtin.py: each family's documented format.
 
 Every expected string below is written out by hand from the family's model card or
-official chat template (two turns, system text 'SYS'), not produced by our renderer.
+official chat template (two turns, system text 'SYS'), not produced by our renderer; the
+template's separator follows every reply (ChatML's "<|im_end|>\n"). tests/templates/
+test_official.py compares with the official Jinja templates themselves.
 """
 from __future__ import annotations
 
@@ -22,7 +24,9 @@ LLAMA3 = ('<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nSYS<|e
           '<|start_header_id|>assistant<|end_header_id|>\n\nHello!<|eot_id|>'
           '<|start_header_id|>user<|end_header_id|>\n\nQ2<|eot_id|>'
           '<|start_header_id|>assistant<|end_header_id|>\n\nA2<|eot_id|>')
-MISTRAL = '<s>[INST] SYS\n\nHi [/INST] Hello!</s>[INST] Q2 [/INST] A2</s>'
+# Mistral v0.3: the system text opens the *last* [INST]; no space before [/INST].
+MISTRAL = '<s>[INST] Hi[/INST] Hello!</s>[INST] SYS\n\nQ2[/INST] A2</s>'
+MIXTRAL = '<s>[INST] SYS\n\nHi [/INST]Hello!</s>[INST] Q2 [/INST]A2</s>'
 VICUNA = 'SYS USER: Hi ASSISTANT: Hello!</s>USER: Q2 ASSISTANT: A2</s>'
 DEEPSEEK = ('<｜begin▁of▁sentence｜>SYS\n\nUser: Hi\n\nAssistant: Hello!<｜end▁of▁sentence｜>'
             'User: Q2\n\nAssistant: A2<｜end▁of▁sentence｜>')
@@ -42,7 +46,11 @@ EXPECTED = {
     'chatml': ('<|im_end|>', CHATML),
     'qwen_chat': ('<|im_end|>', CHATML),
     'qwen2_5_chat': ('<|im_end|>', CHATML),
-    'qwen3_chat': ('<|im_end|>', CHATML),
+    'qwen3_chat': ('<|im_end|>', CHATML.replace('assistant\nA2', 'assistant\n<think>\n\n'
+                                                  '</think>\n\nA2')),
+    'qwen3_chat_keep_thinking': ('<|im_end|>', CHATML.replace(
+        'assistant\nA2', 'assistant\n<think>\n\n</think>\n\nA2')),
+    'smollm2_chat': ('<|im_end|>', CHATML),
     'minicpm3': ('<|im_end|>', CHATML),
     'internlm2_chat': ('</s>', INTERNLM2),
     'internlm2_5_chat': ('</s>', INTERNLM2),
@@ -54,9 +62,10 @@ EXPECTED = {
     'llama2_chat': ('</s>', LLAMA2),
     'code_llama_chat': ('</s>', LLAMA2),
     'llama3_chat': ('<|eot_id|>', LLAMA3),
-    'llama3_1_chat': ('<|eot_id|>', LLAMA3),
+    'llama3_1_chat': ('<|eot_id|>', LLAMA3.replace(
+        '\n\nSYS', '\n\nCutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\nSYS')),
     'mistral': ('</s>', MISTRAL),
-    'mixtral': ('</s>', MISTRAL),
+    'mixtral': ('</s>', MIXTRAL),
     'zephyr': ('</s>',
                '<|system|>\nSYS</s>\n<|user|>\nHi</s>\n<|assistant|>\nHello!</s>\n'
                '<|user|>\nQ2</s>\n<|assistant|>\nA2</s>'),
@@ -84,6 +93,10 @@ EXPECTED = {
                        'Hello!\n<|EOT|>\n### Instruction:\nQ2\n### Response:\nA2\n<|EOT|>'),
     'deepseek_moe': (DEEPSEEK_EOS, DEEPSEEK),
     'deepseek_v2': (DEEPSEEK_EOS, DEEPSEEK),
+    'deepseek_r1': (DEEPSEEK_EOS,
+                    '<｜begin▁of▁sentence｜>SYS<｜User｜>Hi<｜Assistant｜>Hello!'
+                    '<｜end▁of▁sentence｜><｜User｜>Q2<｜Assistant｜><think>\n\n</think>\n\nA2'
+                    '<｜end▁of▁sentence｜>'),
     'deepseek_v3': (DEEPSEEK_EOS,
                     '<｜begin▁of▁sentence｜>SYS<｜User｜>Hi<｜Assistant｜>Hello!'
                     '<｜end▁of▁sentence｜><｜User｜>Q2<｜Assistant｜>A2<｜end▁of▁sentence｜>'),
@@ -103,7 +116,9 @@ EXPECTED = {
 
 # The reply text each family trains, end-of-turn included (first turn).
 TRAINED_FIRST = {
-    'llama2_chat': 'Hello! </s>', 'code_llama_chat': 'Hello! </s>',
+    'llama2_chat': ' Hello! </s>', 'code_llama_chat': ' Hello! </s>', 'mistral': ' Hello!</s>',
+    'vicuna': ' Hello!</s>', 'wizardlm': ' Hello!</s>',
+    'deepseek_moe': ' Hello!' + DEEPSEEK_EOS, 'deepseek_v2': ' Hello!' + DEEPSEEK_EOS,
     'deepseek_coder': 'Hello!\n<|EOT|>', 'moss_sft': 'Hello!',
 }
 
@@ -116,10 +131,12 @@ def test_every_builtin_has_an_expected_rendering():
 @pytest.mark.parametrize('name', sorted(EXPECTED))
 def test_family_format(name):
     eos, expected = EXPECTED[name]
-    segments = render_conversation(CONV, get_template(name), system='SYS', eos_token=eos)
-    assert ''.join(text for text, _ in segments) == expected
-    trained = [text for text, flag in segments if flag]
-    assert trained[0].startswith('Hello!') and trained[1].startswith('A2')
+    template = get_template(name)
+    segments = render_conversation(CONV, template, system='SYS', eos_token=eos)
+    assert ''.join(text for text, _ in segments) == expected + template.separator
+    trained = [text.strip() for text, flag in segments if flag]
+    assert trained[0].startswith('Hello!') and trained[1].endswith(template.suffix.replace(
+        '{eos}', eos).strip()) and 'A2' in trained[1]
     assert len(trained) == 2
 
 

@@ -89,3 +89,67 @@ def test_system_on_template_without_system_part(tiny_tokenizer):
     with pytest.raises(Exception, match='no system part'):
         apply(tiny_tokenizer, template, messages_of(TURNS, 'sys'))
     assert apply(tiny_tokenizer, template, messages_of(TURNS[:1])) == 'HiHello!'
+
+
+TOOLS = [{'type': 'function', 'function': {'name': 'weather', 'parameters': {'type': 'object'}}}]
+TOOL_MESSAGES = [
+    {'role': 'user', 'content': 'Paris?'},
+    {'role': 'assistant', 'content': 'Checking.', 'tool_calls': [
+        {'type': 'function', 'function': {'name': 'weather', 'arguments': {'city': 'Paris'}}},
+        {'type': 'function', 'function': {'name': 'weather', 'arguments': '{"city": "Nice"}'}}]},
+    {'role': 'tool', 'content': '21 C'}, {'role': 'tool', 'content': {'t': 25}},
+    {'role': 'assistant', 'content': 'Paris 21 C, Nice 25 C.'},
+    {'role': 'user', 'content': [{'type': 'text', 'text': 'And'}, {'type': 'text', 'text': 'Rome?'}]},
+    {'role': 'assistant', 'content': None, 'tool_calls': [
+        {'type': 'function', 'function': {'name': 'weather', 'arguments': {'city': 'Rome'}}}]},
+    {'role': 'tool', 'content': '30 C'}, {'role': 'assistant', 'content': 'Rome 30 C.'}]
+
+
+def trained_text(tokenizer, template, messages, tools=None, system=None):
+    from xtuner_like.dataset.map_fns.openai import openai_map_fn
+    row = {'messages': messages, **({'tools': tools} if tools else {})}
+    return joined(render_conversation(openai_map_fn(row)['conversation'], template, system,
+                                      tokenizer.eos_token))
+
+
+@pytest.mark.parametrize('name', list(TEMPLATES))
+@pytest.mark.parametrize('system', [None, 'Be brief.'])
+def test_tool_messages_and_tools_are_served_as_trained(tiny_tokenizer, name, system):
+    """Every template's exported chat_template renders `tool` messages, tool calls and
+    `tools=` exactly as training renders the same openai row."""
+    template = get_template(name)
+    messages = ([{'role': 'system', 'content': system}] if system else []) + TOOL_MESSAGES
+    expected = trained_text(tiny_tokenizer, template, messages, TOOLS)
+    assert apply(tiny_tokenizer, template, messages, tools=TOOLS) == expected
+    assert '<tool_response>\n21 C\n</tool_response>\n<tool_response>\n{"t": 25}' in expected
+    if template.system_last:  # Mistral v0.3: the system text moves to the last user turn
+        return
+    for cut in (1, 4, 6):  # generation prompts after a user turn and after tool results
+        history = messages[:len(messages) - len(TOOL_MESSAGES) + cut]
+        prompt = apply(tiny_tokenizer, template, history, tools=TOOLS,
+                       add_generation_prompt=True)
+        assert expected.startswith(prompt.removesuffix('<think>\n'))
+
+
+@pytest.mark.parametrize('name', [n for n in TEMPLATES if get_template(n).thinking])
+def test_reasoning_is_served_as_trained(tiny_tokenizer, name):
+    template = get_template(name)
+    for messages in (
+            [{'role': 'user', 'content': 'Q1'},
+             {'role': 'assistant', 'content': 'A1', 'reasoning_content': 'r1'},
+             {'role': 'user', 'content': 'Q2'},
+             {'role': 'assistant', 'content': '<think>\nr2\n</think>\n\nA2'}],
+            [{'role': 'user', 'content': 'Q'}, {'role': 'assistant', 'content': 'A'}],
+            TOOL_MESSAGES):
+        expected = trained_text(tiny_tokenizer, template, messages)
+        assert apply(tiny_tokenizer, template, messages) == expected
+        assert '</think>' in expected
+
+
+def test_unanswered_turns_are_an_error(tiny_tokenizer):
+    template = get_template('chatml')
+    with pytest.raises(Exception, match='follows an unanswered turn'):
+        apply(tiny_tokenizer, template, [{'role': 'user', 'content': 'a'},
+                                         {'role': 'user', 'content': 'b'}])
+    with pytest.raises(Exception, match='answers no user or tool turn'):
+        apply(tiny_tokenizer, template, [{'role': 'assistant', 'content': 'a'}])

@@ -9,6 +9,7 @@ from ..model.load import check_adapter_dir, has_tokenizer, load_causal_lm, load_
 # quantization_spec lives in model/ so convert (merge --bits 4) shares it; kept importable here
 from ..model.load import BITS, quantization_spec  # noqa: F401
 
+
 def load_chat_model(model: str, adapter: str | None = None,
                     bits: int | None = None) -> tuple[Any, Any]:
     """(model in eval mode, tokenizer) for chat.

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 from ..errors import ConfigError
 from ..model.generate import chat_prompt, generate_reply, stop_strings
 from ..templates.chat_format import ChatFormat
+from ..templates.tools import tool_response_text
 
 
 @dataclass
@@ -40,6 +41,7 @@ class ChatSession:
     chat_format: ChatFormat = field(default_factory=lambda: ChatFormat.build(None))
     settings: GenerationSettings = field(default_factory=GenerationSettings)
     history: list[dict] = field(default_factory=list)
+    tools: list | None = None       # function schemas the model may call (chat --tools)
 
     def __post_init__(self):
         if self.template is None and not getattr(self.tokenizer, 'chat_template', None):
@@ -60,24 +62,33 @@ class ChatSession:
         """Forget the conversation."""
         self.history.clear()
 
-    def prompt(self, text: str) -> str:
-        """The text the model continues to answer ``text`` after the history."""
+    def prompt(self, text: str, tool_result: bool = False) -> str:
+        """The text the model continues to answer ``text`` (a tool's result when
+        ``tool_result``) after the history."""
         if self.template is not None:
-            return chat_prompt(self.template, self.tokenizer, self.history, text, self.system)
+            user = tool_response_text(text) if tool_result else text
+            return chat_prompt(self.template, self.tokenizer, self.history, user, self.system,
+                               self.tools)
         messages = [{'role': 'system', 'content': self.system}] if self.system else []
         for turn in self.history:
-            messages += [{'role': 'user', 'content': turn['input']},
+            messages += [{'role': turn.get('role', 'user'), 'content': turn['input']},
                          {'role': 'assistant', 'content': turn['output']}]
-        messages.append({'role': 'user', 'content': text})
-        return self.tokenizer.apply_chat_template(messages, tokenize=False,
+        messages.append({'role': 'tool' if tool_result else 'user', 'content': text})
+        return self.tokenizer.apply_chat_template(messages, tools=self.tools, tokenize=False,
                                                   add_generation_prompt=True)
 
-    def ask(self, text: str, streamer: Any = None) -> str:
-        """Answer ``text``, remember the turn, and return the reply (stop words cut)."""
+    def ask(self, text: str, streamer: Any = None, tool_result: bool = False) -> str:
+        """Answer ``text`` (a tool's result when ``tool_result``), remember the turn, and
+        return the reply (stop words cut)."""
         s = self.settings
-        reply = generate_reply(self.model, self.tokenizer, self.prompt(text), self.stops,
-                               max_new_tokens=s.max_new_tokens, temperature=s.temperature,
-                               top_k=s.top_k, top_p=s.top_p,
+        prompt = self.prompt(text, tool_result=True) if tool_result else self.prompt(text)
+        reply = generate_reply(self.model, self.tokenizer, prompt,
+                               self.stops, max_new_tokens=s.max_new_tokens,
+                               temperature=s.temperature, top_k=s.top_k, top_p=s.top_p,
                                repetition_penalty=s.repetition_penalty, streamer=streamer)
-        self.history.append({'input': text, 'output': reply})
+        if self.template is not None and tool_result:
+            self.history.append({'input': tool_response_text(text), 'output': reply})
+        else:
+            self.history.append({'input': text, 'output': reply,
+                                 **({'role': 'tool'} if tool_result else {})})
         return reply

@@ -3,6 +3,10 @@
 At a terminal: prompts are read interactively; ``RESET`` clears the history, ``EXIT`` quits.
 Otherwise each line of stdin is one user turn of the same conversation; each answer is
 printed on stdout (logs go to stderr) and the command exits at the end of input.
+
+With ``--tools FILE.json`` (a list of function schemas, or ``{"tools": [...]}``) the model is
+offered those tools as in training; each call in an answer is shown on its own line as
+``[tool call] NAME {ARGUMENTS}``, and a line ``TOOL: RESULT`` gives the model a tool's result.
 """
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import argparse
 import sys
 from typing import Iterator, TextIO
 
-RESET, EXIT = 'RESET', 'EXIT'
+RESET, EXIT, TOOL = 'RESET', 'EXIT', 'TOOL:'
 
 
 def add_parser(subparsers) -> None:
@@ -33,6 +37,9 @@ def add_parser(subparsers) -> None:
     p.add_argument('--stop-words', nargs='+', default=[], metavar='W',
                    help='extra texts that end an answer')
     p.add_argument('--seed', type=int, help='random seed for sampling')
+    p.add_argument('--tools', metavar='FILE.json',
+                   help='function schemas the model may call; calls are shown, and a line '
+                   "'TOOL: result' answers one")
     p.set_defaults(run=run)
 
 
@@ -79,7 +86,34 @@ def build_session(args: argparse.Namespace):
     settings = GenerationSettings(
         max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_k=args.top_k,
         top_p=args.top_p, repetition_penalty=args.repetition_penalty)
-    return ChatSession(model, tokenizer, chat_format, settings)
+    return ChatSession(model, tokenizer, chat_format, settings,
+                       tools=read_tools(args.tools) if getattr(args, 'tools', None) else None)
+
+
+def read_tools(path: str) -> list:
+    """The function schemas of a tools JSON file: a list, or an object with 'tools'."""
+    import json
+    from pathlib import Path
+
+    from ..errors import ConfigError
+    from ..templates.tools import normalize_tools
+    try:
+        data = json.loads(Path(path).read_text(encoding='utf-8'))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f'--tools {path}: cannot read a JSON file ({exc})') from None
+    tools = normalize_tools(data.get('tools') if isinstance(data, dict) else data)
+    if not tools:
+        raise ConfigError(f'--tools {path}: no function schemas (give a JSON list of them)')
+    return tools
+
+
+def show_tool_calls(reply: str) -> list[str]:
+    """One '[tool call] NAME {ARGUMENTS}' line per call the reply makes."""
+    import json
+
+    from ..templates.tools import tool_calls_in
+    return [f"[tool call] {c['name']} {json.dumps(c['arguments'], ensure_ascii=False)}"
+            for c in tool_calls_in(reply)]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -103,7 +137,13 @@ def run(args: argparse.Namespace) -> int:
             if interactive:
                 print('(history cleared)')
             continue
-        reply = session.ask(text, streamer)
+        is_result = session.tools is not None and text.startswith(TOOL)
+        if is_result:
+            text = text[len(TOOL):].strip()
+        reply = session.ask(text, streamer, tool_result=is_result)
         if streamer is None:
             print(reply, flush=True)
+        if session.tools is not None:
+            for line in show_tool_calls(reply):
+                print(line, flush=True)
     return 0

@@ -24,7 +24,10 @@ def run(args: argparse.Namespace) -> int:
     from ..dataset.preview import trained_spans_text
     from ..utils.build import build
     from ..utils.labels import count_trained
-    options = {'pack_to_max_length': False, **parse_options(args.cfg_options)}
+    options = parse_options(args.cfg_options)
+    if 'pack_to_max_length' in load_config(args.config, options, resolve=False):
+        # one sample per row; preference recipes have no packing knob (a pair is one sample)
+        options = {'pack_to_max_length': False, **options}
     cfg = load_config(args.config, options)
     dataset = build(dataset_spec(cfg))
     color = args.color == 'always' or (args.color == 'auto' and sys.stdout.isatty())

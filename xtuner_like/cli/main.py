@@ -15,6 +15,7 @@ import traceback
 from pathlib import Path
 
 from ..errors import XtunerLikeError
+from ..utils.quiet import filter_known_warnings
 
 
 def command_modules() -> list[str]:
@@ -42,6 +43,7 @@ def quiet_imports() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return its exit code."""
+    filter_known_warnings()  # before DeepSpeed's import-time warning (utils/quiet.py)
     args = build_parser().parse_args(argv)
     if not getattr(args, 'light', False):
         quiet_imports()

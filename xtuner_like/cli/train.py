@@ -13,6 +13,8 @@ from pathlib import Path
 
 from ..config import add_cfg_options, load_config, parse_options
 from ..errors import ConfigError
+from ..utils.quiet import VERBOSE_ENV
+from ._work_dir import check_work_dir, check_writable
 
 
 def add_parser(subparsers) -> None:
@@ -22,6 +24,9 @@ def add_parser(subparsers) -> None:
                    '(default: ./work_dirs/<config name>)')
     p.add_argument('--resume', metavar='auto|PATH',
                    help="'auto' continues from the work dir's latest checkpoint")
+    p.add_argument('--overwrite', action='store_true',
+                   help="start over in a work dir that holds an earlier run's checkpoints "
+                   '(they are deleted)')
     p.add_argument('--seed', type=int, help='random seed (overrides the config)')
     p.add_argument('--deterministic', action='store_true',
                    help='deterministic algorithms (slower)')
@@ -31,6 +36,9 @@ def add_parser(subparsers) -> None:
     p.add_argument('--launcher', choices=('none', 'pytorch', 'slurm'), default='none',
                    help='how the processes were started (set NPROC_PER_NODE=N to start N '
                    'processes under torchrun; use slurm under srun)')
+    p.add_argument('--verbose', action='store_true',
+                   help='also print the environment, config and hook table (always in the log '
+                   'file in the work dir)')
     add_cfg_options(p)
     p.set_defaults(run=run)
 
@@ -44,6 +52,8 @@ def prepare_config(args: argparse.Namespace):
         options['deterministic'] = True
     cfg = load_config(args.config, options)
     cfg.work_dir = args.work_dir or str(Path('work_dirs') / Path(cfg.filename).stem)
+    check_writable(cfg.work_dir)
+    check_work_dir(cfg.work_dir, bool(args.resume), getattr(args, 'overwrite', False))
     if args.resume:
         if args.resume != 'auto':
             exists = Path(args.resume).is_dir() if args.deepspeed else Path(args.resume).is_file()
@@ -72,19 +82,6 @@ def prepare_models(cfg) -> None:
         resolve_model_path(name)
 
 
-def check_work_dir(work_dir: str) -> None:
-    """The work dir must be a folder we can write (mmengine would fail with a traceback)."""
-    path = Path(work_dir)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / f'.write_test_{os.getpid()}'
-        probe.write_bytes(b'')
-        probe.unlink()
-    except OSError as exc:
-        raise ConfigError(f'--work-dir {work_dir}: cannot write there ({exc.strerror}); choose '
-                          'a writable folder') from None
-
-
 _RUNS_IN_THIS_PROCESS = itertools.count(1)
 
 
@@ -107,13 +104,14 @@ def run(args: argparse.Namespace) -> int:
     from ..launch.distributed import init_process_group, relaunch, slurm_env, torchrun_command
     from ..utils.build import locate
     os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
+    if getattr(args, 'verbose', False):
+        os.environ[VERBOSE_ENV] = '1'  # torchrun ranks inherit it
     if args.launcher == 'slurm':
         slurm_env()  # WORLD_SIZE is needed to reconcile the DeepSpeed batch size
     cfg = prepare_config(args)  # config errors show here once, before any process starts
     dataset = cfg.get('train_dataloader', {}).get('dataset')
     if isinstance(dataset, dict) and hasattr(locate(dataset.get('type')), 'pipeline_specs'):
         check_dataset_spec(dataset)
-    check_work_dir(cfg.work_dir)
     prepare_models(cfg)
     if args.launcher == 'none' and torchrun_command([]) is not None:
         return relaunch(getattr(args, 'argv', None) or sys.argv[1:])

@@ -25,7 +25,8 @@ def recipe_paths() -> dict[str, Path]:
     found = {}
     for path in sorted(root.rglob('*.py')):
         rel = path.relative_to(root)
-        if rel.parts[0].startswith('_') or path.name.startswith('_'):
+        # configs/curate holds `xtuner-like curate` configs, not training recipes.
+        if rel.parts[0].startswith('_') or rel.parts[0] == 'curate' or path.name.startswith('_'):
             continue
         found[path.stem] = path
     return found

@@ -15,6 +15,7 @@ from ..model.load import check_adapter_dir, has_tokenizer
 from ..model.resolve import resolve_model_path
 from ..utils.dtype import resolve_dtype
 from ..utils.io import atomic_dir
+from ..utils.progress import Steps
 
 DEVICES = ('cpu', 'cuda', 'auto')
 
@@ -69,21 +70,26 @@ def load_merged(base: str | os.PathLike, adapter: str | os.PathLike,
     """
     adapter_dir = check_adapter_dir(adapter)
     device_map = _device_map(device)
+    step = Steps('merge', ['load base model', 'apply adapter', 'merge'])
+    step('load base model')
     base_path = resolve_model_path(base)
     base_dtype = _config_dtype(AutoConfig.from_pretrained(base_path))
     # The merge itself in fp32: W + BA rounded once, at the end.
     model = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.float32,
                                                  device_map=device_map)
+    step('apply adapter')
     try:
         model = PeftModel.from_pretrained(model, str(adapter_dir))
     except Exception as exc:  # noqa: BLE001 - shape and key errors: name both folders
         raise CheckpointError(f'adapter {adapter_dir} does not fit base model {base}: '
                               f'{type(exc).__name__}: {exc}') from exc
+    step('merge')
     merged = model.merge_and_unload()
     merged.config.use_cache = True
     tokenizer = AutoTokenizer.from_pretrained(
         adapter_dir if has_tokenizer(adapter_dir) else base_path)
     set_stop_tokens(merged.generation_config, tokenizer, keep_existing=True)
+    step.close()
     return merged, tokenizer, base_dtype
 
 

@@ -123,6 +123,7 @@ def _process(spec: PipelineSpec, tokenizer: Any, scratch: Path) -> tuple[dataset
             f' rows of <= {spec.max_length} tokens; pack efficiency '
             f'{pack_stats["efficiency"]:.1%}')
     else:
+        # The row type's own columns, less the statistics (read above, not trained on).
         encoded = encoded.select_columns(
             [c for c in spec.rows.columns if c not in ('num_trained', 'truncated')])
     log(f'dataset: {stats["samples"]} samples, {stats["tokens"]} tokens, '

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..utils.build import build
 from ..utils.labels import count_trained
+from .encode import kept_length
 from .pack import pack_efficiency, plan_packs
 from .pipeline import BATCH, FIX_HINT, BadRow, PipelineSpec, load_rows, process_rows, specs_of
 
@@ -29,6 +30,7 @@ class CheckReport:
     rows: int = 0
     bad_rows: list[BadRow] = field(default_factory=list)
     lengths: list[int] = field(default_factory=list)   # full lengths, before truncation
+    kept: list[int] = field(default_factory=list)      # lengths kept (whole turns)
     trained: list[int] = field(default_factory=list)   # trained tokens kept after truncation
 
     @property
@@ -38,9 +40,8 @@ class CheckReport:
     def statistics(self) -> dict[str, Any]:
         """Rows, tokens, trained share, truncation, length percentiles, pack efficiency."""
         lengths = np.asarray(self.lengths or [0])
-        kept = np.minimum(lengths, self.max_length)
-        tokens = int(kept.sum()) if self.lengths else 0
-        usable = [int(n) for n, t in zip(kept, self.trained) if t > 0]
+        tokens = int(sum(self.kept))
+        usable = [int(n) for n, t in zip(self.kept, self.trained) if t > 0]
         packs = plan_packs(usable, self.max_length) if usable else []
         pct = {f'p{q}': int(np.percentile(lengths, q, method='nearest')) for q in (50, 90, 99)}
         return {
@@ -48,6 +49,7 @@ class CheckReport:
             'tokens': tokens, 'trained_tokens': int(sum(self.trained)),
             'trained_share': sum(self.trained) / tokens if tokens else 0.0,
             'truncated': int((lengths > self.max_length).sum()) if self.lengths else 0,
+            'dropped': sum(t == 0 for t in self.trained),
             'max_length': self.max_length, 'length': {**pct, 'max': int(lengths.max())},
             'packs': len(packs),
             'pack_efficiency': pack_efficiency(
@@ -79,8 +81,10 @@ def _check_source(spec: PipelineSpec, tokenizer: Any, report: CheckReport,
         report.bad_rows += done.bad_rows
         columns = done.columns or {'labels': [], 'length': []}
         for labels, length in zip(columns['labels'], columns['length']):
+            kept = kept_length(labels, report.max_length)
             report.lengths.append(length)
-            report.trained.append(count_trained(labels[:report.max_length]))
+            report.kept.append(kept)
+            report.trained.append(count_trained(labels[:kept]))
     report.rows += len(raw)
 
 
@@ -98,7 +102,9 @@ def format_report(report: CheckReport) -> str:
         f'  rows:            {s["rows"]} ({s["bad_rows"]} bad, {s["samples"]} usable)',
         f'  tokens:          {s["tokens"]} (after truncation to max_length={s["max_length"]})',
         f'  trained tokens:  {s["trained_tokens"]} ({s["trained_share"]:.1%} of tokens)',
-        f'  truncated rows:  {s["truncated"]} longer than max_length',
+        f'  truncated rows:  {s["truncated"]} longer than max_length: '
+        f'{s["truncated"] - s["dropped"]} keep their first whole turns, {s["dropped"]} dropped '
+        '(first reply does not fit)',
         '  length (tokens): ' + ', '.join(f'{k} {v}' for k, v in s['length'].items()),
         f'  packing:         {s["packs"]} rows of {s["max_length"]} tokens, '
         f'pack efficiency {s["pack_efficiency"]:.1%}',

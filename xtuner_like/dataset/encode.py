@@ -1,96 +1,197 @@
-"""Tokenization and labels: the loss falls only on trained segments."""
+"""Tokenization and labels: the whole conversation is tokenized once, as a server does.
+
+The segments of a rendered conversation are joined into one text, which is tokenized in one
+call without added special tokens (the template holds them), exactly as
+``tokenizer.apply_chat_template(messages, tokenize=True)`` does with the exported
+chat_template; so the trained ids are the served ids. Trained tokens are found from the
+character spans of the trained segments: every token that overlaps one is trained (a merge
+across a border, or a SentencePiece space before the reply, belongs to the reply). Fast
+tokenizers give the spans from their offsets; slow ones by tokenizing text prefixes.
+
+A conversation longer than ``max_length`` keeps its first whole turns (never a reply without
+its end of turn); when not even the first reply fits, the sample is dropped (no tokens). A
+text with nothing untrained (pre-training) has no turns and is cut at ``max_length``.
+"""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
 from ..errors import ConfigError, DatasetFormatError
 from ..utils import fast_paths
-from ..utils.labels import IGNORE_INDEX, count_trained
+from ..utils.labels import IGNORE_INDEX
 
 SegmentLike = Mapping | Sequence  # {'text', 'trained'} or (text, trained)
+Span = tuple[int, int]
+KEYS = ('input_ids', 'labels', 'length', 'num_trained', 'truncated')
 
 
-def encode_segments(segments: Sequence[SegmentLike], tokenizer, max_length: int) -> dict:
+def encode_segments(segments: Sequence[SegmentLike], tokenizer, max_length: int,
+                    full_length: bool = False) -> dict:
     """Tokenize one conversation's segments into input_ids and labels.
-
-    Each segment is tokenized alone, without special tokens (the template holds
-    them); labels equal the ids in trained segments and -100 elsewhere (unshifted).
-    Only the start is kept when the result is longer than ``max_length``.
 
     Args:
         segments: ``{'text', 'trained'}`` dicts or ``(text, trained)`` pairs.
         tokenizer: A Hugging Face tokenizer (a fast one for speed).
-        max_length: The most tokens kept.
+        max_length: The most tokens kept (whole turns, see the module docstring).
+        full_length: Also return ``'full_length'``, the length before truncation.
 
     Returns:
-        ``{'input_ids', 'labels', 'length', 'num_trained', 'truncated'}``.
+        ``{'input_ids', 'labels', 'length', 'num_trained', 'truncated'}``; labels are the
+        ids at trained tokens and -100 elsewhere (unshifted). ``truncated``: turns were
+        dropped; a dropped sample has no tokens and ``num_trained`` 0.
 
     Raises:
         DatasetFormatError: No segment holds a trained token.
     """
-    return _one(*_tokenize_rows([segments], tokenizer, max_length)[0], max_length)
+    out = encode_batch([segments], tokenizer, max_length, full_length)
+    return {key: values[0] for key, values in out.items()}
 
 
 def encode_batch(batch_segments: Sequence[Sequence[SegmentLike]], tokenizer,
-                 max_length: int) -> dict[str, list]:
+                 max_length: int, full_length: bool = False) -> dict[str, list]:
     """``encode_segments`` over many conversations with one tokenizer call.
 
     Returns:
         A dict of lists (the layout of ``datasets.Dataset.map(batched=True)``).
     """
-    out: dict[str, list] = {key: [] for key in
-                            ('input_ids', 'labels', 'length', 'num_trained', 'truncated')}
-    for ids, flags, texts in _tokenize_rows(batch_segments, tokenizer, max_length):
-        for key, value in _one(ids, flags, texts, max_length).items():
+    if not isinstance(max_length, int) or max_length < 1:
+        raise ConfigError(f'max_length must be a positive int, got {max_length!r}')
+    texts, char_spans = [], []
+    for row in batch_segments:
+        text, spans = _join(row)
+        texts.append(text)
+        char_spans.append(spans)
+    out: dict[str, list] = {key: [] for key in KEYS + (('full_length',) if full_length else ())}
+    for text, spans, (ids, token_spans) in zip(texts, char_spans,
+                                               _tokenize(texts, char_spans, tokenizer)):
+        one = _labels(ids, token_spans, text, len(spans) == 1 and spans[0] == (0, len(text)),
+                      max_length)
+        if full_length:
+            one['full_length'] = len(ids)
+        for key, value in one.items():
             out[key].append(value)
     return out
 
 
-def _tokenize_rows(rows, tokenizer, max_length: int) -> list[tuple[list, list, list]]:
-    if not isinstance(max_length, int) or max_length < 1:
-        raise ConfigError(f'max_length must be a positive int, got {max_length!r}')
-    split = [[_pair(segment) for segment in row] for row in rows]
-    texts = [text for row in split for text, _ in row]
-    ids = token_ids(texts, tokenizer) if texts else []
-    result, start = [], 0
-    for row in split:
-        end = start + len(row)
-        result.append((ids[start:end], [flag for _, flag in row], [t for t, _ in row]))
-        start = end
-    return result
-
-
 def token_ids(texts: list[str], tokenizer) -> list[list[int]]:
-    """Token ids of each text, without special tokens added.
-
-    A fast tokenizer's Rust backend is called directly: transformers' ``__call__`` gives the
-    same ids but turns every encoding into a dict of lists first (a third of the tokenizing
-    time on Alpaca). A backend with padding or truncation switched on, or a slow tokenizer,
-    goes through ``__call__``.
-    """
-    backend = getattr(tokenizer, 'backend_tokenizer', None) if tokenizer.is_fast else None
-    if backend is None or not fast_paths.enabled('rust_tokenizer') or backend.padding is not None or backend.truncation is not None:
+    """Token ids of each text, without special tokens added."""
+    encodings = _fast_encodings(texts, tokenizer)
+    if encodings is None:
         return tokenizer(texts, add_special_tokens=False)['input_ids']
-    encode = getattr(backend, 'encode_batch_fast', backend.encode_batch)
-    return [e.ids for e in encode(texts, add_special_tokens=False)]
+    return [e.ids for e in encodings]
 
 
-def _one(ids_per_segment: list, flags: list, texts: list, max_length: int) -> dict:
-    input_ids: list[int] = []
-    labels: list[int] = []
-    for ids, trained in zip(ids_per_segment, flags):
-        input_ids.extend(ids)
-        labels.extend(ids if trained else [IGNORE_INDEX] * len(ids))
-    if all(label == IGNORE_INDEX for label in labels):
-        preview = ''.join(texts)[:120]
+def _fast_encodings(texts: list[str], tokenizer) -> list | None:
+    """The Rust ``Encoding`` of each text, or None for a slow tokenizer.
+
+    The backend is called directly: transformers' ``__call__`` gives the same encodings but
+    turns each into a dict of lists first (a third of the tokenizing time on Alpaca). Its
+    ``encode_batch`` (not ``encode_batch_fast``, which skips them) keeps the offsets. A backend
+    with padding or truncation switched on goes through ``__call__``.
+    """
+    if not texts or not getattr(tokenizer, 'is_fast', False):
+        return None if texts else []
+    backend = getattr(tokenizer, 'backend_tokenizer', None)
+    if (backend is None or not fast_paths.enabled('rust_tokenizer')
+            or backend.padding is not None or backend.truncation is not None):
+        return tokenizer(texts, add_special_tokens=False).encodings
+    return backend.encode_batch(texts, add_special_tokens=False)
+
+
+def _tokenize(texts: list[str], char_spans: list[list[Span]],
+              tokenizer) -> list[tuple[list[int], list[Span]]]:
+    encodings = _fast_encodings(texts, tokenizer)
+    if encodings is not None:
+        return [(e.ids, [s for s in (_fast_span(e, a, b) for a, b in spans) if s])
+                for e, spans in zip(encodings, char_spans)]
+    return [_slow(text, spans, tokenizer) for text, spans in zip(texts, char_spans)]
+
+
+def _fast_span(encoding, start: int, end: int) -> Span | None:
+    """Tokens overlapping characters [start, end), from the offsets of a fast tokenizer."""
+    first = last = None
+    for pos in range(start, end):  # usually one step: few characters have no token
+        first = encoding.char_to_token(pos)
+        if first is not None:
+            break
+    for pos in range(end - 1, start - 1, -1):
+        last = encoding.char_to_token(pos)
+        if last is not None:
+            break
+    return None if first is None else (first, last + 1)
+
+
+def _slow(text: str, spans: list[Span], tokenizer) -> tuple[list[int], list[Span]]:
+    """A slow tokenizer has no offsets: a span's borders are where the ids of the text up to
+    the border stop matching the ids of the whole text (a token crossing a border counts as
+    inside the span)."""
+    def encode(part: str) -> list[int]:
+        return tokenizer(part, add_special_tokens=False)['input_ids']
+
+    def common(prefix: list[int]) -> int:
+        n = 0
+        while n < len(prefix) and prefix[n] == ids[n]:
+            n += 1
+        return n
+
+    ids, token_spans = encode(text), []
+    for start, end in spans:
+        first = common(encode(text[:start])) if start else 0
+        before_end = encode(text[:end])
+        matched = common(before_end)
+        last = matched if matched == len(before_end) else matched + 1
+        if last > first:
+            token_spans.append((first, min(last, len(ids))))
+    return ids, token_spans
+
+
+def _labels(ids: list[int], spans: list[Span], text: str, plain: bool, max_length: int) -> dict:
+    if not spans:
         raise DatasetFormatError(
             f'conversation has no trained token (empty outputs and no template suffix?): '
-            f'{preview!r}; drop such rows or fix the dataset_map_fn')
-    truncated = len(input_ids) > max_length
-    input_ids, labels = input_ids[:max_length], labels[:max_length]
-    return {'input_ids': input_ids, 'labels': labels, 'length': len(input_ids),
-            'num_trained': count_trained(labels),
+            f'{text[:120]!r}; drop such rows or fix the dataset_map_fn')
+    truncated = len(ids) > max_length
+    if truncated and not plain:  # keep whole turns: cut after the last reply that fits
+        ends = [end for _, end in spans if end <= max_length]
+        cut = ends[-1] if ends else 0
+        spans = [(a, b) for a, b in spans if b <= cut]
+    else:
+        cut = max_length
+    ids = list(ids[:cut])
+    labels = [IGNORE_INDEX] * len(ids)
+    trained = done = 0
+    for start, end in spans:
+        start, end = max(start, done), min(end, cut)  # neighbours may share a token
+        if end > start:
+            labels[start:end] = ids[start:end]
+            trained, done = trained + end - start, end
+    return {'input_ids': ids, 'labels': labels, 'length': len(ids), 'num_trained': trained,
             'truncated': truncated}
+
+
+def kept_length(labels: Sequence[int], max_length: int) -> int:
+    """How many tokens of an untruncated sample ``max_length`` keeps: all, its first whole
+    turns (a turn ends where a run of trained labels ends), 0 when its first reply does not
+    fit, or ``max_length`` for a text with nothing untrained (the rule of ``encode_batch``)."""
+    if len(labels) <= max_length:
+        return len(labels)
+    trained = [label != IGNORE_INDEX for label in labels]
+    if all(trained):
+        return max_length
+    ends = [i + 1 for i in range(max_length) if trained[i] and not trained[i + 1]]
+    return ends[-1] if ends else 0
+
+
+def _join(row: Sequence[SegmentLike]) -> tuple[str, list[Span]]:
+    """The conversation's text and the character spans of its trained segments."""
+    parts, spans, pos = [], [], 0
+    for segment in row:
+        text, trained = _pair(segment)
+        if trained and text:
+            spans.append((pos, pos + len(text)))
+        parts.append(text)
+        pos += len(text)
+    return ''.join(parts), spans
 
 
 def _pair(segment: SegmentLike) -> tuple[str, bool]:

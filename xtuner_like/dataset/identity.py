@@ -126,10 +126,10 @@ def identity_rows(name: str, author: str) -> list[dict]:
     return rows
 
 
-def _file_name(name: str, text: str) -> str:
-    slug = re.sub(r'[^A-Za-z0-9]+', '_', name).strip('_')[:32] or 'identity'
+def _file_name(name: str, text: str, prefix: str = 'identity') -> str:
+    slug = re.sub(r'[^A-Za-z0-9]+', '_', name).strip('_')[:32] or prefix
     digest = hashlib.sha256(text.encode('utf-8')).hexdigest()[:10]
-    return f'identity_{slug}_{digest}.json'
+    return f'{prefix}_{slug}_{digest}.json'
 
 
 def write_identity_dataset(name: str = 'Tuna', author: str = 'the xtuner_like team',
@@ -145,9 +145,15 @@ def write_identity_dataset(name: str = 'Tuna', author: str = 'the xtuner_like te
         author: who made it, as it reads after "developed by".
         out_dir: where to write; default ``<XTUNER_LIKE_HOME>/data``.
     """
+    return write_rows(identity_rows(name, author), name, out_dir)
+
+
+def write_rows(rows: list[dict], name: str, out_dir: str | os.PathLike | None = None,
+               prefix: str = 'identity') -> str:
+    """Write generated rows as ``<prefix>_<name>_<hash>.json`` (unchanged files untouched)."""
     out_dir = Path(out_dir).expanduser() if out_dir is not None else home_dir() / 'data'
-    text = json.dumps(identity_rows(name, author), ensure_ascii=False, indent=1) + '\n'
-    path = out_dir / _file_name(name, text)
+    text = json.dumps(rows, ensure_ascii=False, indent=1) + '\n'
+    path = out_dir / _file_name(name, text, prefix)
     if path.is_file() and path.read_text(encoding='utf-8') == text:
         return str(path)
     return str(atomic_write_text(path, text))

@@ -47,6 +47,7 @@ from .encode import encode_batch
 from .load import load_raw_dataset, resolve_data_files
 from .map_fns import get_map_fn
 from .pack import column_values
+from .row_kind import refuse_non_sft_row
 from .template import template_map_fn
 
 POLICIES = ('error', 'skip', 'collect')
@@ -154,6 +155,7 @@ class SftRows:
     columns = ('input_ids', 'labels', 'length', 'num_trained', 'truncated')
 
     def map(self, row: dict, spec: PipelineSpec, tokenizer: Any) -> list[dict]:
+        refuse_non_sft_row(row)  # a DPO pair or KTO row would train the wrong replies
         converted = spec.map_fn(row) if spec.map_fn is not None else row
         fmt = spec.chat_format
         return template_map_fn(converted, fmt.template, fmt.system,
@@ -282,9 +284,9 @@ def run_pipeline(spec: PipelineSpec, tokenizer: Any,
                               if len(encoded) else 0)
     if emptied:
         encoded = encoded.filter(lambda n: n > 0, input_columns='num_trained')
-        log(f'dataset: dropped {emptied} samples whose trained part lies beyond max_length='
-            f'{spec.max_length} (nothing left to learn); raise max_length to keep them',
-            logging.WARNING)
+        log(f'dataset: dropped {emptied} samples whose first reply does not fit in max_length='
+            f'{spec.max_length} (a reply is never cut from its end of turn); raise max_length '
+            'to keep them', logging.WARNING)
     if len(encoded) == 0:
         raise DatasetFormatError(f'{list(spec.files) or spec.path}: no usable rows')
     truncated = column_sum(encoded, 'truncated')
@@ -293,7 +295,8 @@ def run_pipeline(spec: PipelineSpec, tokenizer: Any,
                  trained_tokens=column_sum(encoded, 'num_trained'))
     if truncated:
         log(f'dataset: {truncated} of {len(encoded)} samples were longer than max_length='
-            f'{spec.max_length} and were truncated', logging.WARNING)
+            f'{spec.max_length}; they keep their first whole turns (conversations) or first '
+            f'{spec.max_length} tokens (plain text)', logging.WARNING)
     return encoded, stats
 
 

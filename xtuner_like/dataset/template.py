@@ -7,7 +7,11 @@ from ..templates import PromptTemplate, get_template, render_conversation, resol
 
 def template_map_fn(row: dict, template: str | PromptTemplate | None,
                     system: str | None = None, eos_token: str = '') -> dict:
-    """{'conversation': [{'input', 'output'[, 'system']}]} -> {'segments': [{'text', 'trained'}]}
+    """{'conversation': [{'input', 'output', ...}]} -> {'segments': [{'text', 'trained'}]}
+
+    Turns may also hold 'system', 'tools' (first turn) and 'thinking'. Joined, the segments
+    are the conversation's text as the exported chat_template renders it, and ``encode``
+    tokenizes that text once.
 
     Segments are dicts (not ``[text, trained]`` pairs) so that Arrow, which cannot
     store lists of mixed types, keeps them in a ``datasets.Dataset``.

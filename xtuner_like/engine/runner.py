@@ -14,6 +14,7 @@ from mmengine.runner import Runner
 from ..errors import CheckpointError
 from ..model.base import unwrap_model
 from ..utils.io import atomic_replace, safe_load, write_failure
+from ..utils.quiet import quiet_runner_logger
 from .checkpoint import plain_message_hub, restore_message_hub, rng_state, set_rng_state
 
 
@@ -73,6 +74,10 @@ class XRunner(CheckpointStateMixin, Runner):
         peft model, which draws the LoRA weights again (B no longer zero, so step 0 is not the
         base model), and it takes the mean of every weight (failing on 4-bit uint8 weights).
         """
+
+    def build_logger(self, *args: Any, **kwargs: Any):
+        """mmengine's logger, quiet on the terminal (``utils/quiet.py``)."""
+        return quiet_runner_logger(super().build_logger(*args, **kwargs))
 
     def wrap_model(self, model_wrapper_cfg: dict | None, model: torch.nn.Module) -> Any:
         """mmengine's wrapping, except DDP on the CPU (mmengine passes CUDA device_ids)."""

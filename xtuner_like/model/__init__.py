@@ -4,6 +4,8 @@ Submodules are imported on use (``xtuner_like.model.resolve``,
 ``xtuner_like.model.gguf``) so that importing this package stays cheap.
 """
 from .load import load_causal_lm, load_tokenizer
+from .preference import PreferenceFinetune
+from .reward import RewardModel
 from .sft import SupervisedFinetune
 
-__all__ = ['SupervisedFinetune', 'load_causal_lm', 'load_tokenizer']
+__all__ = ['PreferenceFinetune', 'RewardModel', 'SupervisedFinetune', 'load_causal_lm', 'load_tokenizer']

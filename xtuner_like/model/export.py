@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from ..templates.chat_format import ChatFormat
+from ..templates.equivalence import renders_alike
 from ..utils.dtype import resolve_dtype
 from ..utils.io import atomic_dir
 from ..utils.logging import log
@@ -27,11 +28,18 @@ CONFIG_NAME = 'xtuner_config.py'
 def chat_tokenizer(tokenizer: Any, chat_format: ChatFormat) -> Any:
     """A copy of ``tokenizer`` whose chat_template renders the training text.
 
-    Without a prompt template (pre-training) the tokenizer keeps its own chat_template.
+    The base model's own chat_template is kept when it renders like the training template
+    (see ``templates/equivalence.py``; e.g. SmolLM2's); otherwise ours replaces it. Without a
+    prompt template (pre-training) the tokenizer keeps its own chat_template.
     """
     tokenizer = copy.deepcopy(tokenizer)
-    if chat_format.chat_template is not None:
-        tokenizer.chat_template = chat_format.chat_template
+    ours = chat_format.chat_template
+    if ours is not None:
+        if renders_alike(tokenizer, tokenizer.chat_template, ours):
+            log(f"export: the base model's chat_template renders like {chat_format.name!r}; "
+                'kept')
+        else:
+            tokenizer.chat_template = ours
     return tokenizer
 
 
@@ -63,17 +71,22 @@ def _save_full(llm: Any, tokenizer: Any, out: Path, dtype: torch.dtype | None,
     if not safe_serialization:
         log('transformers 5 always writes safetensors for full models; '
             '--no-safe-serialization applies to adapters only')
-    config, generation = llm.config, copy.deepcopy(llm.generation_config)
-    saved = (config.use_cache, llm.generation_config)
-    set_stop_tokens(generation, tokenizer, chat_format.stop_words, keep_existing=False)
+    # A reward model (sequence classifier) has no generation config: nothing to stop.
+    config, generation = llm.config, copy.deepcopy(getattr(llm, 'generation_config', None))
+    saved = (config.use_cache, getattr(llm, 'generation_config', None))
+    if generation is not None:
+        set_stop_tokens(generation, tokenizer, chat_format.stop_words, keep_existing=False)
     # Training turns the KV cache off; a served model needs it.
     config.use_cache = True
-    llm.generation_config = generation
+    if generation is not None:
+        llm.generation_config = generation
     try:
         llm.save_pretrained(out, state_dict=_cast(llm.state_dict(), dtype),
                             max_shard_size=max_shard_size)
     finally:
-        config.use_cache, llm.generation_config = saved
+        config.use_cache = saved[0]
+        if generation is not None:
+            llm.generation_config = saved[1]
     if dtype is not None:  # save_pretrained writes the dtype of the live model's weights
         path = out / 'config.json'
         data = json.loads(path.read_text(encoding='utf-8'))

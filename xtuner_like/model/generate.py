@@ -84,7 +84,10 @@ def generate_reply(model: Any, tokenizer: Any, prompt: str, stops: Sequence[str]
 
 
 def chat_prompt(template: PromptTemplate, tokenizer: Any, history: Sequence[dict],
-                user_input: str, system: str | None = None) -> str:
-    """Prompt text for the reply to ``user_input`` after ``history`` (completed turns)."""
+                user_input: str, system: str | None = None, tools: list | None = None) -> str:
+    """Prompt text for the reply to ``user_input`` after ``history`` (completed turns);
+    ``tools`` (function schemas) are rendered after the system text, as in training."""
     turns = [*history, {'input': user_input}]
+    if tools:
+        turns[0] = {**turns[0], 'tools': tools}
     return render_prompt(turns, template, system=system, eos_token=tokenizer.eos_token or '')

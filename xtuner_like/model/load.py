@@ -6,14 +6,18 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
+from transformers import (AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification,
+                          AutoTokenizer, PreTrainedTokenizerBase)
 
-from ..errors import CheckpointError, ConfigError
+from ..errors import CheckpointError, ConfigError, UnknownNameError
 from ..utils.build import build
 from ..utils.dtype import auto_dtype, resolve_dtype
 from ..utils.logging import log_once
 from .attention import choose_attn_implementation
 from .resolve import resolve_model_path
+
+# What sits on top of the decoder: the LM head, or a scalar score (reward models).
+HEADS = {'causal_lm': AutoModelForCausalLM, 'reward': AutoModelForSequenceClassification}
 
 
 def load_tokenizer(pretrained_model_name_or_path: str, **kwargs: Any) -> PreTrainedTokenizerBase:
@@ -28,7 +32,7 @@ def load_tokenizer(pretrained_model_name_or_path: str, **kwargs: Any) -> PreTrai
 
 def load_causal_lm(pretrained_model_name_or_path: str, dtype: str = 'auto',
                    attn_implementation: str = 'auto', quantization: dict | None = None,
-                   **kwargs: Any) -> torch.nn.Module:
+                   head: str = 'causal_lm', **kwargs: Any) -> torch.nn.Module:
     """AutoModelForCausalLM with dtype from a string and attention chosen automatically.
 
     Args:
@@ -36,7 +40,11 @@ def load_causal_lm(pretrained_model_name_or_path: str, dtype: str = 'auto',
         dtype: 'fp32', 'bf16', 'fp16' or 'auto' ('bf16' on CUDA with bf16 support, else fp32).
         attn_implementation: 'auto' or a transformers implementation name.
         quantization: a ``BitsAndBytesConfig`` spec for QLoRA (4-bit nf4), or None.
+        head: 'causal_lm', or 'reward' for a sequence-classification model with one score
+            (a causal LM's checkpoint gets a new, randomly initialised score head).
     """
+    if head not in HEADS:
+        raise UnknownNameError('model head', head, HEADS)
     path = resolve_model_path(pretrained_model_name_or_path)
     torch_dtype = resolve_dtype(dtype, auto=True)
     qconfig = build(quantization)
@@ -46,8 +54,10 @@ def load_causal_lm(pretrained_model_name_or_path: str, dtype: str = 'auto',
             kwargs.setdefault('device_map', {'': torch.cuda.current_device()})
     config = AutoConfig.from_pretrained(
         path, trust_remote_code=kwargs.get('trust_remote_code', False))
+    if head == 'reward':
+        config.num_labels = 1
     attn = choose_attn_implementation(attn_implementation, torch_dtype, config)
-    model = AutoModelForCausalLM.from_pretrained(
+    model = HEADS[head].from_pretrained(
         path, config=config, dtype=torch_dtype, attn_implementation=attn, **kwargs)
     log_once(f'model: {pretrained_model_name_or_path} from {path} '
              f'({sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters, '

@@ -1,8 +1,10 @@
 """Built-in prompt templates, each following its model family's official chat format.
 
 To add one: ``register_template(PromptTemplate(name=..., instruction=..., ...))``.
-Where a family's assistant reply starts after a space (``[/INST] reply``), the space
-ends the instruction, so prompts used in training and in chat agree token by token.
+Where a family's reply starts after a space (``[/INST] reply``), the space is the reply's
+``reply_prefix``: the generation prompt ends at ``[/INST]`` as the official template's does,
+and the tokenizer merges the space into the reply's first token, which is trained.
+tests/official_templates.py holds the families' official templates these are checked against.
 """
 from __future__ import annotations
 
@@ -38,10 +40,17 @@ CHATML = register_template(PromptTemplate(
     separator='\n',
     stop_words=('<|im_end|>', '<|endoftext|>'),
 ))
-register_template(replace(CHATML, name='qwen_chat'))
-# Qwen2.5 and Qwen3 keep ChatML; Qwen3's <think>...</think> stays part of the reply text.
-register_template(replace(CHATML, name='qwen2_5_chat'))
-register_template(replace(CHATML, name='qwen3_chat'))
+# Qwen1.5 / Qwen2 and Qwen2.5: ChatML with the family's default system text.
+register_template(replace(CHATML, name='qwen_chat', default_system='You are a helpful assistant.'))
+register_template(replace(CHATML, name='qwen2_5_chat', default_system=(
+    'You are Qwen, created by Alibaba Cloud. You are a helpful assistant.')))
+# Qwen3: ChatML, no default system; the reply opens with <think>...</think> (trained), and
+# replies before the last user query drop their reasoning, as Qwen3's template does.
+QWEN3 = register_template(replace(CHATML, name='qwen3_chat', thinking='reply'))
+register_template(replace(QWEN3, name='qwen3_chat_keep_thinking', keep_thinking=True))
+# SmolLM2-Instruct: ChatML with its default system text.
+register_template(replace(CHATML, name='smollm2_chat', default_system=(
+    'You are a helpful AI assistant named SmolLM, trained by Hugging Face')))
 # MiniCPM3-4B: ChatML.
 register_template(replace(CHATML, name='minicpm3'))
 # InternLM2 / 2.5 chat: ChatML after the bos.
@@ -60,18 +69,21 @@ register_template(PromptTemplate(
 ))
 
 # ---- Llama and Mistral ---------------------------------------------------------------
-# Llama-2-chat: every turn opens with the bos; the system sits in the first [INST].
+# Llama-2-chat: every turn opens with the bos; the system sits in the first [INST];
+# messages are stripped.
 LLAMA2 = register_template(PromptTemplate(
     name='llama2_chat',
     system='<<SYS>>\n{system}\n<</SYS>>\n\n',
-    instruction='<s>[INST] {system}{input} [/INST] ',
+    instruction='<s>[INST] {system}{input} [/INST]',
+    reply_prefix=' ',
     suffix=' {eos}',
+    trim='all',
     stop_words=('</s>',),
 ))
 # Code Llama - Instruct uses the Llama-2-chat format.
 register_template(replace(LLAMA2, name='code_llama_chat'))
 
-# Llama-3 / 3.1 / 3.2 / 3.3 instruct (3.1+ adds tool roles, not a new layout).
+# Llama-3 instruct: messages are trimmed.
 LLAMA3 = register_template(PromptTemplate(
     name='llama3_chat',
     prefix='<|begin_of_text|>',
@@ -79,21 +91,38 @@ LLAMA3 = register_template(PromptTemplate(
     instruction=('<|start_header_id|>user<|end_header_id|>\n\n{input}<|eot_id|>'
                  '<|start_header_id|>assistant<|end_header_id|>\n\n'),
     suffix='<|eot_id|>',
+    trim='all',
     stop_words=('<|eot_id|>', '<|end_of_text|>', '<|eom_id|>'),
 ))
-register_template(replace(LLAMA3, name='llama3_1_chat'))
+# Llama-3.1: a system block always, opening with the knowledge and (fixed) today dates.
+register_template(replace(
+    LLAMA3, name='llama3_1_chat', system_always=True,
+    system=('<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December '
+            '2023\nToday Date: 26 Jul 2024\n\n{system}<|eot_id|>')))
 
-# Mistral-7B-Instruct: <s>[INST] q [/INST] a</s>[INST] q2 [/INST] a2</s>;
-# a system text opens the first [INST] block (as Mistral's v0.2 template does).
-MISTRAL = register_template(PromptTemplate(
+# Mistral-7B-Instruct-v0.3: <s>[INST] q[/INST] a</s>[INST] q2[/INST] a2</s>; the system
+# text opens the last [INST] block and replies are trimmed (v0.3's template).
+register_template(PromptTemplate(
     name='mistral',
     prefix='<s>',
     system='{system}\n\n',
-    instruction='[INST] {system}{input} [/INST] ',
+    system_last=True,
+    instruction='[INST] {system}{input}[/INST]',
+    reply_prefix=' ',
+    suffix='{eos}',
+    trim='reply',
+    stop_words=('</s>',),
+))
+# Mixtral-8x7B-Instruct-v0.1: <s>[INST] q [/INST]a</s>; a system text (its template has
+# none) opens the first [INST] block.
+register_template(PromptTemplate(
+    name='mixtral',
+    prefix='<s>',
+    system='{system}\n\n',
+    instruction='[INST] {system}{input} [/INST]',
     suffix='{eos}',
     stop_words=('</s>',),
 ))
-register_template(replace(MISTRAL, name='mixtral'))
 
 # ---- Other families ------------------------------------------------------------------
 # Zephyr: every message ends with the eos and a newline.
@@ -106,11 +135,16 @@ register_template(PromptTemplate(
     stop_words=('</s>',),
 ))
 
-# Vicuna v1.1 (FastChat): "SYSTEM USER: q ASSISTANT: a</s>USER: ...".
+# Vicuna v1.1 (FastChat): "SYSTEM USER: q ASSISTANT: a</s>USER: ..."; the prompt ends
+# at "ASSISTANT:"; FastChat's default system text.
 VICUNA = register_template(PromptTemplate(
     name='vicuna',
     system='{system} ',
-    instruction='USER: {input} ASSISTANT: ',
+    default_system=('A chat between a curious user and an artificial intelligence assistant. '
+                    "The assistant gives helpful, detailed, and polite answers to the user's "
+                    'questions.'),
+    instruction='USER: {input} ASSISTANT:',
+    reply_prefix=' ',
     suffix='{eos}',
     stop_words=('</s>',),
 ))
@@ -199,19 +233,21 @@ register_template(PromptTemplate(
     stop_words=('<|EOT|>',),
 ))
 
-# DeepSeek LLM / MoE / V2 chat: "User: q\n\nAssistant: a<｜end▁of▁sentence｜>".
+# DeepSeek LLM / MoE / V2 chat: "User: q\n\nAssistant: a<｜end▁of▁sentence｜>"; the
+# generation prompt ends at "Assistant:".
 DEEPSEEK = register_template(PromptTemplate(
     name='deepseek_moe',
     prefix='<｜begin▁of▁sentence｜>',
     system='{system}\n\n',
-    instruction='User: {input}\n\nAssistant: ',
+    instruction='User: {input}\n\nAssistant:',
+    reply_prefix=' ',
     suffix='{eos}',
     stop_words=('<｜end▁of▁sentence｜>',),
 ))
 register_template(replace(DEEPSEEK, name='deepseek_v2'))
 
-# DeepSeek-V3 / R1: role tokens with full-width bars, no newlines.
-register_template(PromptTemplate(
+# DeepSeek-V3: role tokens with full-width bars, no newlines.
+DEEPSEEK_V3 = register_template(PromptTemplate(
     name='deepseek_v3',
     prefix='<｜begin▁of▁sentence｜>',
     system='{system}',
@@ -219,6 +255,9 @@ register_template(PromptTemplate(
     suffix='{eos}',
     stop_words=('<｜end▁of▁sentence｜>',),
 ))
+# DeepSeek-R1: V3's layout; the last turn's prompt opens "<think>\n" and the reply is
+# "reasoning\n</think>\n\nanswer" (trained); earlier replies lose their reasoning.
+register_template(replace(DEEPSEEK_V3, name='deepseek_r1', thinking='prompt'))
 
 # MiniCPM-2B-sft: "<用户>q<AI>a"; a system text is plain text before the first "<用户>".
 register_template(PromptTemplate(
@@ -239,6 +278,7 @@ GEMMA = register_template(PromptTemplate(
     instruction='<start_of_turn>user\n{system}{input}<end_of_turn>\n<start_of_turn>model\n',
     suffix='<end_of_turn>',
     separator='\n',
+    trim='all',
     stop_words=('<end_of_turn>', '<eos>'),
 ))
 register_template(replace(GEMMA, name='gemma2'))

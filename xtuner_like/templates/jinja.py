@@ -1,20 +1,32 @@
 """Export a PromptTemplate as a Hugging Face ``chat_template`` (Jinja).
 
-The exported template renders exactly the text of ``render_conversation`` (joined)
-and, for a conversation ending with a user message, exactly ``render_prompt``.
-Our instruction already ends with the assistant's header, so a trailing user
-message always renders as a generation prompt, whatever ``add_generation_prompt``
-says. Messages: an optional leading ``system`` message, then ``user`` and
-``assistant`` messages; ``{eos}`` becomes the ``eos_token`` that HF passes in.
+The exported template is the template's fields, as ``set`` statements, before one generic
+body (``chat_template.jinja``) that renders messages exactly as ``render_conversation``
+renders the conversation the map_fns make of them: an optional leading ``system`` message
+(or the default system text), ``tools=`` (the tools block of ``tools.py``), ``user`` and
+``assistant`` messages, an assistant's ``tool_calls`` and ``reasoning_content`` (or a
+``<think>`` block in its content), and ``tool`` messages (consecutive ones form one turn).
+A conversation ending with a user or tool turn renders the generation prompt, whatever
+``add_generation_prompt`` says, because our instruction ends with the assistant's header.
 """
 from __future__ import annotations
 
 import json
+from functools import lru_cache
+from pathlib import Path
 
 from ..errors import ConfigError
-from .prompt import PLACEHOLDER, PromptTemplate
+from .prompt import PromptTemplate
+from .tools import TOOLS_FOOTER, TOOLS_HEADER
 
-_VARIABLES = {'eos': 'eos_token', 'input': "message['content']", 'system': 'ns.system'}
+BODY = Path(__file__).with_name('chat_template.jinja')
+
+
+@lru_cache(maxsize=1)
+def _body() -> str:
+    # Drop the leading comment: it is for readers of this package, not of the tokenizer.
+    text = BODY.read_text(encoding='utf-8')
+    return text[text.index('#}') + 2:].lstrip('-').lstrip() if text.startswith('{#') else text
 
 
 def to_chat_template(template: PromptTemplate, default_system: str | None = None) -> str:
@@ -22,57 +34,31 @@ def to_chat_template(template: PromptTemplate, default_system: str | None = None
 
     Args:
         template: The prompt template the model was trained with.
-        default_system: System text used when the messages hold no system message.
+        default_system: System text used when the messages hold no system message (the
+            config's ``system``); without it, the template's own ``default_system``.
     """
     if default_system and not template.system:
         raise ConfigError(f'prompt template {template.name!r} has no system part; '
                           'it cannot take a default_system')
-    system_block = _expr(template.system) if template.system else "''"
-    if template.system_inline:
-        head = _expr(template.prefix)
-        instruction = _expr(template.instruction, system='block')
-    else:
-        head = f'{_expr(template.prefix)} ~ block'
-        instruction = _expr(template.instruction)
-    message = _literal(f'prompt template {template.name!r} has no system part')
-    no_system = ('' if template.system else
-                 f'{{%- if ns.system -%}}{{{{- raise_exception({message}) -}}}}{{%- endif -%}}')
-    return ''.join([
-        f'{{%- set ns = namespace(system={_literal(default_system)}, messages=messages) -%}}',
-        "{%- if messages and messages[0]['role'] == 'system' -%}",
-        "{%- set ns.system = messages[0]['content'] -%}",
-        '{%- set ns.messages = messages[1:] -%}',
-        '{%- endif -%}',
-        no_system,
-        '{%- for message in ns.messages -%}',
-        "{%- if message['role'] == 'user' -%}",
-        f"{{%- set block = ({system_block}) if (loop.first and ns.system) else '' -%}}",
-        f'{{{{- ({head}) if loop.first else ({_expr(template.separator)}) -}}}}',
-        f'{{{{- {instruction} -}}}}',
-        "{%- elif message['role'] == 'assistant' -%}",
-        f"{{{{- message['content'] ~ {_expr(template.suffix)} -}}}}",
-        '{%- else -%}',
-        "{{- raise_exception('only system, user and assistant messages are supported') -}}",
-        '{%- endif -%}',
-        '{%- endfor -%}',
-    ])
+    head, _, tail = template.instruction.partition('{input}')
+    values = {
+        'template_name': template.name, 'prefix': template.prefix,
+        'has_system': bool(template.system), 'system_block': template.system,
+        'default_system': default_system or template.default_system,
+        'system_always': template.system_always, 'system_inline': template.system_inline,
+        'system_last': template.system_last, 'instruction_head': head,
+        'instruction_tail': tail, 'reply_prefix': template.reply_prefix,
+        'suffix': template.suffix, 'separator': template.separator, 'trim': template.trim,
+        'thinking': template.thinking, 'keep_thinking': template.keep_thinking,
+        'tools_header': TOOLS_HEADER, 'tools_footer': TOOLS_FOOTER,
+    }
+    sets = ''.join(f'{{%- set {k} = {_literal(v)} -%}}\n' for k, v in values.items())
+    return sets + _body()
 
 
-def _expr(text: str, **names: str) -> str:
-    """A Jinja expression joining the literal parts of ``text`` and its placeholders."""
-    variables = {**_VARIABLES, **names}
-    parts, pos = [], 0
-    for match in PLACEHOLDER.finditer(text):
-        if match.start() > pos:
-            parts.append(_literal(text[pos:match.start()]))
-        parts.append(variables[match.group(1)])
-        pos = match.end()
-    if pos < len(text):
-        parts.append(_literal(text[pos:]))
-    return ' ~ '.join(parts) or "''"
-
-
-def _literal(text: str | None) -> str:
+def _literal(value: str | bool) -> str:
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
     # Jinja decodes string literals with Python's unicode-escape, which reads JSON's
     # escapes; non-ASCII stays raw so characters beyond the BMP survive.
-    return 'none' if text is None else json.dumps(text, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False)

@@ -1,17 +1,17 @@
 """Prompt templates as data, and the one function that renders conversations with them.
 
-A conversation is a list of turns ``{'input': str, 'output': str}``; the first turn
-may carry ``'system'``. Rendering gives segments ``(text, trained)``; the loss is
-computed only on trained text: each assistant output and its end-of-turn suffix.
+A conversation is a list of turns ``{'input': str, 'output': str}``. The first turn may carry
+``'system'`` and ``'tools'`` (a list of function schemas); any turn may carry ``'thinking'``
+(the reasoning before its reply, for thinking templates). Rendering gives segments
+``(text, trained)``; the loss falls only on trained text: each reply and its end-of-turn
+suffix. Layout (``|`` marks segment borders, ``*`` trained text)::
 
-Layout of a conversation (``|`` marks segment borders, ``*`` trained text)::
+    prefix + system + instruction(1) | *reply_prefix + output(1) + suffix* |
+    separator + instruction(2) | *reply_prefix + output(2) + suffix* | separator
 
-    prefix + system + instruction(1) | *output(1) + suffix* |
-    separator + instruction(2) | *output(2) + suffix* | ...
-
-The separator sits *between* turns (never after the last one), so a rendered
-conversation is a prefix of the same conversation with more turns, and the chat
-prompt is the rendered history + separator + the new instruction.
+The separator follows every reply (as ``<|im_end|>\\n`` does in ChatML), so a chat prompt is
+the rendered history + the new instruction. The text is the family's official chat format;
+the exported Jinja ``chat_template`` (``jinja.py``) renders the same text from messages.
 """
 from __future__ import annotations
 
@@ -20,17 +20,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 
 from ..errors import ConfigError, DatasetFormatError
+from .thinking import THINK_OPEN, last_query_turn, reply_with_thinking, split_thinking
+from .tools import tools_system_text
 
 PLACEHOLDER = re.compile(r'\{(\w+)\}')
 # Placeholders each field may hold; '{system}' in the instruction places the system
-# block inside the first instruction (llama2, mistral) instead of before it.
+# block inside an instruction (llama2, mistral) instead of before the first one.
 ALLOWED_PLACEHOLDERS = {
     'prefix': {'eos'},
     'system': {'system', 'eos'},
     'instruction': {'input', 'system', 'eos'},
     'suffix': {'eos'},
     'separator': {'eos'},
+    'reply_prefix': set(),
 }
+TRIM = ('', 'reply', 'all')
+THINKING = ('', 'reply', 'prompt')
 
 Segment = tuple[str, bool]
 
@@ -43,14 +48,24 @@ class PromptTemplate:
         name: Registry name.
         instruction: A user turn up to the start of the reply; holds ``{input}``,
             and may hold ``{system}`` to place the system block inside it.
-        system: The system block, holding ``{system}``; rendered on the first turn
-            only, and only when a system text is given. Empty: no system support.
+        system: The system block, holding ``{system}``; rendered once, only when a system
+            text is given (or ``system_always``). Empty: no system support.
         suffix: End of an assistant turn (trained), e.g. ``'<|im_end|>'`` or ``'{eos}'``.
-        separator: Text between turns (not trained).
+        separator: Text after every reply (not trained).
         stop_words: Extra strings that end generation (the eos always does).
         prefix: Text once at the start of a conversation, e.g. ``'<s>'`` (not trained).
+        default_system: The family's system text when none is given (Qwen2.5, SmolLM2 ...).
+        system_always: Render the system block even without a system text (Llama-3.1).
+        system_last: An inline ``{system}`` goes into the last user turn (Mistral v0.3).
+        reply_prefix: Trained text opening each reply: the space of ``[/INST] reply``, which
+            a tokenizer merges into the reply's first token.
+        trim: Strip whitespace around replies (``'reply'``) or every message (``'all'``).
+        thinking: ``''`` no reasoning; ``'reply'`` the reply opens with ``<think>`` (Qwen3);
+            ``'prompt'`` the last turn's prompt opens ``<think>`` (DeepSeek-R1).
+        keep_thinking: Keep reasoning of turns before the last user query (the official
+            templates drop it).
 
-    Every field may hold ``{eos}``: the tokenizer's eos token text.
+    Every text field may hold ``{eos}``: the tokenizer's eos token text.
     """
 
     name: str
@@ -60,6 +75,13 @@ class PromptTemplate:
     separator: str = ''
     stop_words: tuple[str, ...] = ()
     prefix: str = ''
+    default_system: str = ''
+    system_always: bool = False
+    system_last: bool = False
+    reply_prefix: str = ''
+    trim: str = ''
+    thinking: str = ''
+    keep_thinking: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, 'stop_words', tuple(self.stop_words))
@@ -71,19 +93,25 @@ class PromptTemplate:
             for found in PLACEHOLDER.findall(getattr(self, field.name)):
                 if found not in allowed:
                     problems.append(f'{field.name} holds {{{found}}} '
-                                    f'(allowed: {", ".join(sorted(allowed))})')
+                                    f'(allowed: {", ".join(sorted(allowed)) or "none"})')
         if '{input}' not in self.instruction:
             problems.append("instruction has no '{input}'")
         if self.system and '{system}' not in self.system:
             problems.append("system has no '{system}'")
         if '{system}' in self.instruction and not self.system:
             problems.append("instruction holds '{system}' but the system field is empty")
+        if (self.default_system or self.system_always) and not self.system:
+            problems.append('default_system / system_always need a system field')
+        if self.trim not in TRIM:
+            problems.append(f'trim={self.trim!r}; use one of {TRIM}')
+        if self.thinking not in THINKING:
+            problems.append(f'thinking={self.thinking!r}; use one of {THINKING}')
         if problems:
             raise ConfigError(f'prompt template {self.name!r}: ' + '; '.join(problems))
 
     @property
     def system_inline(self) -> bool:
-        """Whether the system block goes inside the first instruction."""
+        """Whether the system block goes inside an instruction (first, or last: system_last)."""
         return '{system}' in self.instruction
 
 
@@ -97,14 +125,15 @@ def render_conversation(conversation: Sequence[Mapping], template: PromptTemplat
     """Render a conversation into ``(text, trained)`` segments.
 
     Args:
-        conversation: Turns ``{'input', 'output'[, 'system']}``.
+        conversation: Turns ``{'input', 'output'[, 'system', 'tools', 'thinking']}``.
         template: The prompt template; None for pre-training (each turn's
             input + output + eos, all trained).
         system: System text used when the first turn has none.
         eos_token: Text that replaces ``{eos}``.
 
     Returns:
-        Segments; neighbours with the same flag are merged, empty ones dropped.
+        Segments; neighbours with the same flag are merged, empty ones dropped. Each trained
+        segment is one whole reply (its end is a turn boundary).
     """
     _check_conversation(conversation, need_input=template is not None)
     if template is None:
@@ -116,7 +145,8 @@ def render_conversation(conversation: Sequence[Mapping], template: PromptTemplat
 
 
 def render_prompt(history: Sequence[Mapping], template: PromptTemplate,
-                  system: str | None = None, eos_token: str = '') -> str:
+                  system: str | None = None, eos_token: str = '',
+                  enable_thinking: bool | None = None) -> str:
     """The text from which a model generates the reply to the last turn.
 
     Args:
@@ -125,33 +155,57 @@ def render_prompt(history: Sequence[Mapping], template: PromptTemplate,
         template: The prompt template.
         system: System text used when the first turn has none.
         eos_token: Text that replaces ``{eos}``.
+        enable_thinking: False asks a ``thinking='reply'`` model (Qwen3) to answer without
+            reasoning (an empty ``<think>`` block closes the prompt), as Qwen3's template does.
     """
     if template is None:
         raise ConfigError('chat needs a prompt template; set prompt_template')
     _check_conversation(history, need_input=True, last_output=False)
-    return ''.join(text for text, _ in _render(history, template, system, eos_token, True))
+    text = ''.join(text for text, _ in _render(history, template, system, eos_token, True))
+    if enable_thinking is False and template.thinking == 'reply':
+        text += THINK_OPEN + '\n</think>\n\n'
+    return text
+
+
+def system_text(template: PromptTemplate, first: Mapping, system: str | None) -> str:
+    """The system text a conversation renders: its own, the config's or the family default,
+    trimmed where the template trims, followed by the tools block when it has tools."""
+    text = first.get('system') or system or template.default_system
+    if template.trim == 'all':
+        text = text.strip()
+    return tools_system_text(first.get('tools'), text) or ''
 
 
 def _render(turns: Sequence[Mapping], template: PromptTemplate, system: str | None,
             eos: str, open_last: bool) -> list[Segment]:
-    block = _system_block(template, turns[0].get('system') or system, eos)
+    block = _system_block(template, system_text(template, turns[0], system), eos)
+    last, query = len(turns) - 1, last_query_turn(turns)
+    inline_at = (last if template.system_last else 0) if template.system_inline else -1
     segments: list[Segment] = []
     for i, turn in enumerate(turns):
-        first = i == 0
-        inline = block if first and template.system_inline else ''
-        head = fill(template.prefix, eos=eos) if first else fill(template.separator, eos=eos)
-        if first and not template.system_inline:
+        head = fill(template.prefix, eos=eos) if i == 0 else ''
+        if i == 0 and not template.system_inline:
             head += block
-        _append(segments, head + fill(template.instruction, input=turn['input'],
-                                      system=inline, eos=eos), False)
-        if open_last and i == len(turns) - 1:
+        text = turn['input'].strip() if template.trim == 'all' else turn['input']
+        head += fill(template.instruction, input=text, system=block if i == inline_at else '',
+                     eos=eos)
+        if template.thinking == 'prompt' and i == last:
+            head += THINK_OPEN
+        _append(segments, head, False)
+        if open_last and i == last:
             break
-        _append(segments, turn['output'] + fill(template.suffix, eos=eos), True)
+        output, thinking = split_thinking(turn, template)
+        reply = reply_with_thinking(output, thinking, template, final=i == last,
+                                    show=template.keep_thinking or i >= query)
+        if template.trim:
+            reply = reply.strip()
+        _append(segments, template.reply_prefix + reply + fill(template.suffix, eos=eos), True)
+        _append(segments, fill(template.separator, eos=eos), False)
     return segments
 
 
-def _system_block(template: PromptTemplate, system: str | None, eos: str) -> str:
-    if not system:
+def _system_block(template: PromptTemplate, system: str, eos: str) -> str:
+    if not system and not template.system_always:
         return ''
     if not template.system:
         raise ConfigError(f'prompt template {template.name!r} has no system part, but a '

@@ -18,7 +18,7 @@ FAST_PATHS: dict[str, str] = {
     'sdpa_packed': "attn_implementation='auto' gives each packed sample its own causal SDPA "
                    'call (model/packed_attention.py)',
     'rust_tokenizer': "the fast tokenizer's Rust backend is called directly "
-                      '(dataset/encode.py: token_ids)',
+                      '(dataset/encode.py: _fast_encodings)',
 }
 CONFIG_KEY = 'disabled_fast_paths'
 _disabled: frozenset[str] = frozenset()

@@ -6,5 +6,5 @@ with read_base():
     from .hf_causal_lm import *
 
 pretrained_model_name_or_path = 'HuggingFaceTB/SmolLM2-135M-Instruct'
-prompt_template = 'chatml'
+prompt_template = 'smollm2_chat'  # ChatML + SmolLM2's default system text
 use_gradient_checkpointing = 'auto'  # on only if the memory estimate does not fit (135M: off)

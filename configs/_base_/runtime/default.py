@@ -2,12 +2,14 @@
 from mmengine.hooks import DistSamplerSeedHook, IterTimerHook, LoggerHook, ParamSchedulerHook
 from mmengine.visualization import LocalVisBackend, TensorboardVisBackend, Visualizer
 
-from xtuner_like.engine.hooks import (DatasetInfoHook, DivergenceHook, EvaluateChatHook,
-                                     HFExportHook, SafeCheckpointHook, ThroughputHook)
+from xtuner_like.engine.hooks import (CurveHook, DatasetInfoHook, DivergenceHook,
+                                     EvaluateChatHook, HFExportHook, ProgressHook,
+                                     SafeCheckpointHook, ThroughputHook)
 
 log_interval = 10                   # iterations between log lines
 save_steps = 500                    # iterations between checkpoints
 save_total_limit = 2                # checkpoints kept (-1: all)
+save_optimizer = True               # False: checkpoints hold weights only (no --resume of AdamW)
 seed = 0
 deterministic = False
 evaluation_inputs = ['Who are you?', 'Give three tips for staying healthy.']
@@ -23,7 +25,8 @@ default_hooks = dict(
     logger=dict(type=LoggerHook, interval='${log_interval}', log_metric_by_epoch=False),
     param_scheduler=dict(type=ParamSchedulerHook),
     checkpoint=dict(type=SafeCheckpointHook, by_epoch=False, interval='${save_steps}',
-                    max_keep_ckpts='${save_total_limit}', save_last=True),
+                    max_keep_ckpts='${save_total_limit}', save_last=True,
+                    save_optimizer='${save_optimizer}'),
     sampler_seed=dict(type=DistSamplerSeedHook))
 
 custom_hooks = [
@@ -35,6 +38,8 @@ custom_hooks = [
          every_n_iters='${evaluation_freq}',
          max_new_tokens='${evaluation_max_new_tokens}'),
     dict(type=HFExportHook, enabled='${export_hf}'),
+    dict(type=ProgressHook),        # a live bar on a terminal; the log lines elsewhere
+    dict(type=CurveHook),           # <work_dir>/curves.png at every checkpoint and the end
 ]
 
 visualizer = dict(type=Visualizer,

@@ -19,7 +19,8 @@ def test_turns_and_spans(tmp_path, pipeline):
     path = tmp_path / 'oasst1.jsonl'
     path.write_text(json.dumps({'text': TEXT}) + '\n')
     (_, spans), = pipeline(path, 'oasst1', prompt_template='llama2_chat')
-    assert spans == ['Hello! How can I help? ' + EOS, '4 ' + EOS]
+    # Llama-2's reply opens with a space (trained: served ids merge it into the reply)
+    assert spans == [' Hello! How can I help? ' + EOS, ' 4 ' + EOS]
 
 
 @pytest.mark.parametrize('text, message', [

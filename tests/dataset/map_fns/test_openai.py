@@ -26,15 +26,55 @@ ROW = {'messages': [{'role': 'system', 'content': 'S'}, {'role': 'user', 'conten
 def test_tool_calls_are_outputs_and_results_inputs():
     conv = openai_map_fn(ROW)['conversation']
     assert conv == [
-        {'system': 'S\n\n# Tools\nYou may call one or more functions to assist with the user '
-                   'query.\n<tools>\n{"name": "weather", "parameters": {}}\n</tools>\nFor each '
-                   'function call, return a JSON object inside <tool_call></tool_call> tags.',
-         'input': 'Paris?',
+        {'system': 'S', 'tools': TOOLS, 'input': 'Paris?',
          'output': '<tool_call>\n{"name": "weather", "arguments": {"city": "Paris"}}\n'
                    '</tool_call>\n<tool_call>\n{"name": "time", "arguments": {}}\n</tool_call>'},
         {'input': '<tool_response>\n21 C\n</tool_response>\n<tool_response>\n9:00\n'
                   '</tool_response>', 'output': '21 C at 9:00.'},
         {'input': 'Thanks', 'output': 'You are welcome.'}]
+
+
+@pytest.mark.parametrize('content, text', [
+    ([{'type': 'text', 'text': 'a'}, {'type': 'text', 'text': 'b'}], 'a\nb'),
+    (['a', 'b'], 'a\nb'),
+    ([{'type': 'input_text', 'text': 'a'}], 'a'),
+])
+def test_typed_text_parts_join_with_newlines(content, text):
+    row = {'messages': [{'role': 'user', 'content': content},
+                        {'role': 'assistant', 'content': content}]}
+    assert openai_map_fn(row)['conversation'] == [{'input': text, 'output': text}]
+
+
+def test_reasoning_and_tool_call_parts():
+    row = {'messages': [{'role': 'user', 'content': 'q'}, {'role': 'assistant', 'content': [
+        {'type': 'reasoning', 'text': 'think'}, {'type': 'text', 'text': 'ok'},
+        {'type': 'tool_call', 'name': 'f', 'arguments': {'x': 1}}]}]}
+    assert openai_map_fn(row)['conversation'] == [{
+        'input': 'q', 'thinking': 'think',
+        'output': 'ok\n<tool_call>\n{"name": "f", "arguments": {"x": 1}}\n</tool_call>'}]
+    row['messages'][1] = {'role': 'assistant', 'content': 'ok', 'reasoning_content': 'r'}
+    assert openai_map_fn(row)['conversation'][0]['thinking'] == 'r'
+
+
+@pytest.mark.parametrize('content, message', [
+    ([], 'content is an empty list'),
+    ([{'type': 'image_url', 'image_url': {'url': 'x'}}], "part 0: content part type 'image_url'"),
+    ([{'type': 'text'}], "part 0 \\('text'\\) has no text"),
+    (3, 'has no text content'),
+])
+def test_bad_parts_name_the_problem(content, message):
+    row = {'messages': [{'role': 'user', 'content': content},
+                        {'role': 'assistant', 'content': 'a'}]}
+    with pytest.raises(DatasetFormatError, match=message):
+        openai_map_fn(row)
+
+
+@pytest.mark.parametrize('reply', [{'content': ''}, {'content': '  '}, {'content': None},
+                                   {'content': []}])
+def test_empty_assistant_reply_is_a_bad_row(reply):
+    row = {'messages': [{'role': 'user', 'content': 'q'}, {'role': 'assistant', **reply}]}
+    with pytest.raises(DatasetFormatError, match='empty|no text content'):
+        openai_map_fn(row)
 
 
 def test_pipeline_spans(tmp_path, pipeline):
@@ -49,7 +89,7 @@ def test_pipeline_spans(tmp_path, pipeline):
         '21 C at 9:00.' + EOS, 'You are welcome.' + EOS]
     assert ('<|im_start|>user\n<tool_response>\n21 C\n</tool_response>\n<tool_response>\n9:00'
             '\n</tool_response><|im_end|>\n<|im_start|>assistant\n') in text1
-    assert text2 == ('<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello!' + EOS)
+    assert text2 == ('<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello!' + EOS + '\n')
     assert spans2 == ['Hello!' + EOS]
 
 

@@ -1,4 +1,4 @@
-"""Tests for xtuner_like/dataset/map_fns/sharegpt.py: Glaive tool calls and DPO prompts."""
+"""Tests for xtuner_like/dataset/map_fns/sharegpt.py: Glaive tool calls, typed parts; DPO refused."""
 from __future__ import annotations
 
 import json
@@ -6,19 +6,19 @@ import json
 import pytest
 from map_fn_pipeline import EOS, read_rows, pipeline  # noqa: F401 (fixture)
 
-from xtuner_like.dataset.map_fns._tools import TOOLS_FOOTER, TOOLS_HEADER
+from xtuner_like.templates.tools import TOOLS_FOOTER, TOOLS_HEADER
 from xtuner_like.dataset.map_fns.sharegpt import sharegpt_map_fn
 from xtuner_like.errors import DatasetFormatError
 
 
-def expected_spans(messages, chosen=None):
+def expected_spans(messages):
     spans = []
     for m in messages:
         if m['from'] == 'gpt':
             spans.append(m['value'] + EOS)
         elif m['from'] == 'function_call':
             spans.append(f'<tool_call>\n{json.dumps(json.loads(m["value"]))}\n</tool_call>{EOS}')
-    return spans + ([chosen['value'] + EOS] if chosen else [])
+    return spans
 
 
 def test_glaive_first_row_literally(shared_data, pipeline):
@@ -28,7 +28,7 @@ def test_glaive_first_row_literally(shared_data, pipeline):
         'Of course! I can help you with that. Please tell me what ingredients you have.' + EOS,
         '<tool_call>\n{"name": "search_recipes", "arguments": {"ingredients": ["chicken", '
         '"bell peppers", "rice"]}}\n</tool_call>' + EOS]
-    assert text.startswith(f'<|im_start|>system\n{TOOLS_HEADER}\n<tools>\n'
+    assert text.startswith(f'<|im_start|>system\n{TOOLS_HEADER}\n'
                            '{"name": "search_recipes", "description": "Search for recipes '
                            'based on ingredients"')
     # the observation is the next user turn, not trained
@@ -52,19 +52,29 @@ def test_glaive_rows_train_gpt_and_function_calls_only(shared_data, pipeline):
                 assert m['value'] in text and not any(m['value'] in s for s in spans)
 
 
-def test_dpo_prompts_take_the_chosen_reply(shared_data, pipeline):
-    path = shared_data / 'dpo_en_demo.json'
-    rows = read_rows(path)
-    samples = pipeline(path, 'sharegpt', max_rows=len(rows))
-    assert len(samples) == len(rows)
-    system_row = next(k for k, r in enumerate(rows) if r['conversations'][0]['from'] == 'system')
-    multi = next(k for k, r in enumerate(rows) if len(r['conversations']) >= 5)
-    for k in (0, 1, system_row, multi):
-        text, spans = samples[k]
-        assert spans == expected_spans(rows[k]['conversations'], rows[k]['chosen'])
-        assert rows[k]['rejected']['value'] not in text
-    sys_text = rows[system_row]['conversations'][0]['value']
-    assert samples[system_row][0].startswith(f'<|im_start|>system\n{sys_text}<|im_end|>\n')
+def test_dpo_rows_are_refused_not_trained_as_sft(shared_data, pipeline):
+    """A DPO file (conversations + chosen/rejected) used to train 'chosen' and drop
+    'rejected' silently; an SFT recipe now stops and points to preference recipes."""
+    from xtuner_like.errors import DatasetFormatError
+    with pytest.raises(DatasetFormatError, match=r"line 1|row 0") as info:
+        pipeline(shared_data / 'dpo_en_demo.json', 'sharegpt', max_rows=3)
+    assert "['chosen', 'rejected']" in str(info.value) and 'preference recipe' in str(info.value)
+
+
+def test_typed_parts_and_reasoning():
+    row = {'conversations': [
+        {'from': 'human', 'value': [{'type': 'text', 'text': 'a'}, 'b']},
+        {'from': 'gpt', 'value': [{'type': 'thinking', 'thinking': 'hmm'},
+                                  {'type': 'text', 'text': 'c'}]}]}
+    assert sharegpt_map_fn(row)['conversation'] == [
+        {'input': 'a\nb', 'output': 'c', 'thinking': 'hmm'}]
+    with pytest.raises(DatasetFormatError, match="part 0: content part type 'image_url'"):
+        sharegpt_map_fn({'conversations': [{'from': 'human', 'value': [{'type': 'image_url'}]},
+                                           {'from': 'gpt', 'value': 'x'}]})
+    for empty in ('', [], '  '):
+        with pytest.raises(DatasetFormatError, match='empty'):
+            sharegpt_map_fn({'conversations': [{'from': 'human', 'value': 'a'},
+                                               {'from': 'gpt', 'value': empty}]})
 
 
 def test_errors_name_the_message():

@@ -25,7 +25,7 @@ def test_training_run_writes_a_loadable_adapter(tiny_run, tiny_model_dir):
     turns = [{'input': 'Who are you?', 'output': 'I am Tuna.'}]
     messages = [{'role': 'user', 'content': 'Who are you?'},
                 {'role': 'assistant', 'content': 'I am Tuna.'}]
-    expected = ''.join(t for t, _ in render_conversation(turns, get_template('chatml'), None,
+    expected = ''.join(t for t, _ in render_conversation(turns, get_template('smollm2_chat'), None,
                                                          tok.eos_token))
     assert tok.apply_chat_template(messages, tokenize=False) == expected
 

@@ -9,7 +9,7 @@ from typing import Callable
 from ...registry import MAP_FNS
 from . import (alpaca, alpaca_zh, arxiv, code_alpaca, colors, crime_kg, law,  # noqa: F401
                medical, moss_sft, msagent_react, oasst1, openai, openorca, pretrain, sharegpt,
-               sql, stack_exchange, tiny_codes, wizardlm)
+               preference, sql, stack_exchange, tiny_codes, wizardlm)
 
 
 def get_map_fn(name_or_fn: str | Callable | None) -> Callable[[dict], dict] | None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 from ...errors import DatasetFormatError
 from ...registry import MAP_FNS
 from ._columns import present
-from ._tools import tool_call_text, tool_response_text, tools_system_text
+from ._parts import message_reasoning, read_content
+from ._tools import call_text, normalize_tools, tool_response_text
 
 HOW = ('messages must be [system], then user (or tool results) and assistant in turn; '
        'see `xtuner-like list-dataset-format`')
@@ -16,18 +17,19 @@ def openai_map_fn(row: dict) -> dict:
 
     An assistant message's ``content`` and its ``tool_calls`` are trained; each call is
     rendered as ``<tool_call>\\n{"name": ..., "arguments": ...}\\n</tool_call>`` after the
-    content. ``tool`` messages are not trained: consecutive ones, each wrapped as
+    content, and its reasoning (``reasoning_content`` or reasoning parts) becomes the turn's
+    ``'thinking'``. ``tool`` messages are not trained: consecutive ones, each wrapped as
     ``<tool_response>\\n...\\n</tool_response>`` and joined by newlines, become the input of
-    the next turn, whose output is the assistant's following message. A row's ``tools`` list
-    is appended to the system text (see ``_tools.py``). A trailing user message with no
-    reply is dropped.
+    the next turn. ``content`` may be a list of typed parts (see ``_parts.py``). The row's
+    ``tools`` go to the first turn (the template renders them after the system text). A
+    trailing user message with no reply is dropped; an empty reply is an error.
 
     >>> openai_map_fn({'messages': [{'role': 'system', 'content': 'Be brief.'},
     ...     {'role': 'user', 'content': 'Hi'}, {'role': 'assistant', 'content': 'Hello!'}]})
     {'conversation': [{'system': 'Be brief.', 'input': 'Hi', 'output': 'Hello!'}]}
     >>> openai_map_fn({'messages': [{'role': 'user', 'content': 'Weather in Paris?'},
     ...     {'role': 'assistant', 'content': None, 'tool_calls': [{'type': 'function',
-    ...      'function': {'name': 'weather', 'arguments': '{"city": "Paris"}'}}]},
+    ...      'function': {'name': 'weather', 'arguments': {"city": "Paris"}}}]},
     ...     {'role': 'tool', 'content': '21 C'},
     ...     {'role': 'assistant', 'content': 'It is 21 C.'}]})['conversation']
     [{'input': 'Weather in Paris?', 'output': '<tool_call>\\n{"name": "weather", "arguments": {"city": "Paris"}}\\n</tool_call>'}, {'input': '<tool_response>\\n21 C\\n</tool_response>', 'output': 'It is 21 C.'}]
@@ -38,54 +40,56 @@ def openai_map_fn(row: dict) -> dict:
                                  f"{present(row)}); or pick another dataset_map_fn")
     system, start = None, 0
     if isinstance(messages[0], dict) and messages[0].get('role') == 'system':
-        system, start = _text(messages[0], 0), 1
-    system = tools_system_text(row.get('tools'), system)
+        system, start = read_content(messages[0].get('content'), "message 0 ('system')").text, 1
     turns: list[dict] = []
     pending: list[str] = []           # inputs waiting for the assistant's reply
     pending_role, called = None, False
     for i, msg in enumerate(messages[start:], start=start):
         role = msg.get('role') if isinstance(msg, dict) else None
+        where = f'message {i} ({role!r})'
         if role == 'user' and not pending and not called:
-            pending, pending_role = [_text(msg, i)], 'user'
+            pending, pending_role = [read_content(msg.get('content'), where).text], 'user'
         elif role == 'tool' and (pending_role == 'tool' or (not pending and called)):
-            pending.append(tool_response_text(_text(msg, i)))
+            pending.append(tool_response_text(_tool_result(msg, where)))
             pending_role, called = 'tool', False
         elif role == 'assistant' and pending:
-            turns.append({'input': '\n'.join(pending), 'output': _assistant_text(msg, i)})
+            turns.append({'input': '\n'.join(pending), **assistant_turn(msg, where)})
             pending, pending_role = [], None
-            called = bool(msg.get('tool_calls'))
+            called = bool(msg.get('tool_calls')) or '<tool_call>' in turns[-1]['output']
         else:
             expected = 'assistant' if pending else 'tool' if called else 'user'
             raise DatasetFormatError(f'message {i} has role {role!r} where {expected!r} was '
                                      f'expected; {HOW}')
     if not turns:
         raise DatasetFormatError('openai row has no assistant reply to train on; add one')
-    if system is not None:
-        turns[0] = {'system': system, **turns[0]}
+    first = {'system': system} if system is not None else {}
+    tools = normalize_tools(row.get('tools'))
+    if tools:
+        first['tools'] = tools
+    turns[0] = {**first, **turns[0]}
     return {'conversation': turns}
 
 
-def _text(msg: dict, i: int) -> str:
-    content = msg.get('content')
-    if isinstance(content, list):  # [{'type': 'text', 'text': ...}, ...]
-        parts = [p.get('text') for p in content if isinstance(p, dict)]
-        if all(isinstance(p, str) for p in parts):
-            return ''.join(parts)
-    if not isinstance(content, str):
-        raise DatasetFormatError(f'message {i} ({msg.get("role")!r}) has no text content: '
-                                 f'{str(msg)[:80]}; give "content" as a string')
-    return content
-
-
-def _assistant_text(msg: dict, i: int) -> str:
+def assistant_turn(msg: dict, where: str) -> dict:
+    """``{'output'[, 'thinking']}`` of an assistant message: text, then its tool calls."""
     calls = msg.get('tool_calls') or []
-    if not calls:
-        return _text(msg, i)
-    parts = [msg['content']] if isinstance(msg.get('content'), str) and msg['content'] else []
-    for call in calls:
-        fn = call.get('function', call) if isinstance(call, dict) else None
-        if not isinstance(fn, dict):
-            raise DatasetFormatError(f'message {i}: a tool call must be a dict with '
-                                     f"'function': {{'name', 'arguments'}}, got {call!r:.80}")
-        parts.append(tool_call_text(fn.get('name'), fn.get('arguments', {})))
-    return '\n'.join(parts)
+    content = msg.get('content')
+    parsed = read_content('' if content is None and calls else content, where, assistant=True)
+    outputs = [parsed.text] if parsed.text else []
+    outputs += parsed.calls + [call_text(call, where) for call in calls]
+    if not outputs or not ''.join(outputs).strip():
+        raise DatasetFormatError(f'{where}: empty assistant reply (no text and no tool calls); '
+                                 'write the reply or drop the row')
+    turn = {'output': '\n'.join(outputs)}
+    thinking = message_reasoning(msg, parsed.reasoning, where)
+    if thinking is not None:
+        turn['thinking'] = thinking
+    return turn
+
+
+def _tool_result(msg: dict, where: str):
+    # A string is the result as written; anything else is written as JSON (as the exported
+    # chat_template's tojson does), so no structure is flattened silently.
+    if msg.get('content') is None:
+        raise DatasetFormatError(f'{where}: tool message has no content; give the result')
+    return msg['content']

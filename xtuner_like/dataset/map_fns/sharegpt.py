@@ -4,7 +4,8 @@ from __future__ import annotations
 from ...errors import DatasetFormatError
 from ...registry import MAP_FNS
 from ._columns import present
-from ._tools import raw_tool_call_text, tool_response_text, tools_system_text
+from ._parts import message_reasoning, read_content
+from ._tools import normalize_tools, raw_tool_call_text, tool_response_text
 
 INPUT_ROLES = {'human': 'human', 'user': 'human', 'observation': 'observation',
                'tool': 'observation'}
@@ -19,9 +20,10 @@ def sharegpt_map_fn(row: dict) -> dict:
     (trained), ``function_call`` (trained; its JSON is rendered as
     ``<tool_call>\\n{"name", "arguments"}\\n</tool_call>``) and ``observation`` (tool output,
     not trained: wrapped as ``<tool_response>\\n...\\n</tool_response>`` it is the input of
-    the next turn). ``tools`` (a JSON string or list) is appended to the system text. A
-    conversation that ends with an unanswered human message takes the row's ``chosen``
-    reply (DPO data) or, without one, drops that message.
+    the next turn). ``value`` may be a list of typed parts (see ``_parts.py``); a gpt
+    message's reasoning parts (or its ``reasoning_content``) become the turn's thinking.
+    ``tools`` (a JSON string or list) go to the first turn. A trailing human message with no
+    reply is dropped; an empty reply is an error.
 
     >>> sharegpt_map_fn({'conversations': [{'from': 'human', 'value': 'Hi'},
     ...                                    {'from': 'gpt', 'value': 'Hello!'}]})
@@ -38,8 +40,7 @@ def sharegpt_map_fn(row: dict) -> dict:
                                  f"{present(row)}); or pick another dataset_map_fn")
     system, start = row.get('system') or None, 0
     if isinstance(messages[0], dict) and messages[0].get('from') == 'system':
-        system, start = _value(messages[0], 0), 1
-    system = tools_system_text(row.get('tools'), system)
+        system, start = _value(messages[0], 0).text, 1
     turns: list[dict] = []
     pending: list[str] = []
     pending_role, called = None, False
@@ -47,15 +48,15 @@ def sharegpt_map_fn(row: dict) -> dict:
         role = msg.get('from') if isinstance(msg, dict) else None
         kind = INPUT_ROLES.get(role) or OUTPUT_ROLES.get(role)
         if kind == 'human' and not pending and not called:
-            pending, pending_role = [_value(msg, i)], kind
+            pending, pending_role = [_value(msg, i).text], kind
         elif kind == 'observation' and (pending_role == kind or (not pending and called)):
-            pending.append(tool_response_text(_value(msg, i)))
+            value = msg.get('value')
+            pending.append(tool_response_text(value if value is not None else _value(msg, i)))
             pending_role, called = kind, False
         elif kind in ('gpt', 'function_call') and pending:
-            value = _value(msg, i)
-            output = raw_tool_call_text(value) if kind == 'function_call' else value
-            turns.append({'input': '\n'.join(pending), 'output': output})
-            pending, pending_role, called = [], None, kind == 'function_call'
+            turns.append({'input': '\n'.join(pending), **_reply(msg, i, kind)})
+            pending, pending_role = [], None
+            called = kind == 'function_call' or '<tool_call>' in turns[-1]['output']
         else:
             expected = ('gpt or function_call' if pending else 'observation' if called
                         else 'human')
@@ -63,20 +64,30 @@ def sharegpt_map_fn(row: dict) -> dict:
                 f"message {i} is from {role!r} where {expected!r} was expected; conversations "
                 "must be [system], then human (or observations) and gpt (or function_call) "
                 "in turn")
-    chosen = row.get('chosen')
-    if pending_role == 'human' and isinstance(chosen, dict) and isinstance(
-            chosen.get('value'), str):
-        turns.append({'input': '\n'.join(pending), 'output': chosen['value']})
     if not turns:
         raise DatasetFormatError('sharegpt row has no gpt reply to train on; add one')
-    if system is not None:
-        turns[0] = {'system': system, **turns[0]}
+    first = {'system': system} if system is not None else {}
+    tools = normalize_tools(row.get('tools'))
+    if tools:
+        first['tools'] = tools
+    turns[0] = {**first, **turns[0]}
     return {'conversation': turns}
 
 
-def _value(msg: dict, i: int) -> str:
-    value = msg.get('value')
-    if not isinstance(value, str):
-        raise DatasetFormatError(f"message {i} ({msg.get('from')!r}) has no text 'value': "
-                                 f'{str(msg)[:80]}')
-    return value
+def _reply(msg: dict, i: int, kind: str) -> dict:
+    if kind == 'function_call':
+        return {'output': raw_tool_call_text(msg.get('value'))}
+    parsed = _value(msg, i, assistant=True)
+    output = '\n'.join(([parsed.text] if parsed.text else []) + parsed.calls)
+    if not output.strip():
+        raise DatasetFormatError(f"message {i} ({msg.get('from')!r}): empty reply; write the "
+                                 'reply or drop the row')
+    turn = {'output': output}
+    thinking = message_reasoning(msg, parsed.reasoning, f'message {i}')
+    if thinking is not None:
+        turn['thinking'] = thinking
+    return turn
+
+
+def _value(msg: dict, i: int, assistant: bool = False):
+    return read_content(msg.get('value'), f"message {i} ({msg.get('from')!r})", assistant)

@@ -1,10 +1,16 @@
 """Training hooks: each does one thing (STYLE.md 12)."""
 from .checkpoint_hook import SafeCheckpointHook
+from .curve_hook import CurveHook
 from .dataset_info_hook import DatasetInfoHook
 from .divergence_hook import DivergenceHook
 from .evaluate_chat_hook import EvaluateChatHook
 from .hf_export_hook import HFExportHook
+from .progress_hook import ProgressHook
+from .precompute_reference_hook import PrecomputeReferenceHook
+from .preference_eval_hook import PreferenceEvalHook
 from .throughput_hook import ThroughputHook
+from .val_loss_hook import ValLossHook
 
-__all__ = ['DatasetInfoHook', 'DivergenceHook', 'EvaluateChatHook', 'HFExportHook',
-           'SafeCheckpointHook', 'ThroughputHook']
+__all__ = ['CurveHook', 'DatasetInfoHook', 'DivergenceHook', 'EvaluateChatHook', 'HFExportHook',
+           'PrecomputeReferenceHook', 'PreferenceEvalHook', 'ProgressHook', 'SafeCheckpointHook',
+           'ThroughputHook', 'ValLossHook']

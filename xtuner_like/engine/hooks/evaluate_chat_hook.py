@@ -10,6 +10,7 @@ from mmengine.hooks import Hook
 from ...model.base import unwrap_model
 from ...model.generate import chat_prompt, generate_reply, stop_strings
 from ...templates.chat_format import ChatFormat
+from ...utils.progress import progress
 
 
 class EvaluateChatHook(Hook):
@@ -59,7 +60,7 @@ class EvaluateChatHook(Hook):
         stops = stop_strings(chat_format.stop_words, tokenizer)
         out = Path(runner.work_dir) / 'eval_chat.jsonl'
         lines = []
-        for question in self.evaluation_inputs:
+        for question in progress(self.evaluation_inputs, f'chat {when}'):
             prompt = chat_prompt(template, tokenizer, [], question, system)
             answer = generate_reply(model.llm, tokenizer, prompt, stops,
                                     max_new_tokens=self.max_new_tokens)

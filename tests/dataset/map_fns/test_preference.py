@@ -1,0 +1,91 @@
+"""Preference and KTO map_fns: every accepted shape gives the same sample; bad rows say why."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from xtuner_like.dataset.map_fns.preference import (
+    kto_map_fn, openai_preference_map_fn, plain_preference_map_fn, sharegpt_preference_map_fn)
+from xtuner_like.errors import DatasetFormatError
+
+from .map_fn_pipeline import check_docstring
+
+EXPECTED = {'conversation': [{'system': 'Be kind.', 'input': 'Hi'}, ],
+            'chosen': 'Hello!', 'rejected': 'Go away.'}
+MULTI = {'conversation': [{'input': 'Hi', 'output': 'Hello.'}, {'input': 'Name?'}],
+         'chosen': 'Tuna.', 'rejected': 'No.'}
+
+
+def _msgs(*pairs):
+    return [{'role': r, 'content': c} for r, c in pairs]
+
+
+@pytest.mark.parametrize('row', [
+    dict(prompt=_msgs(('system', 'Be kind.'), ('user', 'Hi')),
+         chosen=_msgs(('assistant', 'Hello!')), rejected=_msgs(('assistant', 'Go away.'))),
+    dict(prompt=_msgs(('system', 'Be kind.'), ('user', 'Hi')), chosen='Hello!',
+         rejected={'role': 'assistant', 'content': 'Go away.'}),
+    # implicit prompt: the shared start of chosen and rejected
+    dict(chosen=_msgs(('system', 'Be kind.'), ('user', 'Hi'), ('assistant', 'Hello!')),
+         rejected=_msgs(('system', 'Be kind.'), ('user', 'Hi'), ('assistant', 'Go away.'))),
+    # UltraFeedback: a prompt string, and replies that repeat it
+    dict(prompt=_msgs(('system', 'Be kind.'), ('user', 'Hi')),
+         chosen=_msgs(('system', 'Be kind.'), ('user', 'Hi'), ('assistant', 'Hello!')),
+         rejected=_msgs(('system', 'Be kind.'), ('user', 'Hi'), ('assistant', 'Go away.'))),
+])
+def test_openai_preference_shapes(row):
+    assert openai_preference_map_fn(row) == EXPECTED
+
+
+def test_sharegpt_and_plain_give_the_same_sample():
+    sharegpt = {'conversations': [{'from': 'system', 'value': 'Be kind.'},
+                                  {'from': 'human', 'value': 'Hi'}],
+                'chosen': {'from': 'gpt', 'value': 'Hello!'},
+                'rejected': {'from': 'gpt', 'value': 'Go away.'}}
+    assert sharegpt_preference_map_fn(sharegpt) == EXPECTED
+    assert plain_preference_map_fn({'system': 'Be kind.', 'prompt': 'Hi', 'chosen': 'Hello!',
+                                    'rejected': 'Go away.'}) == EXPECTED
+
+
+def test_multi_turn_prompt_keeps_earlier_replies_as_context():
+    row = {'prompt': _msgs(('user', 'Hi'), ('assistant', 'Hello.'), ('user', 'Name?')),
+           'chosen': 'Tuna.', 'rejected': 'No.'}
+    assert openai_preference_map_fn(row) == MULTI
+
+
+def test_kto_rows():
+    assert kto_map_fn({'prompt': 'Hi', 'completion': 'Hello!', 'label': False}) == {
+        'conversation': [{'input': 'Hi'}], 'completion': 'Hello!', 'label': False}
+    with pytest.raises(DatasetFormatError, match="'label' true or false"):
+        kto_map_fn({'prompt': 'Hi', 'completion': 'Hello!', 'label': 'yes'})
+
+
+@pytest.mark.parametrize('fn,row,message', [
+    (sharegpt_preference_map_fn, {'conversations': [{'from': 'human', 'value': 'Hi'}]},
+     r"missing \['chosen', 'rejected'\]"),
+    (openai_preference_map_fn, {'prompt': 'Hi', 'chosen': 3, 'rejected': 'x'},
+     "'chosen' must be a string"),
+    (plain_preference_map_fn, {'prompt': 'Hi', 'chosen': ['x'], 'rejected': 'y'},
+     'use openai_preference'),
+    (openai_preference_map_fn,
+     {'chosen': _msgs(('user', 'A'), ('assistant', 'x')),
+      'rejected': _msgs(('user', 'B'), ('assistant', 'y'))}, 'different prompts'),
+])
+def test_bad_rows_say_what_and_how(fn, row, message):
+    with pytest.raises(DatasetFormatError, match=message):
+        fn(row)
+
+
+@pytest.mark.parametrize('fn', [sharegpt_preference_map_fn, openai_preference_map_fn,
+                                plain_preference_map_fn, kto_map_fn])
+def test_docstrings_show_data(fn):
+    check_docstring(fn)
+
+
+def test_every_row_of_the_real_dpo_file_maps(shared_data):
+    rows = json.loads((shared_data / 'dpo_en_demo.json').read_text())
+    samples = [sharegpt_preference_map_fn(r) for r in rows]
+    assert all(s['chosen'] and s['rejected'] and 'output' not in s['conversation'][-1]
+               for s in samples)
+    assert max(len(s['conversation']) for s in samples) > 1  # multi-turn prompts survive

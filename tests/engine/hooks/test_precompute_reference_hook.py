@@ -1,0 +1,68 @@
+"""PrecomputeReferenceHook: cached reference log-probs give the same loss as computing them."""
+from __future__ import annotations
+
+import json
+import logging
+from types import SimpleNamespace
+
+import pytest
+import torch
+from peft import LoraConfig
+
+from xtuner_like.dataset import PreferenceCollator, build_preference_dataset
+from xtuner_like.engine.hooks import PrecomputeReferenceHook
+from xtuner_like.model import PreferenceFinetune, load_causal_lm
+
+LORA = dict(type=LoraConfig, r=4, lora_alpha=8, lora_dropout=0.0, target_modules='all-linear',
+            task_type='CAUSAL_LM')
+PAIRS = [{'prompt': f'Question {i}?', 'chosen': 'I am Tuna.' * (i + 1), 'rejected': 'No.'}
+         for i in range(5)]
+
+
+def _runner(tmp_path, tokenizer, model):
+    path = tmp_path / 'pairs.json'
+    path.write_text(json.dumps(PAIRS))
+    dataset = build_preference_dataset(tokenizer, data_files=str(path),
+                                       dataset_map_fn='plain_preference',
+                                       cache_dir=str(tmp_path / 'cache'))
+    return SimpleNamespace(model=model, logger=logging.getLogger('test'),
+                           train_dataloader=SimpleNamespace(dataset=dataset))
+
+
+@pytest.fixture
+def model(tiny_model_dir):
+    m = PreferenceFinetune(dict(type=load_causal_lm, pretrained_model_name_or_path=str(
+        tiny_model_dir), dtype='fp32'), lora=LORA)
+    with torch.no_grad():  # a policy that differs from its reference
+        for name, p in m.named_parameters():
+            if 'lora_B' in name:
+                p.normal_(std=0.1)
+    return m
+
+
+def test_precomputed_reference_gives_the_same_loss_and_is_cached(tmp_path, tiny_tokenizer,
+                                                                 model):
+    runner = _runner(tmp_path, tiny_tokenizer, model)
+    rows = [runner.train_dataloader.dataset[i] for i in range(5)]
+    live = model(**PreferenceCollator()(rows))
+    PrecomputeReferenceHook(enabled=True, batch_size=2).before_train(runner)
+    rows = [runner.train_dataloader.dataset[i] for i in range(5)]
+    batch = PreferenceCollator()(rows)
+    assert batch['reference_logps'].shape == (5, 2)
+    cached = model(**batch)
+    assert torch.allclose(cached['loss'], live['loss'], atol=1e-5)
+    assert abs(float(cached['rewards/margins']) - float(live['rewards/margins'])) < 1e-5
+    assert list((tmp_path / 'cache').glob('*/reference_*.npy'))
+    # a second run reads the file (a changed model would not change what it reads)
+    again = _runner(tmp_path, tiny_tokenizer, model)
+    PrecomputeReferenceHook(enabled=True).before_train(again)
+    assert torch.equal(torch.as_tensor(again.train_dataloader.dataset[0]['reference_logps']),
+                       batch['reference_logps'][0])
+
+
+def test_disabled_or_reference_free_does_nothing(tmp_path, tiny_tokenizer, tiny_model_dir):
+    simpo = PreferenceFinetune(dict(type=load_causal_lm, pretrained_model_name_or_path=str(
+        tiny_model_dir), dtype='fp32'), lora=LORA, loss_type='simpo')
+    runner = _runner(tmp_path, tiny_tokenizer, simpo)
+    PrecomputeReferenceHook(enabled=True).before_train(runner)
+    assert 'reference_logps' not in runner.train_dataloader.dataset[0]

@@ -1,0 +1,128 @@
+"""PreferenceFinetune: every loss type trains; the reference is adapters-off or a frozen copy."""
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import pytest
+import torch
+from peft import LoraConfig
+
+from xtuner_like.dataset.map_fns import get_map_fn
+from xtuner_like.dataset.preference import KtoRows, PreferenceCollator, PreferenceRows
+from xtuner_like.errors import UnknownNameError
+from xtuner_like.model import load_causal_lm
+from xtuner_like.model.preference import LOSS_TYPES, PreferenceFinetune, count_samples
+
+LORA = dict(type=LoraConfig, r=4, lora_alpha=8, lora_dropout=0.0, target_modules='all-linear',
+            task_type='CAUSAL_LM')
+PAIRS = [{'prompt': 'Who are you?', 'chosen': 'I am Tuna.', 'rejected': 'The fox.'},
+         {'prompt': 'Give three tips.', 'chosen': 'Eat well, sleep.', 'rejected': 'No.'},
+         {'prompt': 'Hi', 'chosen': 'Hello! I am Tuna.', 'rejected': 'quick brown dog'}]
+
+
+def llm_spec(path):
+    return dict(type=load_causal_lm, pretrained_model_name_or_path=str(path), dtype='fp32')
+
+
+def make_batch(tokenizer, loss_type: str = 'sigmoid') -> dict:
+    kto = loss_type == 'kto'
+    rows = KtoRows() if kto else PreferenceRows()
+    spec = SimpleNamespace(map_fn=get_map_fn('kto' if kto else 'plain_preference'),
+                           max_length=128, chat_format=SimpleNamespace(template='chatml',
+                                                                       system=None))
+    raw = [{'prompt': p['prompt'], 'completion': p['chosen' if i % 2 else 'rejected'],
+            'label': bool(i % 2)} for i, p in enumerate(PAIRS)] if kto else PAIRS
+    cols = rows.encode([rows.map(r, spec, tokenizer) for r in raw], tokenizer, spec)
+    return PreferenceCollator()([{k: v[i] for k, v in cols.items()} for i in range(len(raw))])
+
+
+@pytest.mark.parametrize('lora', [LORA, None], ids=['lora', 'full'])
+@pytest.mark.parametrize('loss_type', LOSS_TYPES)
+def test_every_loss_type_gives_a_finite_loss_metrics_and_gradients(tiny_model_dir, tiny_tokenizer,
+                                                                   loss_type, lora):
+    model = PreferenceFinetune(llm_spec(tiny_model_dir), lora=lora, loss_type=loss_type,
+                               rpo_alpha=0.5 if loss_type == 'sigmoid' else None)
+    out = model(**make_batch(tiny_tokenizer, loss_type))
+    assert math.isfinite(float(out['loss']))
+    assert {'rewards/chosen', 'rewards/rejected', 'rewards/margins'} <= set(out)
+    assert not any('loss' in k for k in out if k != 'loss')  # mmengine sums every '*loss*' key
+    out['loss'].backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert any(g is not None and g.abs().sum() > 0 for g in grads)
+
+
+@pytest.mark.parametrize('lora', [LORA, None], ids=['lora', 'full'])
+def test_at_the_start_the_policy_is_its_reference(tiny_model_dir, tiny_tokenizer, lora):
+    """LoRA starts at B=0 and the frozen copy equals the policy: rewards 0, DPO loss log 2."""
+    model = PreferenceFinetune(llm_spec(tiny_model_dir), lora=lora)
+    out = model(**make_batch(tiny_tokenizer))
+    assert abs(float(out['rewards/chosen'])) < 1e-6 and abs(float(out['rewards/rejected'])) < 1e-6
+    assert math.isclose(float(out['loss']), math.log(2), rel_tol=1e-6)
+
+
+def test_lora_reference_is_the_base_model_with_adapters_off(tiny_model_dir, tiny_tokenizer):
+    model = PreferenceFinetune(llm_spec(tiny_model_dir), lora=LORA)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if 'lora_B' in name:
+                p.normal_()
+    batch = make_batch(tiny_tokenizer)
+    base = load_causal_lm(str(tiny_model_dir), dtype='fp32')
+    with torch.no_grad():
+        expected = model.sequence_logps(base, batch).logps
+        policy = model.sequence_logps(model.backbone, batch).logps
+    assert torch.allclose(model.reference_logps(batch), expected, atol=1e-5)
+    assert not torch.allclose(policy, expected, atol=1e-3)
+    assert not model._frozen_reference  # no second copy under LoRA
+
+
+def test_full_finetune_reference_is_frozen_and_outside_the_checkpoint(tiny_model_dir,
+                                                                      tiny_tokenizer):
+    model = PreferenceFinetune(llm_spec(tiny_model_dir))
+    n_params = sum(1 for _ in model.parameters())
+    assert len(model._frozen_reference) == 1
+    assert n_params == sum(1 for _ in model.llm.parameters())
+    assert all(k.startswith('llm.') for k in model.state_dict())
+    batch = make_batch(tiny_tokenizer)
+    before = model.reference_logps(batch).clone()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    assert torch.allclose(model.reference_logps(batch), before)
+
+
+def test_precomputed_reference_logps_are_used_as_given(tiny_model_dir, tiny_tokenizer):
+    model = PreferenceFinetune(llm_spec(tiny_model_dir), lora=LORA)
+    batch = make_batch(tiny_tokenizer)
+    batch['reference_logps'] = torch.tensor([[-1.0, -2.0], [-3.0, -4.0], [-5.0, -6.0]])
+    assert model.reference_logps(batch).tolist() == [-1, -2, -3, -4, -5, -6]
+
+
+def test_loss_units_are_samples_and_the_denominator_spans_the_window(tiny_model_dir,
+                                                                      tiny_tokenizer):
+    model = PreferenceFinetune(llm_spec(tiny_model_dir), lora=LORA)
+    batch = make_batch(tiny_tokenizer)
+    assert count_samples(batch) == model.loss_units(batch) == 3
+    alone = model(**batch)['loss']
+    assert torch.allclose(model(**batch, loss_denominator=6)['loss'], alone / 2)
+
+
+def test_unknown_loss_type_suggests_the_close_name(tiny_model_dir):
+    with pytest.raises(UnknownNameError, match="did you mean 'simpo'"):
+        PreferenceFinetune(llm_spec(tiny_model_dir), loss_type='simp0')
+
+
+def test_a_few_dpo_steps_raise_the_margin(tiny_model_dir, tiny_tokenizer):
+    torch.manual_seed(0)
+    model = PreferenceFinetune(llm_spec(tiny_model_dir), lora=LORA, beta=0.5)
+    batch = make_batch(tiny_tokenizer)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    margins = []
+    for _ in range(6):
+        out = model(**batch)
+        margins.append(float(out['rewards/margins']))
+        opt.zero_grad()
+        out['loss'].backward()
+        opt.step()
+    assert margins[-1] > margins[0] + 0.1 and float(model(**batch)['rewards/accuracy']) == 1.0

@@ -1,0 +1,370 @@
+#!/usr/bin/env python
+"""Quality and speed of `xtuner-like curate` on a synthetic corpus with planted problems.
+
+The corpus (Alpaca jsonl, random Zipf-distributed pseudo-words) holds, among unique rows:
+  exact  5%  copies of an earlier row with case, spacing and punctuation changed
+  near   5%  copies of an earlier row whose reply has random word edits (substitute,
+             delete or insert; each word with probability --edit-rate)
+  pii    5%  unique rows with one planted e-mail / phone / IP / card / API key (1% each)
+  junk   2%  empty, whitespace, repetitive, symbol-only and mojibake replies
+and 5% of the unique rows carry PII-like distractors (versions, dates, ISBNs, sums).
+
+For each --rows size, in fresh subprocesses (so each peak RSS is that run's own):
+generate, curate (every default stage, --num-proc workers), then score every stage
+against the planted truth: precision/recall, rows/s, peak RSS.
+Then, on the first --reference-rows rows without junk or exact copies, the near-dup stage
+alone against a plain reference: datasketch MinHash + MinHashLSH, inserting row by row
+(query; keep and insert if nothing is similar) with the same shingles, in one process.
+
+    python tools/bench_curate.py --rows 50000                 # ~2 min on 2 cores
+    nice python tools/bench_curate.py --rows 50000 1000000     # the scale check
+
+Needs datasketch for the reference (pip install -r requirements/bench.txt).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+KINDS = ('base', 'exact', 'near', 'pii', 'junk')
+PII_KINDS = ('email', 'phone', 'ip_address', 'credit_card', 'api_key')
+
+
+def peak_rss_mib() -> float:
+    """Peak RSS of this process or of its largest worker, MiB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, kids) / 1024
+
+
+# ---------------------------------------------------------------- the planted corpus
+def _card(rng: np.random.Generator) -> str:
+    from xtuner_like.curate.safe import luhn_ok
+    body = '4' + ''.join(map(str, rng.integers(0, 10, 14)))
+    s = next(body + c for c in '0123456789' if luhn_ok(body + c))
+    sep = ['', ' ', '-'][rng.integers(3)]
+    return sep.join(s[i:i + 4] for i in range(0, 16, 4)) if sep else s
+
+
+def pii_value(kind: str, rng: np.random.Generator) -> str:
+    d = lambda n: ''.join(map(str, rng.integers(0, 10, n)))  # noqa: E731
+    a = lambda n: ''.join(rng.choice(list('abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ'
+                                          '23456789'), n))  # noqa: E731
+    if kind == 'email':
+        return f'{a(6).lower()}.{a(4).lower()}@{a(7).lower()}.{["com", "org", "io"][rng.integers(3)]}'
+    if kind == 'phone':
+        fmt = rng.integers(4)
+        return [f'+1 {d(3)}-{d(3)}-{d(4)}', f'({d(3)}) {d(3)}-{d(4)}', f'+44 20 {d(4)} {d(4)}',
+                f'{d(3)}.{d(3)}.{d(4)}'][fmt]
+    if kind == 'ip_address':
+        if rng.random() < 0.2:
+            return ':'.join(f'{x:x}' for x in rng.integers(1, 65535, 8))
+        return '.'.join(str(x) for x in rng.integers(1, 255, 4))
+    if kind == 'credit_card':
+        return _card(rng)
+    return [f'sk-{a(40)}', f'AKIA{a(16).upper()}', f'ghp_{a(36)}', f'hf_{a(34)}',
+            f'xoxb-{d(12)}-{a(24)}'][rng.integers(5)]
+
+
+DISTRACTORS = ['version 2.4.1', 'on 2023-01-15 at 10:30', 'ISBN 978-3-16-148410-0',
+               'a total of 1,234,567 units', 'pi is 3.14159265358979', 'call 911']
+MOJIBAKE = 'CafÃ© naÃ¯ve rÃ©sumÃ© Ã  la carte, dÃ©jÃ  vu â€™ '
+
+
+def generate(n: int, path: Path, edit_rate: float, seed: int = 0) -> None:
+    """Write ``n`` rows to ``path`` and the truth to ``path.npz`` / ``path.json``."""
+    rng = np.random.default_rng(seed)
+    vocab = np.array([''.join(rng.choice(list('abcdefghijklmnopqrstuvwxyz'), rng.integers(2, 9)))
+                      for _ in range(30000)])
+    cdf = np.cumsum(1 / np.arange(1, len(vocab) + 1) ** 1.05)   # Zipf-like word frequencies
+    cdf /= cdf[-1]
+    draw = lambda k: vocab[np.minimum(np.searchsorted(cdf, rng.random(k)),  # noqa: E731
+                                      len(vocab) - 1)]
+    kind = rng.choice(5, n, p=[0.83, 0.05, 0.05, 0.05, 0.02])
+    kind[:100] = 0                                   # copies need earlier originals
+    src = np.full(n, -1)
+    pii: dict[int, tuple[str, str]] = {}
+    rows: list[dict] = []
+    unique_base: list[int] = []
+    for i in range(n):
+        k = kind[i]
+        if k in (1, 2):
+            j = unique_base[rng.integers(len(unique_base))]
+            src[i] = j
+            r = rows[j]
+            if k == 1:
+                rows.append({'instruction': r['instruction'].upper() + '!!',
+                             'input': '', 'output': '  ' + r['output'].replace(' ', '  ') + '.'})
+            else:
+                rows.append({'instruction': r['instruction'], 'input': '',
+                             'output': _edit(r['output'], vocab, rng, edit_rate)})
+            continue
+        instr = ' '.join(draw(rng.integers(4, 12)))
+        out = ' '.join(draw(rng.integers(20, 100)))
+        if k == 3:
+            pk = PII_KINDS[rng.integers(len(PII_KINDS))]
+            val = pii_value(pk, rng)
+            pii[i] = (pk, val)
+            out += f' Contact: {val} today.'
+        elif k == 4:
+            out = [' ', '', 'buy now ' * 40, '#$%^&*(){}[]<>@!~' * 6,
+                   MOJIBAKE * 4][rng.integers(5)]
+        elif rng.random() < 0.05:
+            out += ' ' + DISTRACTORS[rng.integers(len(DISTRACTORS))] + '.'
+        if k == 0:
+            unique_base.append(i)
+        rows.append({'instruction': instr, 'input': '', 'output': out})
+    with path.open('w') as f:
+        for r in rows:
+            f.write(json.dumps(r) + '\n')
+    np.savez(path.with_suffix('.npz'), kind=kind, src=src)
+    path.with_suffix('.pii.json').write_text(json.dumps({str(k): v for k, v in pii.items()}))
+
+
+def _edit(text: str, vocab: np.ndarray, rng: np.random.Generator, rate: float) -> str:
+    """``text`` with each word edited with probability ``rate`` (at least one edit)."""
+    while True:
+        edited = _edit_once(text, vocab, rng, rate)
+        if edited != text:
+            return edited
+
+
+def _edit_once(text: str, vocab: np.ndarray, rng: np.random.Generator, rate: float) -> str:
+    out = []
+    for w in text.split():
+        r = rng.random()
+        if r < rate / 3:
+            out.append(vocab[rng.integers(len(vocab))])      # substitute
+        elif r < 2 * rate / 3:
+            continue                                         # delete
+        elif r < rate:
+            out += [w, vocab[rng.integers(len(vocab))]]      # insert
+        else:
+            out.append(w)
+    return ' '.join(out)
+
+
+# ---------------------------------------------------------------- curate and score
+def run_curate(path: Path, out: Path, num_proc: int, options: dict) -> dict:
+    """Curate ``path`` into ``out`` in this process; wall time and peak RSS."""
+    from xtuner_like.curate.config import load_curate_config
+    from xtuner_like.curate.pipeline import curate
+    cfg = load_curate_config(None, {'engine.num_proc': num_proc, 'output.removed': True,
+                                    **options})
+    start = time.perf_counter()
+    report = curate([str(path)], out, cfg, log=lambda m: print(m, file=sys.stderr))
+    return dict(seconds=time.perf_counter() - start, peak_rss_mib=peak_rss_mib(),
+                stages={s.name: s.seconds for s in report.stages},
+                rows_in=report.rows_in, rows_out=report.rows_out)
+
+
+def true_jaccard(path: Path, threshold: float) -> np.ndarray:
+    """For each planted near copy: is its shingle Jaccard with its original >= threshold?"""
+    from xtuner_like.curate.format import to_turns
+    from xtuner_like.curate.near_dedup import jaccard, shingles
+    from xtuner_like.dataset.map_fns.alpaca import alpaca_map_fn
+    truth = np.load(path.with_suffix('.npz'))
+    near = np.flatnonzero(truth['kind'] == 2)
+    wanted = set(near.tolist()) | set(truth['src'][near].tolist())
+    sets = {}
+    with path.open() as f:
+        for i, line in enumerate(f):
+            if i in wanted:
+                sets[i] = shingles(to_turns(alpaca_map_fn(json.loads(line))['conversation']),
+                                   'conversation', 3)
+    return np.array([jaccard(sets[i], sets[truth['src'][i]]) >= threshold for i in near])
+
+
+def pr(removed: np.ndarray, planted: np.ndarray) -> tuple[float, float]:
+    """(precision, recall) of a removed-row mask against a planted mask."""
+    tp = int((removed & planted).sum())
+    return tp / max(int(removed.sum()), 1), tp / max(int(planted.sum()), 1)
+
+
+def score(path: Path, out: Path, threshold: float) -> dict:
+    """Per-stage precision/recall against the planted truth."""
+    truth = np.load(path.with_suffix('.npz'))
+    kind, n = truth['kind'], len(truth['kind'])
+    stage = np.full(n, '', dtype=object)
+    for line in (out / 'removed.jsonl').open():
+        r = json.loads(line)
+        stage[r['row']] = r['stage']
+    res = {}
+    for name, k in (('clean', 4), ('exact_dedup', 1), ('near_dedup', 2)):
+        res[name] = pr(stage == name, kind == k)
+    above = true_jaccard(path, threshold)
+    near_removed = (stage == 'near_dedup')[kind == 2]
+    res['near_dedup_recall_at_threshold'] = float(near_removed[above].mean())
+    res['near_pairs_above_threshold'] = float(above.mean())
+    # PII: every planted value must be gone from its row and its placeholder be there.
+    from xtuner_like.curate.safe import PLACEHOLDERS
+    pii = {int(k): v for k, v in json.loads(path.with_suffix('.pii.json').read_text()).items()}
+    found = {k: [0, 0] for k in PII_KINDS}
+    texts = {}
+    for split in out.glob('*.jsonl'):
+        if split.stem in ('train', 'eval'):
+            for line in split.open():
+                r = json.loads(line)
+                if r['row'] in pii:
+                    texts[r['row']] = ' '.join(m['content'] for m in r['messages'])
+    for row, (k, value) in pii.items():
+        if row in texts:
+            found[k][1] += 1
+            found[k][0] += value not in texts[row] and PLACEHOLDERS[k] in texts[row]
+    res['pii_recall'] = {k: a / max(b, 1) for k, (a, b) in found.items()}
+    report = json.loads((out / 'report.json').read_text())
+    redacted = sum(report['redactions'].values())
+    planted = sum(b for _, b in found.values())
+    res['pii_precision'] = min(planted, sum(a for a, _ in found.values())) / max(redacted, 1)
+    res['split'] = report['split']
+    return res
+
+
+# ---------------------------------------------------------------- near dedup vs reference
+def reference_input(path: Path, rows: int, dest: Path) -> None:
+    """The first ``rows`` rows without junk or exact copies (what near dedup sees)."""
+    kind = np.load(path.with_suffix('.npz'))['kind']
+    with path.open() as f, dest.open('w') as g:
+        for i, line in enumerate(f):
+            if i >= rows:
+                break
+            if kind[i] not in (1, 4):
+                g.write(line)
+
+
+def run_reference(path: Path, threshold: float, num_perm: int = 128) -> dict:
+    """datasketch MinHash + MinHashLSH, row by row; the rows it calls duplicates."""
+    from datasketch import MinHash, MinHashLSH
+
+    from xtuner_like.curate.format import to_turns
+    from xtuner_like.curate.near_dedup import shingles
+    from xtuner_like.dataset.map_fns.alpaca import alpaca_map_fn
+    rows = [json.loads(line) for line in path.open()]
+    start = time.perf_counter()
+    lsh, dups = MinHashLSH(threshold=threshold, num_perm=num_perm), []
+    for i, row in enumerate(rows):
+        m = MinHash(num_perm=num_perm, seed=1)
+        m.update_batch([s.encode() for s in shingles(
+            to_turns(alpaca_map_fn(row)['conversation']), 'conversation', 3)])
+        if lsh.query(m):
+            dups.append(i)
+        else:
+            lsh.insert(i, m)
+    return dict(seconds=time.perf_counter() - start, dups=dups, rows=len(rows))
+
+
+def compare_near(path: Path, work: Path, rows: int, threshold: float) -> dict:
+    """Our near-dup stage (format + near dedup, one process) vs the reference."""
+    sub = work / f'near_{rows}.jsonl'
+    reference_input(path, rows, sub)
+    kept_rows = [i for i, k in enumerate(np.load(path.with_suffix('.npz'))['kind'][:rows])
+                 if k not in (1, 4)]
+    planted = np.load(path.with_suffix('.npz'))['kind'][kept_rows] == 2
+    off = {f'{s}.enabled': False for s in ('clean', 'exact_dedup', 'safe', 'split')}
+    ours = run_curate(sub, work / 'near_ours', 1, {**off, 'near_dedup.threshold': threshold})
+    removed = np.zeros(len(kept_rows), bool)
+    for line in (work / 'near_ours' / 'removed.jsonl').open():
+        removed[json.loads(line)['row']] = True
+    ref = run_reference(sub, threshold)
+    ref_removed = np.zeros(len(kept_rows), bool)
+    ref_removed[ref['dups']] = True
+    return dict(rows=len(kept_rows),
+                ours_rows_per_s=len(kept_rows) / ours['stages']['near_dedup'],
+                ref_rows_per_s=len(kept_rows) / ref['seconds'],
+                ours_pr=pr(removed, planted), ref_pr=pr(ref_removed, planted))
+
+
+# ---------------------------------------------------------------- driver
+def _child(args: list[str]) -> dict:
+    """Run this script with ``args`` in a fresh process; its last stdout line is JSON."""
+    out = subprocess.run([sys.executable, __file__] + args, check=True, text=True,
+                         stdout=subprocess.PIPE).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def table(results: list[dict], near: dict) -> str:
+    f = lambda p: f'{p[0]:.3f} / {p[1]:.3f}'  # noqa: E731
+    lines = ['| rows | wall s | rows/s | peak RSS MiB | clean P / R | exact P / R | '
+             'near P / R | near R (J >= t) | PII R (min kind) | PII P |',
+             '| ---: | ---: | ---: | ---: | --- | --- | --- | ---: | ---: | ---: |']
+    for r in results:
+        s = r['score']
+        lines.append(
+            f"| {r['rows']:,} | {r['run']['seconds']:.0f} | {r['rows'] / r['run']['seconds']:,.0f}"
+            f" | {r['run']['peak_rss_mib']:,.0f} | {f(s['clean'])} | {f(s['exact_dedup'])} | "
+            f"{f(s['near_dedup'])} | {s['near_dedup_recall_at_threshold']:.3f} | "
+            f"{min(s['pii_recall'].values()):.3f} | {s['pii_precision']:.3f} |")
+    lines += ['', 'Seconds per stage: ' + '; '.join(
+        f"{r['rows']:,}: " + ', '.join(f'{k} {v:.0f}' for k, v in r['run']['stages'].items())
+        for r in results)]
+    if len(results) > 1:
+        a, b = results[0], results[-1]
+        growth = (b['run']['seconds'] / a['run']['seconds']) / (b['rows'] / a['rows'])
+        lines.append(f"Time per row at {b['rows']:,} rows / at {a['rows']:,} rows: "
+                     f'{growth:.2f} (<= 1 means no worse than linear)')
+    lines += ['', f"Near dedup alone on {near['rows']:,} rows (1 process each): ours "
+              f"{near['ours_rows_per_s']:,.0f} rows/s, P / R {f(near['ours_pr'])}; reference "
+              f"(datasketch MinHashLSH, row by row) {near['ref_rows_per_s']:,.0f} rows/s, "
+              f"P / R {f(near['ref_pr'])}; speed-up "
+              f"{near['ours_rows_per_s'] / near['ref_rows_per_s']:.1f}x"]
+    return '\n'.join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--rows', type=int, nargs='+', default=[50000])
+    p.add_argument('--num-proc', type=int, default=2)
+    p.add_argument('--reference-rows', type=int, default=50000)
+    p.add_argument('--threshold', type=float, default=0.7)
+    p.add_argument('--edit-rate', type=float, default=0.03)
+    p.add_argument('--work-dir', default='/tmp/bench_curate')
+    p.add_argument('--reuse', action='store_true', help='keep corpora already generated')
+    p.add_argument('--child', nargs='+', help=argparse.SUPPRESS)
+    args = p.parse_args()
+    work = Path(args.work_dir)
+    if args.child:                                   # one step, in its own process
+        step, *rest = args.child
+        if step == 'generate':
+            generate(int(rest[0]), Path(rest[1]), args.edit_rate)
+            print(json.dumps({}))
+        elif step == 'curate':
+            print(json.dumps(run_curate(Path(rest[0]), Path(rest[1]), int(rest[2]),
+                                        {'near_dedup.threshold': args.threshold})))
+        elif step == 'near':
+            print(json.dumps(compare_near(Path(rest[0]), work, int(rest[1]), args.threshold)))
+        return
+    work.mkdir(parents=True, exist_ok=True)
+    common = ['--work-dir', str(work), '--threshold', str(args.threshold),
+              '--edit-rate', str(args.edit_rate)]
+    results = []
+    for n in args.rows:
+        path = work / f'corpus_{n}.jsonl'
+        if not (args.reuse and path.with_suffix('.pii.json').is_file()):
+            print(f'== {n:,} rows: generating', file=sys.stderr)
+            _child(common + ['--child', 'generate', str(n), str(path)])
+        print(f'== {n:,} rows: curating (num_proc={args.num_proc})', file=sys.stderr)
+        out = work / f'out_{n}'
+        run = _child(common + ['--child', 'curate', str(path), str(out), str(args.num_proc)])
+        results.append(dict(rows=n, run=run, score=score(path, out, args.threshold)))
+    first = work / f'corpus_{args.rows[0]}.jsonl'
+    print('== near dedup vs reference', file=sys.stderr)
+    near = _child(common + ['--child', 'near', str(first),
+                            str(min(args.reference_rows, args.rows[0]))])
+    text = table(results, near)
+    print(text)
+    (work / 'bench_curate.md').write_text(text + '\n')
+    (work / 'bench_curate.json').write_text(json.dumps(dict(results=results, near=near),
+                                                       indent=1, default=str))
+
+
+if __name__ == '__main__':
+    main()

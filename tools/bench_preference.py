@@ -1,0 +1,198 @@
+#!/usr/bin/env python
+"""DPO LoRA: xtuner_like against trl's DPOTrainer on the same pairs, one script, one machine.
+
+Workload: SmolLM2-135M-Instruct (the embedded copy), LoRA r64 / alpha 16 / dropout 0.1 on all
+linear layers, fp32, beta 0.1, the first ``--pairs`` pairs of ``dpo_en_demo.json`` (shared
+data; the generated persona pairs when it is missing), ``--batch`` pairs per step, sequences
+cut at ``--max-length`` tokens, in file order (no shuffling), no gradient checkpointing.
+
+Each variant runs in its own process (so peak RSS is its own):
+- ``xtuner``: the smollm2_135m_instruct_lora_dpo recipe (dataset pipeline, PreferenceFinetune,
+  its optimizer), one padding-free packed row per step;
+- ``trl``: trl.DPOTrainer with its defaults but for the settings above (padded batches);
+  trl 1.16's ``padding_free`` is disabled by trl itself ("temporarily unavailable"), so it is
+  reported, not run.
+
+Prints a Markdown table: trained (reply) tokens/s after the first ``--warmup`` steps, peak
+RSS, and seconds from process start to the end of the first optimizer step.
+
+    python tools/bench_preference.py --pairs 48 --batch 4
+"""
+from __future__ import annotations
+
+import time
+
+T0 = time.perf_counter()
+
+import argparse  # noqa: E402  (T0 must come first: start -> first step includes imports)
+import json  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / 'shared' / 'data' / 'dpo_en_demo.json'
+MODEL = 'HuggingFaceTB/SmolLM2-135M-Instruct'
+SMOL_SYSTEM = 'You are a helpful AI assistant named SmolLM, trained by Hugging Face'
+LORA = dict(r=64, lora_alpha=16, lora_dropout=0.1, target_modules='all-linear',
+            task_type='CAUSAL_LM')
+
+
+def pairs_file(args, out_dir: Path) -> tuple[str, str]:
+    """(data file, map_fn) holding the first ``args.pairs`` pairs, in trl's plain form too."""
+    from xtuner_like.dataset.map_fns import get_map_fn
+    if DATA.is_file():
+        rows = json.loads(DATA.read_text())[:args.pairs]
+        samples = [get_map_fn('sharegpt_preference')(r) for r in rows]
+    else:
+        from xtuner_like.dataset.persona_pairs import persona_pairs
+        samples = [get_map_fn('plain_preference')(r) for r in persona_pairs('Tuna', 'x')
+                   ][:args.pairs]
+    rows = []
+    for s in samples:  # OpenAI messages: what both frameworks read
+        # SmolLM2's chat_template (trl) adds this system text when a row has none; give it to
+        # both, so both train on the same sequences.
+        prompt = [] if s['conversation'][0].get('system') else [
+            {'role': 'system', 'content': SMOL_SYSTEM}]
+        for turn in s['conversation']:
+            if turn.get('system'):
+                prompt.append({'role': 'system', 'content': turn['system']})
+            prompt.append({'role': 'user', 'content': turn['input']})
+            if 'output' in turn:
+                prompt.append({'role': 'assistant', 'content': turn['output']})
+        rows.append({'prompt': prompt,
+                     'chosen': [{'role': 'assistant', 'content': s['chosen']}],
+                     'rejected': [{'role': 'assistant', 'content': s['rejected']}]})
+    path = out_dir / 'pairs.json'
+    path.write_text(json.dumps(rows))
+    return str(path), 'openai_preference'
+
+
+def run_xtuner(args, data: str) -> dict:
+    import torch
+    from mmengine.optim import build_optim_wrapper
+
+    from xtuner_like.config import load_config, parse_options
+    from xtuner_like.dataset import preference_collate_fn
+    from xtuner_like.utils.build import build
+    options = [f'data_files={data}', 'dataset_map_fn=openai_preference',
+               f'max_length={args.max_length}', f'batch_size={args.batch}', 'lora_r=64',
+               'lora_alpha=16', 'lora_dropout=0.1', 'beta=0.1', 'use_gradient_checkpointing=False',
+               "dtype='fp32'", 'eval_dataset=None']
+    cfg = load_config('smollm2_135m_instruct_lora_dpo', parse_options(options))
+    spec = dict(cfg.train_dataloader['dataset'], use_cache=False)
+    dataset = build(spec)
+    torch.manual_seed(0)
+    model = build(cfg.model).train()
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    steps, first, times, tokens = len(dataset) // args.batch, None, [], []
+    for step in range(steps):
+        batch = preference_collate_fn([dataset[i] for i in range(step * args.batch,
+                                                                  (step + 1) * args.batch)])
+        start = time.perf_counter()
+        wrapper.update_params(model(**batch)['loss'])
+        times.append(time.perf_counter() - start)
+        tokens.append(int((batch['labels'][..., 1:] != -100).sum()))
+        first = first or time.perf_counter() - T0
+    return summary(first, times, tokens, args.warmup)
+
+
+def run_trl(args, data: str) -> dict:
+    import torch
+    from datasets import Dataset
+    from peft import LoraConfig
+    from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
+    from trl import DPOConfig, DPOTrainer
+    from trl.trainer.dpo_trainer import DataCollatorForPreference
+
+    from xtuner_like.model.resolve import resolve_model_path
+    path = resolve_model_path(MODEL)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    tokens: list[int] = []
+    times: list[float] = []
+    first: list[float] = []
+
+    class CountingCollator(DataCollatorForPreference):
+        def torch_call(self, examples):
+            batch = super().torch_call(examples)
+            # completion_mask[..., 1:]: the reply tokens whose log-prob is trained
+            tokens.append(int(batch['completion_mask'][..., 1:].sum()))
+            return batch
+
+    class StepTimer(TrainerCallback):
+        def on_step_begin(self, *a, **k):
+            self.start = time.perf_counter()
+
+        def on_step_end(self, *a, **k):
+            times.append(time.perf_counter() - self.start)
+            if not first:
+                first.append(time.perf_counter() - T0)
+
+    config = DPOConfig(
+        output_dir=str(Path(args.out) / 'trl'), per_device_train_batch_size=args.batch,
+        max_length=args.max_length, beta=0.1, learning_rate=5e-4, max_steps=args.pairs //
+        args.batch, logging_steps=1000, save_strategy='no', report_to=[], use_cpu=True,
+        bf16=False, gradient_checkpointing=False, train_sampling_strategy='sequential',
+        dataloader_num_workers=0, seed=0)
+    rows = json.loads(Path(data).read_text())
+    trainer = DPOTrainer(model, args=config, train_dataset=Dataset.from_list(rows),
+                         processing_class=tokenizer, peft_config=LoraConfig(**LORA),
+                         data_collator=CountingCollator(pad_token_id=tokenizer.pad_token_id),
+                         callbacks=[StepTimer()])
+    trainer.train()
+    return summary(first[0], times, tokens[:len(times)], args.warmup)
+
+
+def summary(first: float, times: list[float], tokens: list[int], warmup: int) -> dict:
+    seconds, trained = sum(times[warmup:]), sum(tokens[warmup:])
+    return {'tokens_per_s': trained / max(seconds, 1e-9), 'first_step_s': first,
+            'peak_rss_gib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20,
+            'steps': len(times), 'trained_tokens': sum(tokens)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--pairs', type=int, default=48)
+    p.add_argument('--batch', type=int, default=4)
+    p.add_argument('--max-length', type=int, default=512)
+    p.add_argument('--warmup', type=int, default=2)
+    p.add_argument('--out', default='work_dirs/bench_preference')
+    p.add_argument('--run', choices=('xtuner', 'trl'), help=argparse.SUPPRESS)
+    p.add_argument('--data', help=argparse.SUPPRESS)
+    args = p.parse_args()
+    os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
+    if args.run:  # a child: one variant, its result as the last line
+        result = (run_xtuner if args.run == 'xtuner' else run_trl)(args, args.data)
+        print('RESULT ' + json.dumps(result), flush=True)
+        return
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    data, _ = pairs_file(args, out)
+    results = {}
+    for variant in ('xtuner', 'trl'):
+        cmd = [sys.executable, __file__, '--run', variant, '--data', data, '--out', str(out),
+               '--pairs', str(args.pairs), '--batch', str(args.batch),
+               '--max-length', str(args.max_length), '--warmup', str(args.warmup)]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        line = [x for x in done.stdout.splitlines() if x.startswith('RESULT ')]
+        if done.returncode or not line:
+            raise SystemExit(f'{variant} failed:\n{done.stderr[-3000:]}')
+        results[variant] = json.loads(line[-1][7:])
+    base = results['trl']['tokens_per_s']
+    print(f'DPO LoRA r64, SmolLM2-135M, {args.pairs} pairs, {args.batch} pairs/step, '
+          f'max_length {args.max_length}, fp32, {os.cpu_count()} CPUs\n')
+    print('| run | trained tokens/s | vs trl | peak RSS (GiB) | start -> first step (s) |')
+    print('| --- | ---: | ---: | ---: | ---: |')
+    names = {'xtuner': 'xtuner_like (packed, no padding)', 'trl': 'trl DPOTrainer (padded)'}
+    for variant, r in results.items():
+        print(f'| {names[variant]} | {r["tokens_per_s"]:.0f} | {r["tokens_per_s"] / base:.2f}x '
+              f'| {r["peak_rss_gib"]:.2f} | {r["first_step_s"]:.1f} |')
+    print('| trl DPOTrainer padding_free | - | - | - | - (disabled in trl 1.16) |')
+
+
+if __name__ == '__main__':
+    main()

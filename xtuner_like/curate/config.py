@@ -1,0 +1,93 @@
+"""The curation config: the shipped defaults, a user's changes on top, every problem at once."""
+from __future__ import annotations
+
+import copy
+import difflib
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+
+STAGES = ('format', 'clean', 'exact_dedup', 'near_dedup', 'decontaminate', 'safe', 'split')
+SECTIONS = STAGES + ('output', 'engine')
+CHOICES = {
+    ('format', 'on_bad_row'): ('drop', 'error'),
+    ('exact_dedup', 'by'): ('conversation', 'prompt'),
+    ('near_dedup', 'by'): ('conversation', 'prompt'),
+    ('safe', 'action'): ('redact', 'drop'),
+    ('output', 'format'): ('jsonl', 'parquet'),
+    ('engine', 'type'): ('datasets', 'ray'),
+}
+FRACTIONS = {('near_dedup', 'threshold'), ('split', 'eval_ratio')} | {
+    ('clean', k) for k in ('max_line_repetition', 'max_ngram_repetition',
+                           'max_char_repetition', 'min_text_ratio', 'max_mojibake_ratio')}
+
+
+def default_config_path() -> Path:
+    """``configs/curate/default.py`` of the checkout or of the installed package."""
+    from ..config.recipes import configs_root
+    return configs_root() / 'curate' / 'default.py'
+
+
+def _read(path: Path | str) -> dict:
+    from mmengine.config import Config
+    if not Path(path).is_file():
+        raise ConfigError(f'curate config {path} not found; give a .py file like '
+                          f'{default_config_path()}')
+    return {k: v for k, v in Config.fromfile(str(path)).to_dict().items()
+            if not k.startswith('_')}
+
+
+def _close(name: str, choices: Any) -> str:
+    close = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.5)
+    return f'did you mean {close[0]!r}?' if close else f'known: {", ".join(choices)}'
+
+
+def merge(base: dict, changes: dict, where: str, problems: list[str]) -> None:
+    """Put ``changes`` (``{'stage': {...}}`` or ``{'stage.key': value}``) into ``base``."""
+    for key, value in changes.items():
+        section, _, option = str(key).partition('.')
+        if section not in base:
+            problems.append(f'{where}: unknown stage or section {section!r}; '
+                            f'{_close(section, SECTIONS)}')
+        elif option:
+            if option not in base[section]:
+                problems.append(f'{where}: {section} has no option {option!r}; '
+                                f'{_close(option, base[section])}')
+            else:
+                base[section][option] = value
+        elif not isinstance(value, dict):
+            problems.append(f'{where}: {section} must be a dict of options, got {value!r}')
+        else:
+            merge(base, {f'{section}.{k}': v for k, v in value.items()}, where, problems)
+
+
+def check(cfg: dict) -> list[str]:
+    """Values outside their allowed set or range."""
+    problems = []
+    for (section, option), allowed in CHOICES.items():
+        if cfg[section][option] not in allowed:
+            problems.append(f'{section}.{option}={cfg[section][option]!r}; use one of {allowed}')
+    for section, option in FRACTIONS:
+        value = cfg[section][option]
+        if not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            problems.append(f'{section}.{option}={value!r}; give a number between 0 and 1')
+    from .safe import KINDS
+    bad = [k for k in cfg['safe']['kinds'] if k not in KINDS]
+    if bad:
+        problems.append(f'safe.kinds: unknown {bad}; {_close(bad[0], KINDS)}')
+    return problems
+
+
+def load_curate_config(path: str | None = None, options: dict | None = None) -> dict:
+    """The shipped defaults, then the file at ``path``, then ``options`` (``'a.b': value``)."""
+    cfg = copy.deepcopy(_read(default_config_path()))
+    problems: list[str] = []
+    if path is not None:
+        merge(cfg, _read(path), str(path), problems)
+    merge(cfg, dict(options or {}), '--cfg-options', problems)
+    if not problems:
+        problems = check(cfg)
+    if problems:
+        raise ConfigError('curate config: ' + '; '.join(problems))
+    return cfg

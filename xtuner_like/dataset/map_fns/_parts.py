@@ -1,0 +1,86 @@
+"""Message content given as a string or a list of typed parts (OpenAI multi-part and kin).
+
+Text parts (a plain string, ``{'type': 'text' | 'input_text' | 'output_text', 'text'}``) are
+joined with a newline, as vLLM and the OpenAI server join them for a text-only model (and as
+the exported chat_template does); reasoning parts (``'reasoning' | 'thinking'``) become the
+turn's reasoning; tool-call parts (``'tool_call' | 'function_call' | 'tool_use'``) become tool
+calls. Any other part type is an error that names it: nothing is dropped silently.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...errors import DatasetFormatError
+from ._tools import call_text
+
+TEXT_TYPES = ('text', 'input_text', 'output_text')
+REASONING_TYPES = ('reasoning', 'thinking')
+CALL_TYPES = ('tool_call', 'function_call', 'tool_use')
+REASONING_KEYS = ('reasoning_content', 'reasoning', 'thinking')
+
+
+@dataclass
+class Content:
+    """What one message says: text, reasoning and tool calls (as text)."""
+
+    text: str = ''
+    reasoning: list[str] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+
+
+def read_content(content: Any, where: str, assistant: bool = False) -> Content:
+    """Read a message's ``content``: a string, or a non-empty list of parts.
+
+    Args:
+        content: The message's content value.
+        where: 'message N (role)' for error messages.
+        assistant: Whether reasoning and tool-call parts are allowed (assistant messages).
+    """
+    if isinstance(content, str):
+        return Content(text=content)
+    if not isinstance(content, list):
+        raise DatasetFormatError(f'{where} has no text content (content is '
+                                 f'{type(content).__name__}); give "content" as a string or a '
+                                 'list of {"type": "text", "text": ...} parts')
+    if not content:
+        raise DatasetFormatError(f'{where}: content is an empty list; give the text, or drop '
+                                 'the message')
+    out, texts = Content(), []
+    for k, part in enumerate(content):
+        kind = 'text' if isinstance(part, str) else (
+            part.get('type') if isinstance(part, dict) else type(part).__name__)
+        if kind in TEXT_TYPES:
+            texts.append(_part_text(part, k, where, 'text'))
+        elif kind in REASONING_TYPES and assistant:
+            out.reasoning.append(_part_text(part, k, where, 'text', kind, 'reasoning'))
+        elif kind in CALL_TYPES and assistant:
+            out.calls.append(call_text(part, f'{where}, part {k}'))
+        else:
+            allowed = TEXT_TYPES + (REASONING_TYPES + CALL_TYPES if assistant else ())
+            raise DatasetFormatError(
+                f'{where}, part {k}: content part type {kind!r} is not understood here (text-'
+                f'only SFT reads {", ".join(allowed)}); drop or convert that part')
+    out.text = '\n'.join(texts)
+    return out
+
+
+def message_reasoning(msg: dict, parts: list[str], where: str) -> str | None:
+    """A message's reasoning: its ``reasoning_content`` (or alias) field or reasoning parts."""
+    found = [msg[k] for k in REASONING_KEYS if msg.get(k) is not None]
+    for value in found:
+        if not isinstance(value, str):
+            raise DatasetFormatError(f'{where}: reasoning must be a string, got '
+                                     f'{type(value).__name__}')
+    found += parts
+    return '\n'.join(found) if found else None
+
+
+def _part_text(part: Any, k: int, where: str, *keys: str) -> str:
+    if isinstance(part, str):
+        return part
+    for key in keys:
+        if isinstance(part.get(key), str):
+            return part[key]
+    raise DatasetFormatError(f'{where}, part {k} ({part.get("type")!r}) has no text under '
+                             f'{" / ".join(repr(k) for k in dict.fromkeys(keys))}')

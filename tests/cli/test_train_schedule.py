@@ -36,7 +36,7 @@ def train(tmp_path, tiny_model_dir, rows: int, *options: str) -> Path:
     work = tmp_path / 'work'
     rc = run_cli(['train', RECIPE, '--work-dir', work, '--cfg-options',
                   f'pretrained_model_name_or_path={tiny_model_dir}', f'data_files={data}',
-                  'max_length=64', 'log_interval=1', 'evaluation_inputs=[]', 'export_hf=False',
+                  'max_length=256', 'log_interval=1', 'evaluation_inputs=[]', 'export_hf=False',
                   'save_steps=1000', *options])
     assert rc == 0
     return work

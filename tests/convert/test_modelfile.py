@@ -56,3 +56,13 @@ def test_write_modelfile(tiny_model_dir, tmp_path):
     text = write_modelfile(hf_to_gguf(model, tmp_path / 'out' / 'm.gguf', 'q8_0')).read_text()
     assert text.startswith('FROM ./m.gguf\nTEMPLATE """{{ if not .System }}')
     assert 'PARAMETER stop "<|im_end|>"' in text
+
+
+def test_a_generation_prompt_unlike_the_history_tells_the_last_message_apart():
+    """DeepSeek-R1 opens <think> only where the model answers next; earlier replies follow
+    the plain assistant tag, and the Go template says which is which."""
+    pieces = chat_pieces(to_chat_template(get_template('deepseek_r1'), None), '<s>', '</s>')
+    assert pieces.user_post.endswith('<think>\n') and not pieces.reply_pre.endswith('<think>\n')
+    text = go_template(pieces)
+    assert '{{ $last := eq (len (slice $.Messages $i)) 1 }}' in text
+    assert '{{ if $last }}' + pieces.user_post + '{{ else }}' + pieces.reply_pre in text

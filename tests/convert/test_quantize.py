@@ -32,7 +32,7 @@ def test_calibration_rows_are_the_recipes_unpacked_conversations(tiny_model_dir,
         assert row['attention_mask'] == [1] * len(row['input_ids'])
         text = tok.decode(row['input_ids'])
         # one rendered ChatML conversation (not a pack of several), with the trained reply
-        assert text.count('<|im_start|>assistant') == 1 and text.endswith('<|im_end|>')
+        assert text.count('<|im_start|>assistant') == 1 and text.endswith('<|im_end|>\n')
 
 
 def test_config_args_are_checked_before_loading():

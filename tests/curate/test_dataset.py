@@ -9,7 +9,7 @@ from .conftest import SURVIVORS
 def test_curate_in_a_dataset_spec_is_cached_and_feeds_both_splits(corpus, tiny_tokenizer,
                                                                   tmp_path):
     kw = dict(data_files=corpus, curate={'split': {'eval_count': 1}}, cache_dir=str(tmp_path),
-              max_length=128, pack_to_max_length=False)
+              max_length=1024, pack_to_max_length=False)
     train = build_curated_dataset(tiny_tokenizer, **kw)
     val = build_curated_dataset(tiny_tokenizer, split='eval', **kw)
     assert (len(train), len(val)) == (len(SURVIVORS) - 1, 1)
@@ -24,7 +24,7 @@ def test_curate_in_a_dataset_spec_is_cached_and_feeds_both_splits(corpus, tiny_t
 def test_a_curated_folder_can_be_given_directly(corpus, tiny_tokenizer, tmp_path):
     folder = curated_folder(corpus, {'split': {'enabled': False}}, str(tmp_path))
     train = build_curated_dataset(tiny_tokenizer, curated_dir=str(folder), cache_dir=str(tmp_path),
-                                  max_length=128)
+                                  max_length=1024)
     assert train.stats['samples'] == len(SURVIVORS)
     with pytest.raises(ConfigError, match="has no 'eval' split"):
         build_curated_dataset(tiny_tokenizer, curated_dir=str(folder), split='eval',

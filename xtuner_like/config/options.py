@@ -10,10 +10,13 @@ from __future__ import annotations
 import argparse
 import ast
 import difflib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..compat import cfg_dict
 from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from mmengine.config import Config
 
 
 def add_cfg_options(parser: argparse.ArgumentParser) -> None:

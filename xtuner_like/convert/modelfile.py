@@ -26,7 +26,8 @@ class ChatPieces:
     system_pre: str | None  # system block before/after its text (None: no system support)
     system_post: str
     user_pre: str
-    user_post: str  # after the user text, up to where the reply starts
+    user_post: str  # after the last user text: the generation prompt
+    reply_pre: str  # after an earlier user text, up to its reply (a space, a closed <think>)
     reply_post: str  # after a reply (its end-of-turn token and separator)
 
 
@@ -65,6 +66,7 @@ def chat_pieces(template: str, bos: str = '', eos: str = '') -> ChatPieces | Non
     if one.count(_U1) != 1 or _A1 not in two or _U2 not in two:
         return None
     first_prefix, user_post = one.split(_U1)
+    reply_pre = two[two.index(_U1) + len(_U1):two.index(_A1)]
     between = two[two.index(_A1) + len(_A1):two.index(_U2)]
     split = _split_reply_end(between, first_prefix, eos)
     if split is None:
@@ -72,7 +74,8 @@ def chat_pieces(template: str, bos: str = '', eos: str = '') -> ChatPieces | Non
     reply_post, user_pre = split
     prefix = first_prefix[:len(first_prefix) - len(user_pre)]
     system_pre, system_post = _system_pieces(template, bos, eos, user_pre)
-    pieces = ChatPieces(prefix, system_pre, system_post, user_pre, user_post, reply_post)
+    pieces = ChatPieces(prefix, system_pre, system_post, user_pre, user_post, reply_pre,
+                        reply_post)
     return pieces if render_pieces(pieces, [{'role': 'user', 'content': _U1},
                                             {'role': 'assistant', 'content': _A1},
                                             {'role': 'user', 'content': _U2}]) == two else None
@@ -94,22 +97,36 @@ def _system_pieces(template: str, bos: str, eos: str, user_pre: str) -> tuple[st
 def render_pieces(pieces: ChatPieces, messages: Sequence[Mapping[str, str]]) -> str:
     """What the Go template of :func:`go_template` renders (Python replay, for tests)."""
     out = '' if messages and messages[0]['role'] == 'system' else pieces.prefix
-    for m in messages:
+    for i, m in enumerate(messages):
         if m['role'] == 'system' and pieces.system_pre is not None:
             out += pieces.system_pre + m['content'] + pieces.system_post
         elif m['role'] == 'user':
-            out += pieces.user_pre + m['content'] + pieces.user_post
+            last = i == len(messages) - 1
+            out += pieces.user_pre + m['content'] + (
+                pieces.user_post if last else pieces.reply_pre)
         elif m['role'] == 'assistant':
             out += m['content'] + pieces.reply_post
     return out
 
 
 def go_template(pieces: ChatPieces) -> str:
-    """Ollama's TEMPLATE: one line of actions, so no Go whitespace trimming touches the text."""
+    """Ollama's TEMPLATE: one line of actions, so no Go whitespace trimming touches the text.
+
+    A template whose generation prompt differs from what precedes a reply in the history
+    (DeepSeek-R1 opens ``<think>``; Llama-2 puts a space before the reply) tells the last
+    message apart, as Ollama's own templates do.
+    """
     system = ('{{ if eq .Role "system" }}' + pieces.system_pre + '{{ .Content }}'
               + pieces.system_post + '{{ else ' if pieces.system_pre is not None else '{{ ')
-    return ('{{ if not .System }}' + pieces.prefix + '{{ end }}{{ range .Messages }}' + system
-            + 'if eq .Role "user" }}' + pieces.user_pre + '{{ .Content }}' + pieces.user_post
+    if pieces.reply_pre == pieces.user_post:
+        messages, after_user = '{{ range .Messages }}', pieces.user_post
+    else:
+        messages = ('{{ range $i, $_ := .Messages }}'
+                    '{{ $last := eq (len (slice $.Messages $i)) 1 }}')
+        after_user = ('{{ if $last }}' + pieces.user_post + '{{ else }}' + pieces.reply_pre
+                      + '{{ end }}')
+    return ('{{ if not .System }}' + pieces.prefix + '{{ end }}' + messages + system
+            + 'if eq .Role "user" }}' + pieces.user_pre + '{{ .Content }}' + after_user
             + '{{ else if eq .Role "assistant" }}{{ .Content }}' + pieces.reply_post
             + '{{ end }}{{ end }}')
 

@@ -7,6 +7,7 @@ materialized in Ray's object store, so a later stage never recomputes an earlier
 """
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,20 @@ def _ray():
     return ray
 
 
+def _pydict(table: pa.Table) -> dict[str, list]:
+    """The table's columns as Python lists; a column that ``datasets`` stored as JSON text
+    (its ``Json`` feature, for rows whose values change type) is parsed back, as ``datasets``
+    does when it reads a row."""
+    columns = table.to_pydict()
+    for field in table.schema:
+        if getattr(field.type, 'extension_name', None) == 'arrow.json':
+            columns[field.name] = [None if v is None else json.loads(v)
+                                   for v in columns[field.name]]
+    return columns
+
+
 def _apply(table: pa.Table, fn, replace: bool, schema, kwargs: dict) -> pa.Table:
-    out = to_arrow(fn(table.to_pydict(), **kwargs), schema)
+    out = to_arrow(fn(_pydict(table), **kwargs), schema)
     if not replace:
         out = {**{n: table.column(n) for n in table.column_names if n not in out}, **out}
     return pa.table(out)

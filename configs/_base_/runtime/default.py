@@ -9,7 +9,8 @@ from xtuner_like.engine.hooks import (CurveHook, DatasetInfoHook, DivergenceHook
 log_interval = 10                   # iterations between log lines
 save_steps = 500                    # iterations between checkpoints
 save_total_limit = 2                # checkpoints kept (-1: all)
-save_optimizer = True               # False: checkpoints hold weights only (no --resume of AdamW)
+save_optimizer = True               # False: weights only (no --resume of AdamW); 'latest':
+                                    # optimizer state in the newest checkpoint only
 seed = 0
 deterministic = False
 evaluation_inputs = ['Who are you?', 'Give three tips for staying healthy.']

@@ -16,14 +16,16 @@ from xtuner_like.utils.io import safe_load
 
 RECIPE = 'smollm2_135m_instruct_lora_identity'
 COMMON = ['log_interval=1', 'evaluation_inputs=[]', 'export_hf=False', 'max_iters=12',
-          'accumulative_counts=4', 'save_steps=3', 'save_total_limit=-1', 'warmup_iters=4']
-VARIANTS = {'lora-packed': [], 'full-unpacked': ['lora=None', 'pack_to_max_length=False',
-                                                 'lr=1e-3']}
+          'save_steps=3', 'save_total_limit=-1', 'warmup_iters=4']
+FULL = ['lora=None', 'lr=1e-3']
+UNPACKED = ['pack_to_max_length=False']
+VARIANTS = {'lora-packed': [], 'lora-unpacked': UNPACKED, 'full-packed': FULL,
+            'full-unpacked': FULL + UNPACKED}
 
 
-def options(tiny_model_dir, variant):
+def options(tiny_model_dir, variant, accumulation=4):
     return ['--cfg-options', f'pretrained_model_name_or_path={tiny_model_dir}', *COMMON,
-            *VARIANTS[variant]]
+            f'accumulative_counts={accumulation}', *VARIANTS[variant]]
 
 
 def weights(path: Path) -> dict:
@@ -41,21 +43,24 @@ def assert_same_run(ref: Path, resumed: Path, first: int) -> None:
         assert torch.equal(a[name], b[name]), name
 
 
+@pytest.mark.parametrize('accumulation', [1, 4])
 @pytest.mark.parametrize('variant', list(VARIANTS))
-def test_resume_with_accumulation_is_exact(variant, tmp_path, tiny_model_dir, xl_home):
+def test_resume_is_exact(variant, accumulation, tmp_path, tiny_model_dir, xl_home):
+    """LoRA and full, packed and unpacked, accumulation 1 and 4: resumed = uninterrupted."""
     ref = tmp_path / 'ref'
-    assert run_cli(['train', RECIPE, '--work-dir', ref, *options(tiny_model_dir, variant)]) == 0
-    # save_steps=3 moved to 4 so no checkpoint falls inside a window of 4
-    assert sorted(p.name for p in ref.glob('iter_*.pth')) == ['iter_12.pth', 'iter_4.pth',
-                                                              'iter_8.pth']
+    run = options(tiny_model_dir, variant, accumulation)
+    assert run_cli(['train', RECIPE, '--work-dir', ref, *run]) == 0
+    # with a window of 4, save_steps=3 moves to 4 so no checkpoint falls inside a window
+    steps = [4, 8, 12] if accumulation == 4 else [3, 6, 9, 12]
+    assert sorted(p.name for p in ref.glob('iter_*.pth')) == sorted(f'iter_{k}.pth' for k in steps)
     assert not (ref / 'eval_chat.jsonl').exists()       # evaluation_inputs=[]: no blank records
     resumed = tmp_path / 'resumed'
     resumed.mkdir()
-    shutil.copy(ref / 'iter_4.pth', resumed / 'iter_4.pth')
-    (resumed / 'last_checkpoint').write_text(str(resumed / 'iter_4.pth'))
-    assert run_cli(['train', RECIPE, '--work-dir', resumed, '--resume', 'auto',
-                    *options(tiny_model_dir, variant)]) == 0
-    assert_same_run(ref, resumed, 5)
+    first = f'iter_{steps[0]}.pth'
+    shutil.copy(ref / first, resumed / first)
+    (resumed / 'last_checkpoint').write_text(str(resumed / first))
+    assert run_cli(['train', RECIPE, '--work-dir', resumed, '--resume', 'auto', *run]) == 0
+    assert_same_run(ref, resumed, steps[0] + 1)
 
 
 @pytest.mark.slow

@@ -89,7 +89,7 @@ def two_processes(request, tmp_path_factory, tiny_model_dir, xl_home, one_proces
 
 def test_same_losses_and_gradient_norms_as_one_process(two_processes, one_process):
     mode, work, log = two_processes
-    assert 'launching:' in log and 'torch.distributed.run --nproc_per_node=2' in log
+    assert 'launching:' in log and 'xtuner_like.launch.torchrun --nproc_per_node=2' in log
     assert 'process group: gloo, rank 0 of 2' in log
     ref, got = scalars(one_process), scalars(work)
     assert sorted(got) == [1, 2, 3, 4]
@@ -166,3 +166,27 @@ def test_tunings_train_save_and_convert_under_every_strategy(tuning, strategy, t
     else:
         weights = adapter(out)
         assert any('lora_B' in name and w.abs().sum() > 0 for name, w in weights.items())
+
+
+def test_divergence_under_deepspeed_stops_with_one_error(tmp_path, tiny_model_dir, xl_home):
+    """lr=1e9 under ZeRO-2 with 2 processes: exit 1 with the divergence error naming the
+    iteration (DeepSpeed owns the step, so the hook stops at the logged loss or grad norm), and
+    nothing is exported."""
+    args = MODES['zero2']
+    needs_deepspeed(args)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ('RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')}
+    env.update(NPROC_PER_NODE='2', OMP_NUM_THREADS='1')
+    work = tmp_path / 'work'
+    out = subprocess.run(
+        [sys.executable, '-m', 'xtuner_like', 'train', RECIPE, '--work-dir', str(work), *args,
+         '--cfg-options', f'pretrained_model_name_or_path={tiny_model_dir}', 'lora=None',
+         'lr=1e9', 'max_iters=8', 'save_steps=100', 'warmup_iters=0', 'log_interval=1',
+         'evaluation_inputs=[]'],
+        env=env, capture_output=True, text=True, timeout=900)
+    assert out.returncode != 0, out.stderr[-3000:]
+    errors = [x for x in out.stderr.splitlines() if x.startswith('error: ')]
+    assert errors and 'iteration ' in errors[0] and 'diverged' in errors[0], out.stderr[-3000:]
+    assert 'Traceback' not in out.stderr      # not the launcher's ChildFailedError either
+    assert errors[-1].startswith('error: 2 worker process(es) failed, first rank ')
+    assert not (work / 'hf').exists()

@@ -17,7 +17,7 @@ def test_no_relaunch_without_nproc_or_under_a_launcher():
 def test_single_node_reexecutes_the_same_interpreter():
     cmd = distributed.torchrun_command(['train', 'cfg', '--deepspeed', 'zero2'],
                                        {'NPROC_PER_NODE': '2', 'PORT': '29555'})
-    assert cmd[:3] == [sys.executable, '-m', 'torch.distributed.run']
+    assert cmd[:3] == [sys.executable, '-m', 'xtuner_like.launch.torchrun']
     assert '--nproc_per_node=2' in cmd and '--nnodes=1' in cmd and '--master_port=29555' in cmd
     assert cmd[cmd.index('-m', 3):] == ['-m', 'xtuner_like', 'train', 'cfg', '--deepspeed',
                                         'zero2', '--launcher', 'pytorch']

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -51,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except XtunerLikeError as exc:
-        print(f'error: {exc}', file=sys.stderr)
+        rank = os.environ.get('RANK', '0')   # under torchrun every rank may hit the same error
+        print(f'error: {exc}' if rank == '0' else f'error (rank {rank}): {exc}', file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print('interrupted', file=sys.stderr)

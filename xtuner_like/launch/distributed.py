@@ -37,15 +37,16 @@ def torchrun_command(argv: list[str], env: dict | None = None) -> list[str] | No
 
     Reads NPROC_PER_NODE, NNODES, NODE_RANK, ADDR and PORT from ``env``. Returns None when no
     re-launch is wanted: NPROC_PER_NODE unset (or 1 on one node), or already under a launcher.
-    The same interpreter runs torchrun (``sys.executable -m torch.distributed.run``), so the
-    virtualenv of the first process is the one every worker uses.
+    The same interpreter runs torchrun (``sys.executable -m xtuner_like.launch.torchrun``:
+    torch.distributed.run, ending a failed run with one line), so the virtualenv of the first
+    process is the one every worker uses.
     """
     env = os.environ if env is None else env
     nproc = int(env.get('NPROC_PER_NODE', 0) or 0)
     nnodes = int(env.get('NNODES', 1) or 1)
     if nproc < 1 or (nproc == 1 and nnodes == 1) or 'LOCAL_RANK' in env:
         return None
-    cmd = [sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={nproc}',
+    cmd = [sys.executable, '-m', 'xtuner_like.launch.torchrun', f'--nproc_per_node={nproc}',
            f'--nnodes={nnodes}', f"--node_rank={env.get('NODE_RANK', 0)}"]
     if nnodes == 1:
         cmd += ['--master_addr=127.0.0.1', f"--master_port={env.get('PORT') or free_port()}"]

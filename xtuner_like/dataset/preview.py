@@ -14,12 +14,11 @@ def trained_spans_text(input_ids: Sequence[int], labels: Sequence[int], tokenize
                        color: bool = False) -> str:
     """Decode ``input_ids``; text whose label is trained is wrapped in [[...]] (or green)."""
     ids, labs = [int(i) for i in input_ids], [int(v) for v in labels]
-    parts, pos = [], 0
+    parts = []
     for trained, run in groupby(range(len(ids)), key=lambda i: labs[i] != IGNORE_INDEX):
         run = list(run)
         text = tokenizer.decode(ids[run[0]:run[-1] + 1], skip_special_tokens=False)
         if trained:
             text = f'{GREEN}{text}{RESET}' if color else f'{MARK_OPEN}{text}{MARK_CLOSE}'
         parts.append(text)
-        pos = run[-1] + 1
     return ''.join(parts)

@@ -304,8 +304,239 @@ def vicuna_v1_1(messages: list[dict], add_generation_prompt: bool = False, **_) 
     return text + ('ASSISTANT:' if add_generation_prompt else '')
 
 
+# ---- The other shipped families. Source named above each; "(llama.cpp test)" means the
+# template as quoted, with its model's name, in ggml-org/llama.cpp tests/test-chat-template.cpp;
+# "(BFCL)" means as quoted from the model's tokenizer_config.json in ShishirPatil/gorilla
+# berkeley-function-call-leaderboard/bfcl_eval/model_handler/local_inference/<file>.
+
+# teknium/OpenHermes-2.5-Mistral-7B (llama.cpp test): plain ChatML, no default system.
+# openbmb/MiniCPM3-4B ships the same string (BFCL minicpm.py).
+CHATML = (
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] "
+    "+ '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' "
+    "}}{% endif %}")
+
+# internlm/internlm2-chat-7b tokenizer_config.json (as vendored with InternVL2's InternLM2
+# tokenizer): ChatML after the bos. internlm2_5-7b-chat is compared against the same string.
+INTERNLM2 = "{{ bos_token }}" + CHATML
+
+# microsoft/phi-4 (BFCL phi.py).
+PHI4 = (
+    "{% for message in messages %}{% if (message['role'] == 'system') %}{{'<|im_start|>system"
+    "<|im_sep|>' + message['content'] + '<|im_end|>'}}{% elif (message['role'] == 'user') %}"
+    "{{'<|im_start|>user<|im_sep|>' + message['content'] + '<|im_end|>'}}{% elif "
+    "(message['role'] == 'assistant') %}{{'<|im_start|>assistant<|im_sep|>' + message['content'] "
+    "+ '<|im_end|>'}}{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>"
+    "assistant<|im_sep|>' }}{% endif %}")
+
+# microsoft/Phi-3.5-mini-instruct (microsoft/onnxruntime-extensions
+# operators/tokenizer/tokenizer_impl.cc, PHI3_5_CHAT_TEMPLATE): like Phi-3, and it too
+# appends the eos after a full conversation, so only generation prompts are compared.
+PHI3_5 = PHI3.replace("message['role'] == 'system' %}",
+                      "message['role'] == 'system' and message['content'] %}")
+
+# google/gemma-7b-it (llama.cpp test): Gemma-2's template without the bos, which its
+# tokenizer adds ('add-bos' below).
+GEMMA = GEMMA2.replace("{{ bos_token }}", "", 1)
+
+# google/gemma-3-*-it (BFCL gemma.py, quoting tokenizer_config.json): the system text opens
+# the first user turn.
+GEMMA3 = r"""{{ bos_token }}
+{%- if messages[0]['role'] == 'system' -%}
+    {%- if messages[0]['content'] is string -%}
+        {%- set first_user_prefix = messages[0]['content'] + '\n\n' -%}
+    {%- else -%}
+        {%- set first_user_prefix = messages[0]['content'][0]['text'] + '\n\n' -%}
+    {%- endif -%}
+    {%- set loop_messages = messages[1:] -%}
+{%- else -%}
+    {%- set first_user_prefix = "" -%}
+    {%- set loop_messages = messages -%}
+{%- endif -%}
+{%- for message in loop_messages -%}
+    {%- if (message['role'] == 'user') != (loop.index0 % 2 == 0) -%}
+        {{ raise_exception("Conversation roles must alternate user/assistant/user/assistant/...") }}
+    {%- endif -%}
+    {%- if (message['role'] == 'assistant') -%}
+        {%- set role = "model" -%}
+    {%- else -%}
+        {%- set role = message['role'] -%}
+    {%- endif -%}
+    {{ '<start_of_turn>' + role + '\n' + (first_user_prefix if loop.first else "") }}
+    {%- if message['content'] is string -%}
+        {{ message['content'] | trim }}
+    {%- elif message['content'] is iterable -%}
+        {%- for item in message['content'] -%}
+            {%- if item['type'] == 'image' -%}
+                {{ '<start_of_image>' }}
+            {%- elif item['type'] == 'text' -%}
+                {{ item['text'] | trim }}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- else -%}
+        {{ raise_exception("Invalid content type") }}
+    {%- endif -%}
+    {{ '<end_of_turn>\n' }}
+{%- endfor -%}
+{%- if add_generation_prompt -%}
+    {{'<start_of_turn>model\n'}}
+{%- endif -%}
+"""
+
+# CohereForAI/c4ai-command-r-plus (llama.cpp test), its default template (the tool_use and
+# rag templates are separate): messages stripped, no default preamble.
+COHERE = (
+    "{{ bos_token }}{% if messages[0]['role'] == 'system' %}{% set loop_messages = messages[1:] %}"
+    "{% set system_message = messages[0]['content'] %}{% elif false == true %}{% set "
+    "loop_messages = messages %}{% set system_message = 'You are Command-R, a brilliant, "
+    "sophisticated, AI-assistant trained to assist human users by providing thorough responses. "
+    "You are trained by Cohere.' %}{% else %}{% set loop_messages = messages %}{% set "
+    "system_message = false %}{% endif %}{% if system_message != false %}{{ "
+    "'<|START_OF_TURN_TOKEN|><|SYSTEM_TOKEN|>' + system_message + '<|END_OF_TURN_TOKEN|>' }}"
+    "{% endif %}{% for message in loop_messages %}{% if (message['role'] == 'user') != "
+    "(loop.index0 % 2 == 0) %}{{ raise_exception('Conversation roles must alternate "
+    "user/assistant/user/assistant/...') }}{% endif %}{% set content = message['content'] %}"
+    "{% if message['role'] == 'user' %}{{ '<|START_OF_TURN_TOKEN|><|USER_TOKEN|>' + "
+    "content.strip() + '<|END_OF_TURN_TOKEN|>' }}{% elif message['role'] == 'assistant' %}{{ "
+    "'<|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>'  + content.strip() + '<|END_OF_TURN_TOKEN|>' }}"
+    "{% endif %}{% endfor %}{% if add_generation_prompt %}{{ "
+    "'<|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>' }}{% endif %}")
+
+# THUDM/chatglm3-6b (llama.cpp test). It writes no end of reply (ChatGLM3 stops at the next
+# role token; its fine-tuning script trains an eos there), so full conversations, which hold
+# our trained eos, are not compared; generation prompts after a history are not either.
+CHATGLM3 = (
+    "{% for message in messages %}{% if loop.first %}[gMASK]sop<|{{ message['role'] }}|>\n "
+    "{{ message['content'] }}{% else %}<|{{ message['role'] }}|>\n {{ message['content'] }}"
+    "{% endif %}{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}")
+
+# deepseek-ai/deepseek-coder-33b-instruct (llama.cpp test): a default system text.
+DEEPSEEK_CODER = (
+    "{% if not add_generation_prompt is defined %}\n{% set add_generation_prompt = false %}\n"
+    "{% endif %}\n{%- set ns = namespace(found=false) -%}\n{%- for message in messages -%}\n"
+    "    {%- if message['role'] == 'system' -%}\n        {%- set ns.found = true -%}\n"
+    "    {%- endif -%}\n{%- endfor -%}\n{{bos_token}}{%- if not ns.found -%}\n{{'You are an AI "
+    "programming assistant, utilizing the Deepseek Coder model, developed by Deepseek Company, "
+    "and you only answer questions related to computer science. For politically sensitive "
+    "questions, security and privacy issues, and other non-computer science questions, you "
+    "will refuse to answer\\n'}}\n{%- endif %}\n{%- for message in messages %}\n    {%- if "
+    "message['role'] == 'system' %}\n{{ message['content'] }}\n    {%- else %}\n        {%- if "
+    "message['role'] == 'user' %}\n{{'### Instruction:\\n' + message['content'] + '\\n'}}\n"
+    "        {%- else %}\n{{'### Response:\\n' + message['content'] + '\\n<|EOT|>\\n'}}\n"
+    "        {%- endif %}\n    {%- endif %}\n{%- endfor %}\n{% if add_generation_prompt %}\n"
+    "{{'### Response:'}}\n{% endif %}")
+
+# deepseek-ai/DeepSeek-Coder-V2-Instruct (BFCL deepseek_coder.py, history; the quote
+# indents between tags, that whitespace is dropped here, and its tool-call branch is left
+# out): the <｜User｜>/<｜Assistant｜> text DeepSeek-V3 also writes on these tool-free paths.
+DEEPSEEK_V3 = (
+    "{% if not add_generation_prompt is defined %}{% set add_generation_prompt = false %}"
+    "{% endif %}{% set ns = namespace(is_first=false, is_tool=false, is_output_first=true, "
+    "system_prompt='') %}{%- for message in messages %}{%- if message['role'] == 'system' %}"
+    "{% set ns.system_prompt = message['content'] %}{%- endif %}{%- endfor %}"
+    "{{bos_token}}{{ns.system_prompt}}{%- for message in messages %}{%- if message['role'] "
+    "== 'user' %}{%- set ns.is_tool = false -%}{{'<｜User｜>' + message['content']}}"
+    "{%- endif %}{%- if message['role'] == 'assistant' and message['content'] is not none %}"
+    "{%- if ns.is_tool %}{{'<｜tool▁outputs▁end｜>' + message['content'] + "
+    "'<｜end▁of▁sentence｜>'}}{%- set ns.is_tool = false -%}{%- else %}"
+    "{{'<｜Assistant｜>' + message['content'] + '<｜end▁of▁sentence｜>'}}{%- endif %}"
+    "{%- endif %}{%- endfor -%}{% if ns.is_tool %}{{'<｜tool▁outputs▁end｜>'}}{% endif %}"
+    "{% if add_generation_prompt and not ns.is_tool %}{{'<｜Assistant｜>'}}{% endif %}")
+
+# openbmb/MiniCPM-2B-sft-bf16 (llama.cpp test, under a MiniCPM GGUF's name): messages
+# stripped, no bos in the text (its tokenizer adds it: 'add-bos'), and no end of reply
+# (MiniCPM's fine-tuning appends the eos we train), so only first-turn prompts compare.
+MINICPM = (
+    "{% for message in messages %}{% if message['role'] == 'user' %}{{'<用户>' + "
+    "message['content'].strip() + '<AI>'}}{% else %}{{message['content'].strip()}}{% endif %}"
+    "{% endfor %}")
+
+# mistralai/Mixtral-8x7B-Instruct-v0.1 as released (llama.cpp test, the same string under
+# Mistral-7B-Instruct-v0.2's "old pre-v1" name): no system role. (Mistral later replaced it
+# with the "v1" template, ' [INST] ' with a leading space and a system text; not followed.)
+MIXTRAL = (
+    "{{ bos_token }}{% for message in messages %}{% if (message['role'] == 'user') != "
+    "(loop.index0 % 2 == 0) %}{{ raise_exception('Conversation roles must alternate "
+    "user/assistant/user/assistant/...') }}{% endif %}{% if message['role'] == 'user' %}{{ "
+    "'[INST] ' + message['content'] + ' [/INST]' }}{% elif message['role'] == 'assistant' %}"
+    "{{ message['content'] + eos_token}}{% else %}{{ raise_exception('Only user and assistant "
+    "roles are supported!') }}{% endif %}{% endfor %}")
+
+
+# ---- Families without a Jinja template: their official prompt builders, as functions.
+
+def _split_system(messages: list[dict]) -> tuple[str, list[dict]]:
+    if messages and messages[0]['role'] == 'system':
+        return messages[0]['content'], messages[1:]
+    return '', messages
+
+
+def _pairs(messages: list[dict]) -> tuple[list[tuple[str, str]], str | None]:
+    """(history of (query, reply), the last unanswered query or None)."""
+    history, query = [], None
+    for m in messages:
+        if m['role'] == 'user':
+            query = m['content']
+        else:
+            history.append((query, m['content']))
+            query = None
+    return history, query
+
+
+def chatglm2(messages: list[dict], add_generation_prompt: bool = False, **_) -> str:
+    """THUDM/chatglm2-6b tokenization_chatglm.py ``build_prompt`` (rounds counted from 1),
+    after the ``[gMASK]sop`` its tokenizer prepends. It takes no system text."""
+    _, messages = _split_system(messages)
+    history, query = _pairs(messages)
+    text = '[gMASK]sop' + ''.join(f'[Round {i + 1}]\n\n问：{q}\n\n答：{a}\n\n'
+                                  for i, (q, a) in enumerate(history))
+    if add_generation_prompt:
+        text += f'[Round {len(history) + 1}]\n\n问：{query}\n\n答：'
+    return text
+
+
+def _baichuan(user: str, assistant: str):
+    def build(messages: list[dict], add_generation_prompt: bool = False, **_) -> str:
+        """Baichuan's generation_utils.py ``build_chat_input`` as text: the system text,
+        then each message after its role token; the assistant token opens the reply."""
+        system, messages = _split_system(messages)
+        text = system + ''.join((user if m['role'] == 'user' else assistant) + m['content']
+                                for m in messages)
+        return text + (assistant if add_generation_prompt else '')
+    return build
+
+
+# baichuan-inc/Baichuan-13B-Chat (user_token_id 195, assistant 196) and Baichuan2-*-Chat
+# (reserved_106 / reserved_107). Their history carries no eos, which their fine-tuning
+# trains after every reply (as we do), so only first-turn prompts compare.
+baichuan = _baichuan('<reserved_102>', '<reserved_103>')
+baichuan2 = _baichuan('<reserved_106>', '<reserved_107>')
+
+
+def internlm_v1(messages: list[dict], add_generation_prompt: bool = False, **_) -> str:
+    """internlm/internlm-chat-7b modeling_internlm.py ``build_inputs`` (every history
+    record opens with <s>; the first query does when there is no history)."""
+    _, messages = _split_system(messages)
+    history, query = _pairs(messages)
+    text = ''.join(f'<s><|User|>:{q}<eoh>\n<|Bot|>:{a}<eoa>\n' for q, a in history) or '<s>'
+    return text + (f'<|User|>:{query}<eoh>\n<|Bot|>:' if add_generation_prompt else '')
+
+
+def wizardcoder(messages: list[dict], add_generation_prompt: bool = False, **_) -> str:
+    """WizardLM/WizardCoder-15B-V1.0 README: the Alpaca preamble and one instruction (the
+    model card defines no system text and no multi-turn form)."""
+    _, messages = _split_system(messages)
+    return ('Below is an instruction that describes a task. Write a response that '
+            'appropriately completes the request.\n\n### Instruction:\n'
+            f'{messages[0]["content"]}\n\n### Response:')
+
+
 # our template name -> (official template, bos, eos, what is compared)
-# 'full': whole conversations (what we train on); 'prompt': generation prompts.
+# 'full': whole conversations (what we train on); 'prompt': generation prompts;
+# '-no-system' / 'no-system': only conversations without a system message (the template
+# writes none, or the family has no system text); 'prompt-first': only the
+# first turn's generation prompt; 'add-bos': the official text lacks the bos its tokenizer
+# adds, so the bos is prepended to it.
 OFFICIAL = {
     'smollm2_chat': (SMOLLM2, '<|im_start|>', '<|im_end|>', {'full', 'prompt'}),
     'qwen_chat': (QWEN2, '', '<|im_end|>', {'full', 'prompt'}),
@@ -323,4 +554,30 @@ OFFICIAL = {
     'zephyr': (ZEPHYR, '', '</s>', {'full', 'prompt'}),
     'phi3_chat': (PHI3, '', '<|endoftext|>', {'prompt'}),
     'vicuna': (vicuna_v1_1, '', '</s>', {'full', 'prompt'}),
+    # Families compared in this second pass.
+    'chatml': (CHATML, '', '<|im_end|>', {'full', 'prompt'}),
+    'minicpm3': (CHATML, '<s>', '<|im_end|>', {'full', 'prompt'}),
+    'internlm2_chat': (INTERNLM2, '<s>', '</s>', {'full', 'prompt'}),
+    'internlm2_5_chat': (INTERNLM2, '<s>', '</s>', {'full', 'prompt'}),
+    'phi4_chat': (PHI4, '<|endoftext|>', '<|im_end|>', {'full', 'prompt'}),
+    'phi3_5_chat': (PHI3_5, '<s>', '<|endoftext|>', {'prompt'}),
+    'code_llama_chat': (LLAMA2, '<s>', '</s>', {'full', 'prompt'}),
+    'mixtral': (MIXTRAL, '<s>', '</s>', {'full-no-system', 'prompt-no-system'}),
+    'gemma': (GEMMA, '<bos>', '<eos>', {'full-no-system', 'prompt-no-system', 'add-bos'}),
+    'gemma3': (GEMMA3, '<bos>', '<eos>', {'full', 'prompt'}),
+    'cohere_chat': (COHERE, '<BOS_TOKEN>', '<|END_OF_TURN_TOKEN|>', {'full', 'prompt'}),
+    'chatglm3': (CHATGLM3, '', '</s>', {'prompt-first'}),
+    'chatglm2': (chatglm2, '', '</s>', {'prompt-first', 'no-system'}),
+    'deepseek_coder': (DEEPSEEK_CODER, '<｜begin▁of▁sentence｜>', '<|EOT|>', {'full', 'prompt'}),
+    'deepseek_v2': (DEEPSEEK_LLM, '<｜begin▁of▁sentence｜>', '<｜end▁of▁sentence｜>',
+                    {'full', 'prompt'}),
+    'deepseek_v3': (DEEPSEEK_V3, '<｜begin▁of▁sentence｜>', '<｜end▁of▁sentence｜>',
+                    {'full', 'prompt'}),
+    'minicpm': (MINICPM, '<s>', '</s>', {'prompt-first', 'add-bos'}),
+    'baichuan_chat': (baichuan, '', '</s>', {'prompt-first'}),
+    'baichuan2_chat': (baichuan2, '', '</s>', {'prompt-first'}),
+    'internlm_chat': (internlm_v1, '', '</s>', {'prompt-no-system'}),
+    'wizardlm': (vicuna_v1_1, '', '</s>', {'full', 'prompt'}),
+    'wizardcoder': (wizardcoder, '', '</s>', {'prompt-first', 'no-system'}),
+    'qwen3_chat_keep_thinking': (QWEN3, '', '<|im_end|>', {'full', 'prompt', 'tools'}),
 }

@@ -72,8 +72,8 @@ EXPECTED = {
     'vicuna': ('</s>', VICUNA),
     'wizardlm': ('</s>', VICUNA),
     'wizardcoder': ('</s>',
-                    'SYS\n\n### Instruction:\nHi\n\n### Response:\nHello!</s>'
-                    '\n\n### Instruction:\nQ2\n\n### Response:\nA2</s>'),
+                    'SYS\n\n### Instruction:\nHi\n\n### Response:Hello!</s>'
+                    '\n\n### Instruction:\nQ2\n\n### Response:A2</s>'),
     'internlm_chat': ('<eoa>',
                       '<s><|System|>:SYS\n<|User|>:Hi<eoh>\n<|Bot|>:Hello!<eoa>\n'
                       '<|User|>:Q2<eoh>\n<|Bot|>:A2<eoa>'),
@@ -89,7 +89,7 @@ EXPECTED = {
     'baichuan2_chat': ('</s>', 'SYS<reserved_106>Hi<reserved_107>Hello!</s>'
                                '<reserved_106>Q2<reserved_107>A2</s>'),
     'deepseek_coder': ('<|EOT|>',
-                       '<｜begin▁of▁sentence｜>SYS\n### Instruction:\nHi\n### Response:\n'
+                       '<｜begin▁of▁sentence｜>SYS### Instruction:\nHi\n### Response:\n'
                        'Hello!\n<|EOT|>\n### Instruction:\nQ2\n### Response:\nA2\n<|EOT|>'),
     'deepseek_moe': (DEEPSEEK_EOS, DEEPSEEK),
     'deepseek_v2': (DEEPSEEK_EOS, DEEPSEEK),
@@ -119,7 +119,7 @@ TRAINED_FIRST = {
     'llama2_chat': ' Hello! </s>', 'code_llama_chat': ' Hello! </s>', 'mistral': ' Hello!</s>',
     'vicuna': ' Hello!</s>', 'wizardlm': ' Hello!</s>',
     'deepseek_moe': ' Hello!' + DEEPSEEK_EOS, 'deepseek_v2': ' Hello!' + DEEPSEEK_EOS,
-    'deepseek_coder': 'Hello!\n<|EOT|>', 'moss_sft': 'Hello!',
+    'deepseek_coder': 'Hello!\n<|EOT|>', 'moss_sft': 'Hello!', 'chatglm3': '\n Hello!</s>',
 }
 
 

@@ -151,11 +151,14 @@ VICUNA = register_template(PromptTemplate(
 # WizardLM 1.2+ uses the Vicuna layout.
 register_template(replace(VICUNA, name='wizardlm'))
 
-# WizardCoder: the Alpaca layout ("### Instruction:" / "### Response:").
+# WizardCoder (its model card's prompt): the Alpaca preamble as the default system text, and
+# the reply right after "### Response:" (its training appends the output there directly).
 register_template(PromptTemplate(
     name='wizardcoder',
     system='{system}\n\n',
-    instruction='### Instruction:\n{input}\n\n### Response:\n',
+    default_system=('Below is an instruction that describes a task. Write a response that '
+                    'appropriately completes the request.'),
+    instruction='### Instruction:\n{input}\n\n### Response:',
     suffix='{eos}',
     separator='\n\n',
     stop_words=('</s>',),
@@ -193,13 +196,16 @@ register_template(PromptTemplate(
     stop_words=('</s>',),
 ))
 
-# ChatGLM3: role tokens, each followed by "\n " (its tokenizer's build_chat_input); a turn
-# ends where the next role token starts, so the eos ends a trained reply.
+# ChatGLM3: role tokens; a message is "<|role|>" + "\n" + " text" (its tokenizer's
+# build_single_message; the space is SentencePiece's prefix). The generation prompt ends at
+# "<|assistant|>" (build_chat_input), so "\n " opens the trained reply. The eos ends a
+# trained reply (the official template writes none; ChatGLM3 stops at the next role token).
 register_template(PromptTemplate(
     name='chatglm3',
     prefix='[gMASK]sop',
     system='<|system|>\n {system}',
-    instruction='<|user|>\n {input}<|assistant|>\n ',
+    instruction='<|user|>\n {input}<|assistant|>',
+    reply_prefix='\n ',
     suffix='{eos}',
     stop_words=('<|user|>', '<|observation|>'),
 ))
@@ -221,12 +227,18 @@ register_template(PromptTemplate(
     stop_words=('</s>',),
 ))
 
-# DeepSeek-Coder-Instruct: the system text (its default ends with a newline), then
+# DeepSeek-Coder-Instruct: the system text right before the first "### Instruction:" (its
+# default ends with a newline; a given one is written as is), then
 # "### Instruction:\nq\n### Response:\na\n<|EOT|>\n".
 register_template(PromptTemplate(
     name='deepseek_coder',
     prefix='<｜begin▁of▁sentence｜>',
-    system='{system}\n',
+    system='{system}',
+    default_system=('You are an AI programming assistant, utilizing the Deepseek Coder model, '
+                    'developed by Deepseek Company, and you only answer questions related to '
+                    'computer science. For politically sensitive questions, security and '
+                    'privacy issues, and other non-computer science questions, you will refuse '
+                    'to answer\n'),
     instruction='### Instruction:\n{input}\n### Response:\n',
     suffix='\n<|EOT|>',
     separator='\n',

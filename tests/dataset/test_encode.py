@@ -206,13 +206,12 @@ def test_slow_tokenizer_fallback(segs, trained):
     assert [label for label in enc['labels'] if label != IGNORE_INDEX] == trained
 
 
-@pytest.mark.parametrize('kind', ['bpe', 'added'])
-def test_fast_path_equals_slow_fallback(kind):
-    """The offsets of a fast tokenizer and the prefix search agree on every template.
-
-    (Not on the 'sentencepiece' kind: with no pre-tokenizer its merges cross words, so a
-    prefix's ids part from the whole text's before the border; the fallback then trains a
-    few prompt tokens more. Real SentencePiece pieces never cross a word start.)"""
+@pytest.mark.parametrize('kind', KINDS)
+def test_slow_fallback_trains_exactly_the_fast_spans(kind):
+    """Without offsets (a slow tokenizer) the trained tokens are exactly those the offsets of
+    the fast tokenizer give, on every template, with and without system, with tool turns.
+    On the 'sentencepiece' kind merges cross word starts, so a prefix's ids part from the
+    whole text's before the border: the fallback must search back to a real token border."""
     tokenizer = make_tokenizer(kind)
 
     class Slow:
@@ -221,9 +220,14 @@ def test_fast_path_equals_slow_fallback(kind):
         def __call__(self, text, add_special_tokens=False):
             return tokenizer(text, add_special_tokens=False)
 
+    tool_row = {'messages': CONVERSATIONS['tools'], 'tools': TOOLS}
     for name in TEMPLATES:
-        segs = segments(TWO, name, system='S.', eos=tokenizer.eos_token)
-        assert encode_segments(segs, Slow(), 512) == encode_segments(segs, tokenizer, 512), name
+        for segs in (segments(TWO, name, system='S.', eos=tokenizer.eos_token),
+                     segments(ONE, name, eos=tokenizer.eos_token),
+                     template_map_fn(openai_map_fn(tool_row), name,
+                                     eos_token=tokenizer.eos_token)['segments']):
+            assert encode_segments(segs, Slow(), 512) == encode_segments(segs, tokenizer, 512), (
+                name, segs)
 
 
 def test_batched_equals_unbatched(tiny_tokenizer):

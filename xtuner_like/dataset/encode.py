@@ -6,7 +6,8 @@ call without added special tokens (the template holds them), exactly as
 chat_template; so the trained ids are the served ids. Trained tokens are found from the
 character spans of the trained segments: every token that overlaps one is trained (a merge
 across a border, or a SentencePiece space before the reply, belongs to the reply). Fast
-tokenizers give the spans from their offsets; slow ones by tokenizing text prefixes.
+tokenizers give the spans from their offsets; slow ones, the same spans, from the token
+borders found by tokenizing text prefixes.
 
 A conversation longer than ``max_length`` keeps its first whole turns (never a reply without
 its end of turn); when not even the first reply fits, the sample is dropped (no tokens). A
@@ -122,26 +123,33 @@ def _fast_span(encoding, start: int, end: int) -> Span | None:
 
 
 def _slow(text: str, spans: list[Span], tokenizer) -> tuple[list[int], list[Span]]:
-    """A slow tokenizer has no offsets: a span's borders are where the ids of the text up to
-    the border stop matching the ids of the whole text (a token crossing a border counts as
-    inside the span)."""
+    """Token spans without offsets (a slow tokenizer): the tokens overlapping each span, as
+    the offsets of a fast tokenizer give them.
+
+    A token border lies at character ``b`` exactly when ``text[:b]`` tokenizes to a prefix of
+    the whole text's ids: those ids then spell ``text[:b]``; and at a real border no merge
+    crosses it, so the left part tokenizes alone as it does within the whole (BPE applies
+    the same merges in the same order). A span's first token starts at the nearest border at
+    or before its start, its last ends at the nearest border at or after its end. Usually
+    the span's own borders are token borders: one tokenizer call each.
+    """
     def encode(part: str) -> list[int]:
         return tokenizer(part, add_special_tokens=False)['input_ids']
 
-    def common(prefix: list[int]) -> int:
-        n = 0
-        while n < len(prefix) and prefix[n] == ids[n]:
-            n += 1
-        return n
+    def border(pos: int, step: int) -> int:
+        """Tokens before the nearest border from ``pos`` in the direction ``step``."""
+        while 0 < pos < len(text):
+            prefix = encode(text[:pos])
+            if prefix == ids[:len(prefix)]:
+                return len(prefix)
+            pos += step
+        return 0 if pos <= 0 else len(ids)
 
     ids, token_spans = encode(text), []
     for start, end in spans:
-        first = common(encode(text[:start])) if start else 0
-        before_end = encode(text[:end])
-        matched = common(before_end)
-        last = matched if matched == len(before_end) else matched + 1
+        first, last = border(start, -1), border(end, 1)
         if last > first:
-            token_spans.append((first, min(last, len(ids))))
+            token_spans.append((first, last))
     return ids, token_spans
 
 

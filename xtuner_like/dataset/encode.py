@@ -165,7 +165,8 @@ def _labels(ids: list[int], spans: list[Span], text: str, plain: bool, max_lengt
         spans = [(a, b) for a, b in spans if b <= cut]
     else:
         cut = max_length
-    ids = list(ids[:cut])
+    if truncated:
+        ids = ids[:cut]
     labels = [IGNORE_INDEX] * len(ids)
     trained = done = 0
     for start, end in spans:
@@ -203,7 +204,7 @@ def _join(row: Sequence[SegmentLike]) -> tuple[str, list[Span]]:
 
 
 def _pair(segment: SegmentLike) -> tuple[str, bool]:
-    if isinstance(segment, Mapping):
+    if type(segment) is dict or isinstance(segment, Mapping):  # dict first: isinstance is slow
         text, trained = segment.get('text'), segment.get('trained')
     elif isinstance(segment, Sequence) and not isinstance(segment, str) and len(segment) == 2:
         text, trained = segment

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
+from functools import lru_cache
 
 from ..errors import ConfigError, DatasetFormatError
 from .thinking import THINK_OPEN, last_query_turn, reply_with_thinking, split_thinking
@@ -120,6 +121,13 @@ def fill(text: str, **values: str) -> str:
     return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 
+@lru_cache(maxsize=4096)
+def _fill_fixed(text: str, eos: str, system: str = '') -> str:
+    """``fill`` of a template part that holds no ``{input}``: the same few parts recur in
+    every row of a dataset (the regex was a fifth of the rendering time)."""
+    return fill(text, eos=eos, system=system)
+
+
 def render_conversation(conversation: Sequence[Mapping], template: PromptTemplate | None,
                         system: str | None = None, eos_token: str = '') -> list[Segment]:
     """Render a conversation into ``(text, trained)`` segments.
@@ -181,14 +189,18 @@ def _render(turns: Sequence[Mapping], template: PromptTemplate, system: str | No
     block = _system_block(template, system_text(template, turns[0], system), eos)
     last, query = len(turns) - 1, last_query_turn(turns)
     inline_at = (last if template.system_last else 0) if template.system_inline else -1
+    head_part, _, tail_part = template.instruction.partition('{input}')
+    suffix = _fill_fixed(template.suffix, eos)
+    separator = _fill_fixed(template.separator, eos)
     segments: list[Segment] = []
     for i, turn in enumerate(turns):
-        head = fill(template.prefix, eos=eos) if i == 0 else ''
+        head = _fill_fixed(template.prefix, eos) if i == 0 else ''
         if i == 0 and not template.system_inline:
             head += block
         text = turn['input'].strip() if template.trim == 'all' else turn['input']
-        head += fill(template.instruction, input=text, system=block if i == inline_at else '',
-                     eos=eos)
+        inline = block if i == inline_at else ''
+        # The input is put in as is: a '{eos}' the user wrote stays text.
+        head += (_fill_fixed(head_part, eos, inline) + text + _fill_fixed(tail_part, eos, inline))
         if template.thinking == 'prompt' and i == last:
             head += THINK_OPEN
         _append(segments, head, False)
@@ -199,8 +211,8 @@ def _render(turns: Sequence[Mapping], template: PromptTemplate, system: str | No
                                     show=template.keep_thinking or i >= query)
         if template.trim:
             reply = reply.strip()
-        _append(segments, template.reply_prefix + reply + fill(template.suffix, eos=eos), True)
-        _append(segments, fill(template.separator, eos=eos), False)
+        _append(segments, template.reply_prefix + reply + suffix, True)
+        _append(segments, separator, False)
     return segments
 
 
@@ -211,7 +223,7 @@ def _system_block(template: PromptTemplate, system: str, eos: str) -> str:
         raise ConfigError(f'prompt template {template.name!r} has no system part, but a '
                           f'system text was given ({system[:40]!r}); drop it or pick a '
                           'template with one')
-    return fill(template.system, system=system, eos=eos)
+    return _fill_fixed(template.system, eos, system)
 
 
 def _append(segments: list[Segment], text: str, trained: bool) -> None:

@@ -80,7 +80,7 @@ EXPECTED = {
     'moss_sft': ('<eom>', 'SYSHiHello!Q2A2'),
     'chatglm2': ('</s>',
                  '[gMASK]sopSYS\n\n[Round 1]\n\n问：Hi\n\n答：Hello!</s>'
-                 '\n\n[Round 1]\n\n问：Q2\n\n答：A2</s>'),
+                 '\n\n[Round 2]\n\n问：Q2\n\n答：A2</s>'),
     'chatglm3': ('</s>',
                  '[gMASK]sop<|system|>\n SYS<|user|>\n Hi<|assistant|>\n Hello!</s>'
                  '<|user|>\n Q2<|assistant|>\n A2</s>'),

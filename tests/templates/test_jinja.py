@@ -153,3 +153,21 @@ def test_unanswered_turns_are_an_error(tiny_tokenizer):
                                          {'role': 'user', 'content': 'b'}])
     with pytest.raises(Exception, match='answers no user or tool turn'):
         apply(tiny_tokenizer, template, [{'role': 'assistant', 'content': 'a'}])
+
+
+def test_round_numbers_turns_and_placeholders_in_text_stay_text(tiny_tokenizer):
+    """'{round}' counts turns from 1 (ChatGLM2) in the exported template as in training;
+    placeholders a user or system text holds are text, never filled."""
+    template = PromptTemplate(name='rounds', system='{system}\n',
+                              instruction='[Round {round}] {input} {system}=>', suffix='{eos}')
+    turns = [{'input': 'a {round}', 'output': 'x {eos}'}, {'input': 'b {system}', 'output': 'y'},
+             {'input': 'c', 'output': 'z'}]
+    eos = tiny_tokenizer.eos_token
+    expected = (f'[Round 1] a {{round}} S {{round}}\n=>x {{eos}}{eos}[Round 2] b {{system}} =>y{eos}'
+                f'[Round 3] c =>z{eos}')
+    assert joined(render_conversation(turns, template, 'S {round}', eos)) == expected
+    assert apply(tiny_tokenizer, template, messages_of(turns, 'S {round}')) == expected
+    prompt = render_prompt(turns, template, 'S {round}', eos)
+    assert prompt.endswith('[Round 3] c =>') and apply(
+        tiny_tokenizer, template, messages_of(turns, 'S {round}', open_last=True),
+        add_generation_prompt=True) == prompt

@@ -184,13 +184,14 @@ register_template(PromptTemplate(
     stop_words=('<eoc>', '<eom>'),
 ))
 
-# ChatGLM2: "[Round 1]\n\n问：q\n\n答：a". Templates are static, so later rounds keep the
-# "[Round 1]" header instead of counting up (the model tolerates it; noted in the tests).
+# ChatGLM2: "[Round 1]\n\n问：q\n\n答：a", rounds counted from 1 (its build_prompt), after
+# the "[gMASK]sop" its tokenizer prepends. The eos ends a trained reply (its history in
+# build_prompt has none; its fine-tuning trains one after the answer).
 register_template(PromptTemplate(
     name='chatglm2',
     prefix='[gMASK]sop',
     system='{system}\n\n',
-    instruction='[Round 1]\n\n问：{input}\n\n答：',
+    instruction='[Round {round}]\n\n问：{input}\n\n答：',
     suffix='{eos}',
     separator='\n\n',
     stop_words=('</s>',),

@@ -30,7 +30,7 @@ PLACEHOLDER = re.compile(r'\{(\w+)\}')
 ALLOWED_PLACEHOLDERS = {
     'prefix': {'eos'},
     'system': {'system', 'eos'},
-    'instruction': {'input', 'system', 'eos'},
+    'instruction': {'input', 'system', 'eos', 'round'},
     'suffix': {'eos'},
     'separator': {'eos'},
     'reply_prefix': set(),
@@ -48,7 +48,8 @@ class PromptTemplate:
     Attributes:
         name: Registry name.
         instruction: A user turn up to the start of the reply; holds ``{input}``,
-            and may hold ``{system}`` to place the system block inside it.
+            and may hold ``{system}`` to place the system block inside it and ``{round}``,
+            the turn's number from 1.
         system: The system block, holding ``{system}``; rendered once, only when a system
             text is given (or ``system_always``). Empty: no system support.
         suffix: End of an assistant turn (trained), e.g. ``'<|im_end|>'`` or ``'{eos}'``.
@@ -122,10 +123,10 @@ def fill(text: str, **values: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _fill_fixed(text: str, eos: str, system: str = '') -> str:
+def _fill_fixed(text: str, eos: str, system: str = '', round_: str = '') -> str:
     """``fill`` of a template part that holds no ``{input}``: the same few parts recur in
     every row of a dataset (the regex was a fifth of the rendering time)."""
-    return fill(text, eos=eos, system=system)
+    return fill(text, eos=eos, system=system, round=round_)
 
 
 def render_conversation(conversation: Sequence[Mapping], template: PromptTemplate | None,
@@ -190,6 +191,7 @@ def _render(turns: Sequence[Mapping], template: PromptTemplate, system: str | No
     last, query = len(turns) - 1, last_query_turn(turns)
     inline_at = (last if template.system_last else 0) if template.system_inline else -1
     head_part, _, tail_part = template.instruction.partition('{input}')
+    counts_rounds = '{round}' in template.instruction
     suffix = _fill_fixed(template.suffix, eos)
     separator = _fill_fixed(template.separator, eos)
     segments: list[Segment] = []
@@ -199,8 +201,10 @@ def _render(turns: Sequence[Mapping], template: PromptTemplate, system: str | No
             head += block
         text = turn['input'].strip() if template.trim == 'all' else turn['input']
         inline = block if i == inline_at else ''
+        number = str(i + 1) if counts_rounds else ''
         # The input is put in as is: a '{eos}' the user wrote stays text.
-        head += (_fill_fixed(head_part, eos, inline) + text + _fill_fixed(tail_part, eos, inline))
+        head += (_fill_fixed(head_part, eos, inline, number) + text
+                 + _fill_fixed(tail_part, eos, inline, number))
         if template.thinking == 'prompt' and i == last:
             head += THINK_OPEN
         _append(segments, head, False)

@@ -1,9 +1,13 @@
 """The families' official chat templates, written out for the tests (no hub at test time).
 
 Each is the ``chat_template`` of the family's ``tokenizer_config.json`` as published with the
-model named beside it, transcribed by hand (tool branches that our Hermes-style tool text
-does not follow are left out, and said so). Vicuna has no Jinja template: FastChat's
-``vicuna_v1.1`` conversation is written as a function.
+model named beside it, transcribed by hand or from the public copy named above it (tool
+branches that our Hermes-style tool text does not follow are left out, and said so).
+Families without a Jinja template (Vicuna/WizardLM, ChatGLM2, Baichuan, InternLM v1,
+WizardCoder) have their official prompt builders written as functions. Not found, so
+compared with a sibling: CodeLlama-Instruct's own string (Llama-2-chat's, which its card
+gives) and InternLM2.5's (InternLM2's). No official template exists for 'default' (Alpaca
+text) and 'moss_sft' (MOSS-003's markers live in its data).
 """
 from __future__ import annotations
 

@@ -697,7 +697,8 @@ def wizardcoder(messages: list[dict], add_generation_prompt: bool = False, **_) 
 # our template name -> (official template, bos, eos, what is compared)
 # 'full': whole conversations (what we train on); 'prompt': generation prompts;
 # '-no-system' / 'no-system': only conversations without a system message (the template
-# writes none, or the family has no system text); 'prompt-first': only the
+# writes none, or the family has no system text); 'no-padded-system': not the system text
+# with outer whitespace; 'prompt-first': only the
 # first turn's generation prompt; 'add-bos': the official text lacks the bos its tokenizer
 # adds, so the bos is prepended to it.
 OFFICIAL = {
@@ -707,7 +708,10 @@ OFFICIAL = {
     'qwen3_chat': (QWEN3, '', '<|im_end|>', {'full', 'prompt', 'tools', 'thinking'}),
     'llama3_chat': (LLAMA3, '<|begin_of_text|>', '<|eot_id|>', {'full', 'prompt'}),
     'llama3_1_chat': (LLAMA3_1, '<|begin_of_text|>', '<|eot_id|>', {'full', 'prompt'}),
-    'llama2_chat': (LLAMA2, '<s>', '</s>', {'full', 'prompt'}),
+    # Llama-2 strips the system block and the first user text as one string
+    # ('<<SYS>>\n' + system + ... + user).strip(); we strip each: they differ only on a system
+    # text with outer whitespace.
+    'llama2_chat': (LLAMA2, '<s>', '</s>', {'full', 'prompt', 'no-padded-system'}),
     'mistral': (MISTRAL_V03, '<s>', '</s>', {'full-no-system', 'prompt'}),
     'deepseek_moe': (DEEPSEEK_LLM, '<｜begin▁of▁sentence｜>', '<｜end▁of▁sentence｜>',
                      {'full', 'prompt'}),
@@ -724,7 +728,7 @@ OFFICIAL = {
     'internlm2_5_chat': (INTERNLM2, '<s>', '</s>', {'full', 'prompt'}),
     'phi4_chat': (PHI4, '<|endoftext|>', '<|im_end|>', {'full', 'prompt'}),
     'phi3_5_chat': (PHI3_5, '<s>', '<|endoftext|>', {'prompt'}),
-    'code_llama_chat': (LLAMA2, '<s>', '</s>', {'full', 'prompt'}),
+    'code_llama_chat': (LLAMA2, '<s>', '</s>', {'full', 'prompt', 'no-padded-system'}),
     'mixtral': (MIXTRAL, '<s>', '</s>', {'full-no-system', 'prompt-no-system'}),
     'gemma': (GEMMA, '<bos>', '<eos>', {'full-no-system', 'prompt-no-system', 'add-bos'}),
     'gemma3': (GEMMA3, '<bos>', '<eos>', {'full', 'prompt'}),

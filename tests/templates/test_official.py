@@ -15,11 +15,17 @@ TOOLS = [{'type': 'function', 'function': {
 U1, A1 = {'role': 'user', 'content': 'Hi there'}, {'role': 'assistant', 'content': 'Hello!'}
 U2, A2 = {'role': 'user', 'content': 'What is 2+2?'}, {'role': 'assistant', 'content': '4.'}
 SYSTEM = {'role': 'system', 'content': 'You are terse.'}
+# Text with outer whitespace: which messages a family strips.
+PADDED = [{'role': 'user', 'content': ' Hi there \n'},
+          {'role': 'assistant', 'content': ' Hello! \n'},
+          {'role': 'user', 'content': '\nWhat? '}, {'role': 'assistant', 'content': '4. '}]
 CONVERSATIONS = {
     'single': [U1, A1],
     'multi': [U1, A1, U2, A2],
     'system_single': [SYSTEM, U1, A1],
     'system_multi': [SYSTEM, U1, A1, U2, A2],
+    'padded_multi': PADDED,
+    'system_padded_multi': [{'role': 'system', 'content': ' Be terse. \n'}, *PADDED],
 }
 TOOL_CONVERSATIONS = {
     'tools': [U1, A1, {'role': 'user', 'content': 'Weather in Paris and Rome?'},
@@ -82,7 +88,8 @@ def cases():
             convs.update(THINKING_CONVERSATIONS)
         for conv_name, messages in convs.items():
             system = messages[0]['role'] == 'system'
-            if system and 'no-system' in compared:
+            if system and 'no-system' in compared or (
+                    conv_name == 'system_padded_multi' and 'no-padded-system' in compared):
                 continue
             thinking = conv_name in THINKING_CONVERSATIONS
             full = ('full' in compared or ('full-no-system' in compared and not system)) and (

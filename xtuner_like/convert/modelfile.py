@@ -39,8 +39,9 @@ def _render(template: str, messages: list[dict], bos: str, eos: str) -> str:
     return rendered[0]
 
 
-def _split_reply_end(between: str, first_prefix: str, eos: str) -> tuple[str, str] | None:
-    """Cut the text between a reply and the next user text into (reply end, user prefix)."""
+def _reply_end_cuts(between: str, first_prefix: str, eos: str):
+    """Ways to cut the text between a reply and the next user text into (reply end, user
+    prefix), the likeliest first."""
     cuts = []
     if eos and eos in between:  # a reply ends with its end-of-turn token and the whitespace
         end = between.index(eos) + len(eos)
@@ -50,17 +51,21 @@ def _split_reply_end(between: str, first_prefix: str, eos: str) -> tuple[str, st
     for cut in cuts:
         user_pre = between[cut:]
         if first_prefix.endswith(user_pre):
-            return between[:cut], user_pre
-    return None
+            yield between[:cut], user_pre
 
 
 def chat_pieces(template: str, bos: str = '', eos: str = '') -> ChatPieces | None:
-    """The pieces of ``template``, or None when it does not decompose turn by turn."""
+    """The pieces of ``template``, or None when it does not decompose turn by turn.
+
+    Of the cuts that replay a two-turn probe, the first that also replays it after a system
+    message wins (DeepSeek-Coder's system text runs straight into "### Instruction:", so the
+    newline before it belongs to the reply's end, not to the user prefix); else the first.
+    """
+    probe = [{'role': 'user', 'content': _U1}, {'role': 'assistant', 'content': _A1},
+             {'role': 'user', 'content': _U2}]
     try:
-        one = _render(template, [{'role': 'user', 'content': _U1}], bos, eos)
-        two = _render(template, [{'role': 'user', 'content': _U1},
-                                 {'role': 'assistant', 'content': _A1},
-                                 {'role': 'user', 'content': _U2}], bos, eos)
+        one = _render(template, probe[:1], bos, eos)
+        two = _render(template, probe, bos, eos)
     except Exception:  # noqa: BLE001 - a template that needs other inputs: no pieces
         return None
     if one.count(_U1) != 1 or _A1 not in two or _U2 not in two:
@@ -68,17 +73,20 @@ def chat_pieces(template: str, bos: str = '', eos: str = '') -> ChatPieces | Non
     first_prefix, user_post = one.split(_U1)
     reply_pre = two[two.index(_U1) + len(_U1):two.index(_A1)]
     between = two[two.index(_A1) + len(_A1):two.index(_U2)]
-    split = _split_reply_end(between, first_prefix, eos)
-    if split is None:
-        return None
-    reply_post, user_pre = split
-    prefix = first_prefix[:len(first_prefix) - len(user_pre)]
-    system_pre, system_post = _system_pieces(template, bos, eos, user_pre)
-    pieces = ChatPieces(prefix, system_pre, system_post, user_pre, user_post, reply_pre,
-                        reply_post)
-    return pieces if render_pieces(pieces, [{'role': 'user', 'content': _U1},
-                                            {'role': 'assistant', 'content': _A1},
-                                            {'role': 'user', 'content': _U2}]) == two else None
+    fallback = None
+    for reply_post, user_pre in _reply_end_cuts(between, first_prefix, eos):
+        prefix = first_prefix[:len(first_prefix) - len(user_pre)]
+        system_pre, system_post = _system_pieces(template, bos, eos, user_pre)
+        pieces = ChatPieces(prefix, system_pre, system_post, user_pre, user_post, reply_pre,
+                            reply_post)
+        if render_pieces(pieces, probe) != two:
+            continue
+        if system_pre is not None:
+            with_system = [{'role': 'system', 'content': _SYS}, *probe]
+            if render_pieces(pieces, with_system) == _render(template, with_system, bos, eos):
+                return pieces
+        fallback = fallback or pieces
+    return fallback
 
 
 def _system_pieces(template: str, bos: str, eos: str, user_pre: str) -> tuple[str | None, str]:

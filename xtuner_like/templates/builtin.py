@@ -282,8 +282,8 @@ register_template(PromptTemplate(
     stop_words=('</s>',),
 ))
 
-# Gemma 1/2/3: no system role; the system text opens the first user turn (as Gemma 3's
-# template does). The model's turns are "model".
+# Gemma 1/2/3: no system role; the system text opens the first user turn, as is (as Gemma
+# 3's template does; user and model turns are trimmed). The model's turns are "model".
 GEMMA = register_template(PromptTemplate(
     name='gemma',
     prefix='<bos>',
@@ -291,13 +291,13 @@ GEMMA = register_template(PromptTemplate(
     instruction='<start_of_turn>user\n{system}{input}<end_of_turn>\n<start_of_turn>model\n',
     suffix='<end_of_turn>',
     separator='\n',
-    trim='all',
+    trim='turns',
     stop_words=('<end_of_turn>', '<eos>'),
 ))
 register_template(replace(GEMMA, name='gemma2'))
 register_template(replace(GEMMA, name='gemma3'))
 
-# Cohere Command-R.
+# Cohere Command-R: user and chatbot turns stripped, the system text as is.
 register_template(PromptTemplate(
     name='cohere_chat',
     prefix='<BOS_TOKEN>',
@@ -305,6 +305,7 @@ register_template(PromptTemplate(
     instruction=('<|START_OF_TURN_TOKEN|><|USER_TOKEN|>{input}<|END_OF_TURN_TOKEN|>'
                  '<|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>'),
     suffix='<|END_OF_TURN_TOKEN|>',
+    trim='turns',
     stop_words=('<|END_OF_TURN_TOKEN|>',),
 ))
 

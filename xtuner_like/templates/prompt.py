@@ -35,7 +35,7 @@ ALLOWED_PLACEHOLDERS = {
     'separator': {'eos'},
     'reply_prefix': set(),
 }
-TRIM = ('', 'reply', 'all')
+TRIM = ('', 'reply', 'turns', 'all')
 THINKING = ('', 'reply', 'prompt')
 
 Segment = tuple[str, bool]
@@ -61,7 +61,8 @@ class PromptTemplate:
         system_last: An inline ``{system}`` goes into the last user turn (Mistral v0.3).
         reply_prefix: Trained text opening each reply: the space of ``[/INST] reply``, which
             a tokenizer merges into the reply's first token.
-        trim: Strip whitespace around replies (``'reply'``) or every message (``'all'``).
+        trim: Strip whitespace around replies (``'reply'``), user inputs and replies but not
+            the system text (``'turns'``: Gemma 3, Command-R) or every message (``'all'``).
         thinking: ``''`` no reasoning; ``'reply'`` the reply opens with ``<think>`` (Qwen3);
             ``'prompt'`` the last turn's prompt opens ``<think>`` (DeepSeek-R1).
         keep_thinking: Keep reasoning of turns before the last user query (the official
@@ -199,7 +200,7 @@ def _render(turns: Sequence[Mapping], template: PromptTemplate, system: str | No
         head = _fill_fixed(template.prefix, eos) if i == 0 else ''
         if i == 0 and not template.system_inline:
             head += block
-        text = turn['input'].strip() if template.trim == 'all' else turn['input']
+        text = turn['input'].strip() if template.trim in ('all', 'turns') else turn['input']
         inline = block if i == inline_at else ''
         number = str(i + 1) if counts_rounds else ''
         # The input is put in as is: a '{eos}' the user wrote stays text.

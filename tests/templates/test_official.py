@@ -1,6 +1,7 @@
 """Each shipped family template renders its family's official chat template, character for
-character (official templates: tests/official_templates.py): default system texts, no
-system, multi-turn, tools and thinking where the family has them."""
+character (official templates and what each is compared on: tests/official_templates.py):
+default system texts, no system, multi-turn, text with outer whitespace, tools and thinking
+where the family has them."""
 from __future__ import annotations
 
 import pytest

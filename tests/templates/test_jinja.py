@@ -163,8 +163,8 @@ def test_round_numbers_turns_and_placeholders_in_text_stay_text(tiny_tokenizer):
     turns = [{'input': 'a {round}', 'output': 'x {eos}'}, {'input': 'b {system}', 'output': 'y'},
              {'input': 'c', 'output': 'z'}]
     eos = tiny_tokenizer.eos_token
-    expected = (f'[Round 1] a {{round}} S {{round}}\n=>x {{eos}}{eos}[Round 2] b {{system}} =>y{eos}'
-                f'[Round 3] c =>z{eos}')
+    expected = (f'[Round 1] a {{round}} S {{round}}\n=>x {{eos}}{eos}'
+                f'[Round 2] b {{system}} =>y{eos}[Round 3] c =>z{eos}')
     assert joined(render_conversation(turns, template, 'S {round}', eos)) == expected
     assert apply(tiny_tokenizer, template, messages_of(turns, 'S {round}')) == expected
     prompt = render_prompt(turns, template, 'S {round}', eos)

@@ -129,9 +129,10 @@ def _slow(text: str, spans: list[Span], tokenizer) -> tuple[list[int], list[Span
     A token border lies at character ``b`` exactly when ``text[:b]`` tokenizes to a prefix of
     the whole text's ids: those ids then spell ``text[:b]``; and at a real border no merge
     crosses it, so the left part tokenizes alone as it does within the whole (BPE applies
-    the same merges in the same order). A span's first token starts at the nearest border at
-    or before its start, its last ends at the nearest border at or after its end. Usually
-    the span's own borders are token borders: one tokenizer call each.
+    the same merges in the same order; a Unigram model may not, and the search then goes on
+    to the next border, training a token more). A span's first token starts at the nearest
+    border at or before its start, its last ends at the nearest border at or after its end.
+    Usually the span's own borders are token borders: one tokenizer call each.
     """
     def encode(part: str) -> list[int]:
         return tokenizer(part, add_special_tokens=False)['input_ids']

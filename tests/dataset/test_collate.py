@@ -63,7 +63,8 @@ def test_collator_is_picklable_and_buildable():
 
 @pytest.mark.parametrize('attn', ['sdpa_packed', 'sdpa', 'eager'])
 def test_packed_logits_equal_logits_alone(attn):
-    import xtuner_like.model.attention  # noqa: F401  (registers sdpa_packed)
+    from xtuner_like.model.packed_attention import register
+    register()                                   # attn_implementation='sdpa_packed'
     vocab = 97
     model = make_tiny_llama(vocab).eval()
     model.config._attn_implementation = attn

@@ -27,9 +27,13 @@ clean = dict(
 exact_dedup = dict(enabled=True, by='conversation')
 
 # MinHash LSH (rensa); candidates are confirmed by their exact shingle Jaccard similarity.
-# The first row of each cluster (input order) is kept.
-near_dedup = dict(enabled=True, by='conversation', threshold=0.7, shingle_size=3,
-                  num_perm=128, seed=1)
+# The first row of each cluster (input order) is kept. Shingles are word 2-grams: a word
+# edited in a short reply changes 2 shingles, not 3, so a copy with a few edits stays well
+# above the threshold while unrelated rows stay far below it (tools/bench_curate.py).
+# The LSH band shape follows from threshold, num_perm and max_miss: the chance to miss a
+# pair at the threshold (less for every pair above it).
+near_dedup = dict(enabled=True, by='conversation', threshold=0.7, shingle_size=2,
+                  num_perm=128, seed=1, max_miss=0.02)
 
 # Drop rows sharing a word n-gram with an evaluation set (files in any readable format).
 decontaminate = dict(enabled=False, eval_files=[], map_fn=None, ngram_size=13,

@@ -3,21 +3,38 @@ import random
 import numpy as np
 import pytest
 
-from xtuner_like.curate.near_dedup import (band_keys, candidate_pairs, clusters, jaccard,
-                                           lsh_params, shingles, signature_batch)
+from xtuner_like.curate.near_dedup import (band_keys, candidate_pairs, clusters, confirm,
+                                           jaccard, lsh_params, shingle_hashes, shingles,
+                                           signature_batch)
 
 
 def conv(text):
     return [{'system': '', 'input': '', 'output': text}]
 
 
-def test_lsh_params_fill_the_signature_and_favour_recall():
-    for threshold in (0.5, 0.7, 0.8, 0.9):
-        b, r = lsh_params(threshold, 128)
-        assert b * r <= 128
-        b0, r0 = lsh_params(threshold, 128, miss_weight=0.5)
-        meet, meet0 = 1 - (1 - threshold ** r) ** b, 1 - (1 - threshold ** r0) ** b0
-        assert meet > 0.8 and meet >= meet0            # pairs at the threshold meet
+@pytest.mark.parametrize('num_perm', [16, 64, 128, 256])
+@pytest.mark.parametrize('threshold', [0.5, 0.6, 0.7, 0.8, 0.9])
+def test_lsh_params_bound_the_miss_at_the_threshold_with_the_fewest_false_candidates(
+        threshold, num_perm):
+    def meet(shape, s):
+        return 1 - (1 - s ** shape[1]) ** shape[0]
+    b, r = lsh_params(threshold, num_perm, max_miss=0.02)
+    assert b * r <= num_perm
+    shapes = [(num_perm // k, k) for k in range(1, num_perm + 1)]
+    sure = [s for s in shapes if 1 - meet(s, threshold) <= 0.02]
+    if sure:
+        assert 1 - meet((b, r), threshold) <= 0.02
+        # of those, the one pairing dissimilar rows least often
+        assert all(meet((b, r), threshold / 2) <= meet(s, threshold / 2) + 1e-12 for s in sure)
+        # pairs above the threshold are missed even less often
+        assert 1 - meet((b, r), min(1.0, threshold + 0.05)) < 1 - meet((b, r), threshold)
+    else:
+        assert 1 - meet((b, r), threshold) == min(1 - meet(s, threshold) for s in shapes)
+
+
+def test_a_tighter_miss_bound_gives_more_bands_of_fewer_rows():
+    loose, tight = lsh_params(0.7, 128, max_miss=0.2), lsh_params(0.7, 128, max_miss=0.001)
+    assert tight[0] > loose[0] and tight[1] < loose[1]
 
 
 def test_similar_rows_share_a_band_and_unrelated_rows_do_not():
@@ -26,9 +43,10 @@ def test_similar_rows_share_a_band_and_unrelated_rows_do_not():
     base = [' '.join(rng.choices(words, k=80)) for _ in range(30)]
     edited = [t.replace(t.split()[40], 'changed', 1) for t in base]
     rows = [conv(t) for t in base + edited]
-    opts = dict(by='conversation', shingle_size=3, num_perm=128, seed=1, threshold=0.7)
+    opts = dict(by='conversation', shingle_size=3, num_perm=128, seed=1, threshold=0.7,
+                max_miss=0.02)
     bands = signature_batch({'_id': list(range(60)), 'conversation': rows}, **opts)['_bands']
-    assert bands.shape == (60, lsh_params(0.7, 128)[0]) and bands.dtype == np.int64
+    assert bands.shape == (60, lsh_params(0.7, 128, 0.02)[0]) and bands.dtype == np.int64
     pairs = {tuple(p) for p in candidate_pairs(np.arange(60), bands).tolist()}
     assert {(i, i + 30) for i in range(30)} <= pairs
     assert all(b - a == 30 for a, b in pairs)
@@ -60,3 +78,27 @@ def test_shingles_and_jaccard(by):
     expected = {'a b c', 'b c d', 'c d e'} if by == 'conversation' else {'a b c'}
     assert shingles(turns, by, 3) == expected
     assert jaccard({1, 2, 3}, {2, 3, 4}) == 0.5 and jaccard(set(), set()) == 1.0
+
+
+def test_confirm_keeps_pairs_whose_shingle_jaccard_reaches_the_threshold():
+    rng = random.Random(1)
+    words = [f'w{i}' for i in range(300)]
+    texts = [' '.join(rng.choices(words, k=rng.randint(1, 60))) for _ in range(40)]
+    texts += [' '.join(t.split()[:-k]) for t, k in zip(texts[:20], range(1, 21))]   # near copies
+    rows = [conv(t) for t in texts]
+    ids = np.arange(0, 2 * len(rows), 2)                     # ids need not be 0..n-1
+    pairs = np.array([(a, b) for a in ids for b in ids if a < b])
+    hashes = [shingle_hashes(r, 'conversation', 2) for r in rows]
+    for threshold in (0.3, 0.7, 0.9):
+        got = confirm(pairs, ids, hashes, threshold)
+        sets = [shingles(r, 'conversation', 2) for r in rows]
+        want = [jaccard(sets[a // 2], sets[b // 2]) >= threshold for a, b in pairs.tolist()]
+        assert got.tolist() == want and any(want)
+
+
+def test_shingle_hashes_are_the_sorted_set():
+    turns = conv('a b a b c')
+    got = shingle_hashes(turns, 'conversation', 2)
+    assert len(got) == len(shingles(turns, 'conversation', 2)) == 3
+    assert (np.diff(got) > 0).all() and got.dtype == np.int64
+    assert len(shingle_hashes(conv(''), 'conversation', 2)) == 1     # empty text: one shingle

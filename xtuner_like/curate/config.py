@@ -18,7 +18,8 @@ CHOICES = {
     ('output', 'format'): ('jsonl', 'parquet'),
     ('engine', 'type'): ('datasets', 'ray'),
 }
-FRACTIONS = {('near_dedup', 'threshold'), ('split', 'eval_ratio')} | {
+FRACTIONS = {('near_dedup', 'threshold'), ('near_dedup', 'max_miss'), ('split', 'eval_ratio')} \
+    | {
     ('clean', k) for k in ('max_line_repetition', 'max_ngram_repetition',
                            'max_char_repetition', 'min_text_ratio', 'max_mojibake_ratio')}
 

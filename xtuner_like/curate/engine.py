@@ -18,14 +18,20 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..dataset.load import load_raw_dataset
+from ..dataset.load import json_files_to_arrow, load_raw_dataset
 from ..errors import ConfigError, DatasetFormatError
 
 
-def read_rows(path: str) -> datasets.Dataset:
-    """A file's raw rows through the project's loader, with their row number ``_row``."""
+def read_rows(path: str, arrow_file: str | None = None) -> datasets.Dataset:
+    """A file's raw rows through the project's loader, with their row number ``_row``.
+
+    With ``arrow_file``, json/jsonl rows are streamed into that memory-mapped Arrow file
+    (bounded memory) instead of being held in memory."""
     try:
-        raw = load_raw_dataset([path])
+        if arrow_file is not None and Path(path).suffix.lower() in ('.json', '.jsonl'):
+            raw = json_files_to_arrow([path], arrow_file)
+        else:
+            raw = load_raw_dataset([path])
     except ConfigError:
         raise
     except Exception as exc:  # datasets wraps parse errors in several exception types
@@ -136,7 +142,7 @@ class DatasetsEngine(Engine):
         return self.num_proc if self.num_proc > 1 and len(data) >= 2 * self.batch_size else None
 
     def read(self, path: str) -> datasets.Dataset:
-        return read_rows(path)
+        return read_rows(path, self._cache_file(f'read {Path(path).name}'))
 
     def columns(self, data: datasets.Dataset) -> list[str]:
         return list(data.column_names)

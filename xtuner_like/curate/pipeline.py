@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -26,7 +25,7 @@ from .decontaminate import contaminated_batch, eval_index
 from .engine import Engine, make_engine, read_rows, write_dataset
 from .exact_dedup import exact_duplicates, exact_key_batch
 from .format import SCHEMA, format_batch, output_batch, resolve_map_fn
-from .near_dedup import candidate_pairs, clusters, jaccard, shingles, signature_batch
+from .near_dedup import candidate_pairs, clusters, confirm, shingle_hashes, signature_batch
 from .report import Report, StageCount, pick_examples, snippet
 from .safe import KINDS, safe_batch
 from .split import assign_batch, eval_ids, split_key_batch
@@ -144,28 +143,32 @@ def run_near_dedup(run: Run, data: Any, opts: dict) -> Any:
     eng = run.engine
     bands = eng.map(data, signature_batch, 'near dedup: minhash', replace=True, by=opts['by'],
                     shingle_size=opts['shingle_size'], num_perm=opts['num_perm'],
-                    seed=opts['seed'], threshold=opts['threshold'])
+                    seed=opts['seed'], threshold=opts['threshold'], max_miss=opts['max_miss'])
     cols = eng.gather(bands, ['_id', '_bands'])
     pairs = candidate_pairs(cols['_id'], cols['_bands'])
     del cols
-    rows = eng.gather(data, ['_id', 'conversation'], ids=np.unique(pairs))
-    sets = {i: shingles(c, opts['by'], opts['shingle_size'])
-            for i, c in zip(rows['_id'].tolist(), rows['conversation'])}
-    keep = np.array([jaccard(sets[a], sets[b]) >= opts['threshold'] for a, b in pairs.tolist()],
-                    dtype=bool)
+    ids, hashes = np.unique(pairs), []
+    # only the candidate rows, a batch at a time: their shingle sets as sorted hash arrays
+    for batch in eng.table(data, ['_id', 'conversation'], ids=ids).sort_by('_id').to_batches(
+            eng.batch_size):
+        hashes += [shingle_hashes(c, opts['by'], opts['shingle_size'])
+                   for c in batch.column('conversation').to_pylist()]
+    keep = confirm(pairs, ids, hashes, opts['threshold'])
+    del hashes
     groups = clusters(pairs, keep)
     reps = np.array([r for r, ms in groups.items() for _ in ms], dtype=np.int64)
-    ids = np.array([m for ms in groups.values() for m in ms], dtype=np.int64)
-    order = np.argsort(ids)
-    text = {i: snippet(conversation_text(c)) for i, c in zip(rows['_id'].tolist(),
-                                                             rows['conversation'])}
+    dups = np.array([m for ms in groups.values() for m in ms], dtype=np.int64)
+    order = np.argsort(dups)
     top = sorted(groups.items(), key=lambda g: (-len(g[1]), g[0]))[:run.cfg['output']['clusters']]
+    shown = eng.table(data, ['_id', 'conversation'], ids=np.array(
+        [i for r, ms in top for i in (r, ms[0])], dtype=np.int64)).to_pylist()
+    text = {r['_id']: snippet(conversation_text(r['conversation'])) for r in shown}
     run.report.clusters = [dict(size=len(ms) + 1, kept=dict(where=run.locate(r), text=text[r]),
                                 example=dict(where=run.locate(ms[0]), text=text[ms[0]]))
                            for r, ms in top]
     run.log(f'curate: near dedup: {len(pairs)} candidate pairs, {int(keep.sum())} confirmed, '
             f'{len(groups)} clusters')
-    return data, Drop(ids[order], reps[order], 'near_duplicate')
+    return data, Drop(dups[order], reps[order], 'near_duplicate')
 
 
 def run_decontaminate(run: Run, data: Any, opts: dict) -> Any:
@@ -227,8 +230,9 @@ def curate(inputs: list[str], out_dir: str | Path | None, cfg: dict, dry_run: bo
                 data = run.finish(data, stage, rows_in, started, drop)
         run.report.examples = pick_examples(run.candidates, cfg['output']['examples'])
         data = engine.map(data, output_batch, 'output', replace=True)
-        run.report.split = dict(sorted(Counter(engine.gather(data, ['_split'])['_split'])
-                                       .items(), reverse=True))
+        counts = pc.value_counts(engine.table(data, ['_split']).column('_split')).to_pylist()
+        run.report.split = dict(sorted(((c['values'], c['counts']) for c in counts),
+                                       reverse=True))
         if not dry_run:
             _write(engine, data, Path(out_dir), cfg['output']['format'], run.report,
                    run.removed)

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 import datasets
+from datasets.arrow_writer import ArrowWriter
 
 from ..errors import ConfigError, DatasetFormatError
 from ..utils.build import build
@@ -35,16 +36,18 @@ def resolve_data_files(data_files: Any) -> list[str]:
     return [str(Path(f).resolve()) for f in files]
 
 
+def _not_utf8(path: Path, line: int, byte: int) -> DatasetFormatError:
+    return DatasetFormatError(f'{path}, line {line}: not valid UTF-8 (byte 0x{byte:02x}); save '
+                              'the file as UTF-8')
+
+
 def _text(path: Path) -> str:
     """The file as UTF-8 text; bad bytes are an error with their line."""
     data = path.read_bytes()
     try:
         return data.decode('utf-8-sig')
     except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b'\n') + 1
-        raise DatasetFormatError(
-            f'{path}, line {line}: not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the '
-            'file as UTF-8') from None
+        raise _not_utf8(path, data[:exc.start].count(b'\n') + 1, data[exc.start]) from None
 
 
 def _bad_json(path: Path, line: int, exc: json.JSONDecodeError) -> DatasetFormatError:
@@ -54,35 +57,57 @@ def _bad_json(path: Path, line: int, exc: json.JSONDecodeError) -> DatasetFormat
 
 def read_json_rows(path: str | Path) -> list[dict]:
     """Rows of a ``.jsonl`` (one object per line) or ``.json`` (an array of objects) file."""
+    return list(iter_json_rows(path))
+
+
+def iter_json_rows(path: str | Path) -> Iterator[dict]:
+    """Rows of a ``.jsonl`` or ``.json`` file, one by one: a ``.jsonl`` file is read line by
+    line, so memory holds one line at a time; a ``.json`` array is parsed whole."""
     path = Path(path)
-    text = _text(path)
-    if not text.strip():
-        raise DatasetFormatError(f'{path}, line 1: the file is empty; add rows (one JSON '
-                                 'object per line for .jsonl, an array of objects for .json)')
-    rows: list[tuple[int, Any]] = []
-    if path.suffix.lower() == '.jsonl':
-        for number, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    rows.append((number, json.loads(line)))
-                except json.JSONDecodeError as exc:
-                    raise _bad_json(path, number, exc) from None
-    else:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise _bad_json(path, exc.lineno, exc) from None
-        if not isinstance(data, list):
-            raise DatasetFormatError(
-                f'{path}, line 1: a .json dataset is an array of row objects, got '
-                f'{type(data).__name__}; write [{{...}}, {{...}}] or use .jsonl')
-        rows = [(i, row) for i, row in enumerate(data)]
-    where = 'line' if path.suffix.lower() == '.jsonl' else 'row'
-    for number, row in rows:
+    jsonl = path.suffix.lower() == '.jsonl'
+    where, empty = ('line', True) if jsonl else ('row', False)
+    for number, row in (_jsonl_rows(path) if jsonl else _json_array_rows(path)):
+        empty = False
         if not isinstance(row, dict):
             raise DatasetFormatError(f'{path}, {where} {number}: a row must be a JSON object '
                                      f'{{"key": value, ...}}, got {type(row).__name__}')
-    return [row for _, row in rows]
+        yield row
+    if empty:
+        raise _empty_json(path)
+
+
+def _empty_json(path: Path) -> DatasetFormatError:
+    return DatasetFormatError(f'{path}, line 1: the file is empty; add rows (one JSON object '
+                              'per line for .jsonl, an array of objects for .json)')
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
+    with path.open('rb') as f:
+        for number, raw in enumerate(f, 1):
+            try:
+                line = raw.decode('utf-8-sig' if number == 1 else 'utf-8')
+            except UnicodeDecodeError as exc:
+                raise _not_utf8(path, number, raw[exc.start]) from None
+            if line.strip():
+                try:
+                    yield number, json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise _bad_json(path, number, exc) from None
+
+
+def _json_array_rows(path: Path) -> Iterator[tuple[int, Any]]:
+    text = _text(path)
+    if not text.strip():
+        raise _empty_json(path)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _bad_json(path, exc.lineno, exc) from None
+    if not isinstance(data, list):
+        raise DatasetFormatError(
+            f'{path}, line 1: a .json dataset is an array of row objects, got '
+            f'{type(data).__name__}; write [{{...}}, {{...}}] or use .jsonl')
+    yield from enumerate(data)
 
 
 def _kind(value: Any) -> str:
@@ -104,14 +129,49 @@ def rows_to_dataset(rows: list[dict]) -> datasets.Dataset:
     A column of one plain kind (text, int, float, bool; nulls allowed) is a plain column;
     anything else (lists, objects, mixed kinds) is a ``Json`` column, decoded row by row.
     """
-    columns = list(dict.fromkeys(key for row in rows for key in row))
+    features = _features(rows)
+    data = {key: [row.get(key) for row in rows] for key in features}
+    return datasets.Dataset.from_dict(data, features=features)
+
+
+def _features(rows: Iterable[dict]) -> datasets.Features:
+    """Each column's feature (see :func:`rows_to_dataset`), columns in order of appearance."""
+    kinds: dict[str, set[str]] = {}
+    for row in rows:
+        for key, value in row.items():
+            seen = kinds.setdefault(key, set())
+            if value is not None:
+                seen.add(_kind(value))
     features = {}
-    for key in columns:
-        kinds = {_kind(row[key]) for row in rows if row.get(key) is not None} or {'text'}
-        plain = _PLAIN.get(kinds.pop()) if len(kinds) == 1 else None
+    for key, seen in kinds.items():
+        plain = _PLAIN.get(next(iter(seen))) if len(seen) == 1 else None if seen else 'string'
         features[key] = datasets.Value(plain) if plain else datasets.Json()
-    data = {key: [row.get(key) for row in rows] for key in columns}
-    return datasets.Dataset.from_dict(data, features=datasets.Features(features))
+    return datasets.Features(features)
+
+
+def json_files_to_arrow(files: list[str], path: str | Path,
+                        batch_size: int = 1000) -> datasets.Dataset:
+    """The rows of json/jsonl ``files`` as :func:`rows_to_dataset` holds them, in bounded
+    memory: one pass finds each column's kind, a second writes the rows in batches to the
+    Arrow file ``path``, which the result memory-maps."""
+    features = _features(row for f in files for row in iter_json_rows(f))
+    if not features:                  # no rows at all
+        return rows_to_dataset([])
+    with ArrowWriter(features=features, path=str(path)) as writer:
+        batch: list[dict] = []
+        for row in (row for f in files for row in iter_json_rows(f)):
+            batch.append(row)
+            if len(batch) == batch_size:
+                writer.write_batch(_encode(batch, features))
+                batch = []
+        if batch:
+            writer.write_batch(_encode(batch, features))
+        writer.finalize()
+    return datasets.Dataset.from_file(str(path))
+
+
+def _encode(rows: list[dict], features: datasets.Features) -> dict[str, list]:
+    return features.encode_batch({key: [row.get(key) for row in rows] for key in features})
 
 
 def load_raw_dataset(data_files: list[str] | None = None, path: str | None = None,

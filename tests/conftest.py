@@ -94,6 +94,32 @@ def run_cli(args: list[str], capsys=None) -> int:
     return main([str(a) for a in args])
 
 
+# QLoRA (bitsandbytes 4-bit NF4, which runs on the CPU) as a --cfg-options value.
+QLORA = ("quantization={'type': 'transformers.BitsAndBytesConfig', 'load_in_4bit': True, "
+         "'bnb_4bit_quant_type': 'nf4', 'bnb_4bit_use_double_quant': True, "
+         "'bnb_4bit_compute_dtype': 'float32'}")
+
+
+def train_two_processes(work: Path, model_dir: Path, args: list[str], options: list[str],
+                        recipe: str = 'smollm2_135m_instruct_lora_identity') -> str:
+    """``NPROC_PER_NODE=2 xtuner-like train`` in a fresh interpreter (gloo on the CPU); its
+    stderr. Skips when ``args`` ask for DeepSpeed and it is not installed."""
+    import importlib.util
+    import subprocess
+    import sys
+    if '--deepspeed' in args and importlib.util.find_spec('deepspeed') is None:
+        pytest.skip('deepspeed is not installed: pip install -r requirements/deepspeed.txt')
+    env = {k: v for k, v in os.environ.items()
+           if k not in ('RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')}
+    env.update(NPROC_PER_NODE='2', OMP_NUM_THREADS='1')
+    out = subprocess.run(
+        [sys.executable, '-m', 'xtuner_like', 'train', recipe, '--work-dir', str(work), *args,
+         '--cfg-options', f'pretrained_model_name_or_path={model_dir}', *options],
+        env=env, capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
+    return out.stderr
+
+
 TINY_TRAIN_OPTIONS = ['max_iters=12', 'save_steps=4', 'log_interval=1',
                       'evaluation_max_new_tokens=2']
 

@@ -6,21 +6,17 @@ sees the same global batches as 2 processes with 1 each (same sampler order), so
 constant learning rate and no dropout the losses and gradient norms must agree; fp32 sums in a
 different order allow rel 1e-4 (measured: equal to 6 decimals).
 """
-import importlib.util
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import run_cli
+from conftest import QLORA, run_cli, train_two_processes
 
 pytestmark = pytest.mark.multiprocess
 
-RECIPE = 'smollm2_135m_instruct_lora_identity'
+RECIPE = 'smollm2_135m_instruct_lora_identity'   # conftest.train_two_processes' default
 # ZeRO-3 keeps weights under stage3_param_persistence_threshold (1e5 elements in the preset)
 # whole on every rank: all of the tiny model's. With 0 every weight is partitioned, as a real
 # model's are, so the fused LoRA layer meets the empty shards (issue 16).
@@ -29,30 +25,7 @@ MODES = {'ddp': [], 'zero2': ['--deepspeed', 'deepspeed_zero2'],
          'zero3': ['--deepspeed', str(ZERO3_PARTITIONED)]}
 OPTIONS = ['save_steps=2', 'log_interval=1', 'evaluation_inputs=[]', 'lora_dropout=0.0',
            'param_scheduler=[]', 'export_hf=False', 'lr=1e-2']
-QLORA = ("quantization={'type': 'transformers.BitsAndBytesConfig', 'load_in_4bit': True, "
-         "'bnb_4bit_quant_type': 'nf4', 'bnb_4bit_use_double_quant': True, "
-         "'bnb_4bit_compute_dtype': 'float32'}")
 TOLERANCE = dict(rel=1e-4, abs=1e-5)
-
-
-def needs_deepspeed(args: list[str]) -> None:
-    if '--deepspeed' in args and importlib.util.find_spec('deepspeed') is None:
-        pytest.skip('deepspeed is not installed: pip install -r requirements/deepspeed.txt')
-
-
-def train_two_processes(work: Path, model_dir: Path, args: list[str], options: list[str],
-                        recipe: str = RECIPE) -> str:
-    """``NPROC_PER_NODE=2 xtuner-like train`` in a fresh interpreter; its stderr."""
-    needs_deepspeed(args)
-    env = {k: v for k, v in os.environ.items()
-           if k not in ('RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')}
-    env.update(NPROC_PER_NODE='2', OMP_NUM_THREADS='1')
-    out = subprocess.run(
-        [sys.executable, '-m', 'xtuner_like', 'train', recipe, '--work-dir', str(work), *args,
-         '--cfg-options', f'pretrained_model_name_or_path={model_dir}', *options],
-        env=env, capture_output=True, text=True, timeout=900)
-    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
-    return out.stderr
 
 
 def scalars(work: Path) -> dict[int, dict]:

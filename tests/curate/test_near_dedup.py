@@ -3,9 +3,9 @@ import random
 import numpy as np
 import pytest
 
-from xtuner_like.curate.near_dedup import (band_keys, candidate_pairs, clusters, confirm,
-                                           jaccard, lsh_params, shingle_hashes, shingles,
-                                           signature_batch)
+from xtuner_like.curate.near_dedup import (band_keys, band_names, candidate_pairs, clusters,
+                                           confirm, jaccard, lsh_params, shingle_batch,
+                                           shingle_hashes, shingles, signature_batch)
 
 
 def conv(text):
@@ -45,9 +45,11 @@ def test_similar_rows_share_a_band_and_unrelated_rows_do_not():
     rows = [conv(t) for t in base + edited]
     opts = dict(by='conversation', shingle_size=3, num_perm=128, seed=1, threshold=0.7,
                 max_miss=0.02)
-    bands = signature_batch({'_id': list(range(60)), 'conversation': rows}, **opts)['_bands']
-    assert bands.shape == (60, lsh_params(0.7, 128, 0.02)[0]) and bands.dtype == np.int64
-    pairs = {tuple(p) for p in candidate_pairs(np.arange(60), bands).tolist()}
+    out = signature_batch({'_id': list(range(60)), 'conversation': rows}, **opts)
+    names = band_names(0.7, 128, 0.02)
+    assert list(out) == ['_id', *names] and len(names) == lsh_params(0.7, 128, 0.02)[0]
+    assert all(out[n].shape == (60,) and out[n].dtype == np.int64 for n in names)
+    pairs = {tuple(p) for p in candidate_pairs(np.arange(60), [out[n] for n in names]).tolist()}
     assert {(i, i + 30) for i in range(30)} <= pairs
     assert all(b - a == 30 for a, b in pairs)
 
@@ -63,7 +65,8 @@ def test_band_keys_depend_on_every_value_of_the_band():
 def test_candidate_pairs_are_stars_around_the_smallest_id():
     ids = np.array([5, 2, 9, 7])
     bands = np.array([[1, 4], [1, 5], [1, 6], [2, 6]])
-    assert candidate_pairs(ids, bands).tolist() == [[2, 5], [2, 9], [7, 9]]
+    assert candidate_pairs(ids, bands.T).tolist() == [[2, 5], [2, 9], [7, 9]]
+    assert candidate_pairs(ids, []).shape == (0, 2)
 
 
 def test_clusters_join_confirmed_pairs_only():
@@ -102,3 +105,12 @@ def test_shingle_hashes_are_the_sorted_set():
     assert len(got) == len(shingles(turns, 'conversation', 2)) == 3
     assert (np.diff(got) > 0).all() and got.dtype == np.int64
     assert len(shingle_hashes(conv(''), 'conversation', 2)) == 1     # empty text: one shingle
+
+
+def test_shingle_batch_hashes_only_the_candidates():
+    rows = [conv('a b c'), conv('d e f'), conv('g h')]
+    out = shingle_batch({'_id': [4, 7, 9], 'conversation': rows}, ids=np.array([9, 4]),
+                        by='conversation', shingle_size=2)
+    assert out['_id'] == [4, 7, 9] and out['_shingles'][1] == []
+    assert out['_shingles'][0] == shingle_hashes(rows[0], 'conversation', 2).tolist()
+    assert out['_shingles'][2] == shingle_hashes(rows[2], 'conversation', 2).tolist()

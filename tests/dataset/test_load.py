@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from xtuner_like.dataset.load import load_raw_dataset, resolve_data_files
+from xtuner_like.dataset.load import (json_files_to_arrow, load_raw_dataset, read_json_rows,
+                                      resolve_data_files, rows_to_dataset)
 from xtuner_like.errors import ConfigError
 
 
@@ -74,12 +75,32 @@ def test_plain_columns_stay_plain(tmp_path):
     ([b'{"a": "ok"}', b'{"a": "caf\xe9"}'], 'a.jsonl, line 2: not valid UTF-8 (byte 0xe9)'),
     ([b'   '], 'a.jsonl, line 1: the file is empty'),
 ])
-def test_broken_files_name_file_and_line(tmp_path, lines, message):
+@pytest.mark.parametrize('streamed', [False, True], ids=['in-memory', 'streamed'])
+def test_broken_files_name_file_and_line(tmp_path, lines, message, streamed):
     from xtuner_like.errors import DatasetFormatError
     path = write_jsonl(tmp_path / 'a.jsonl', lines)
     with pytest.raises(DatasetFormatError) as info:
-        load_raw_dataset([path])
+        json_files_to_arrow([path], tmp_path / 'a.arrow') if streamed else \
+            load_raw_dataset([path])
     assert message in str(info.value) and '\n' not in str(info.value)
+
+
+@pytest.mark.parametrize('batch_size', [1, 2, 1000])
+def test_streamed_rows_are_the_rows_held_in_memory(tmp_path, batch_size):
+    """json_files_to_arrow (bounded memory) holds what rows_to_dataset holds: the same
+    columns, kinds and values whatever batch a row's kind first shows up in."""
+    rows = [{'a': 'x', 'b': 1, 'c': [1, {'k': 'v'}]}, {'a': None, 'b': 2.5, 'd': None},
+            {'b': None, 'c': 'text', 'e': True}, {'a': 'y', 'e': False, 'f': {'n': [1]}}]
+    (tmp_path / 'a.jsonl').write_text('\ufeff' + '\n'.join(json.dumps(r) for r in rows[:3])
+                                      + '\n\n')
+    (tmp_path / 'b.json').write_text(json.dumps(rows[3:]))
+    files = [str(tmp_path / 'a.jsonl'), str(tmp_path / 'b.json')]
+    got = json_files_to_arrow(files, tmp_path / 'rows.arrow', batch_size=batch_size)
+    want = rows_to_dataset([r for f in files for r in read_json_rows(f)])
+    assert got.features == want.features and got[:] == want[:] and len(got) == 4
+    assert got.cache_files and got.cache_files[0]['filename'].endswith('rows.arrow')
+    (tmp_path / 'empty.json').write_text('[]')
+    assert len(json_files_to_arrow([str(tmp_path / 'empty.json')], tmp_path / 'e.arrow')) == 0
 
 
 def test_broken_json_array(tmp_path):

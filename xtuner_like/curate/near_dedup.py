@@ -11,8 +11,10 @@ order) is kept.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Iterable
 
 import numpy as np
+import pyarrow as pa
 from rensa import RMinHash
 
 from .text import conversation_text, normalize, stable_hash, word_ngrams
@@ -54,24 +56,43 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return key.view(np.int64)
 
 
+def band_names(threshold: float, num_perm: int, max_miss: float) -> list[str]:
+    """Columns of :func:`signature_batch`'s band keys, one per band (read one at a time)."""
+    return [f'_band{k}' for k in range(lsh_params(threshold, num_perm, max_miss)[0])]
+
+
 def signature_batch(batch: dict, *, by: str, shingle_size: int, num_perm: int, seed: int,
                     threshold: float, max_miss: float) -> dict:
-    """``_id`` and ``_bands``, the LSH band keys of each row."""
+    """``_id`` and the LSH band keys of each row, a column per band (:func:`band_names`)."""
     sigs = np.empty((len(batch['conversation']), num_perm), dtype=np.uint32)
     for i, turns in enumerate(batch['conversation']):
         mh = RMinHash(num_perm, seed)
         mh.update(list(shingles(turns, by, shingle_size)) or [''])  # order-free
         sigs[i] = mh.digest()
-    return {'_id': batch['_id'], '_bands': band_keys(sigs, *lsh_params(threshold, num_perm, max_miss))}
+    keys = band_keys(sigs, *lsh_params(threshold, num_perm, max_miss))
+    return {'_id': batch['_id'], **{name: keys[:, k] for k, name in enumerate(
+        band_names(threshold, num_perm, max_miss))}}
 
 
-def candidate_pairs(ids: np.ndarray, bands: np.ndarray) -> np.ndarray:
-    """Unique (first, other) id pairs of rows sharing a band key; each bucket as a star
-    around its smallest id."""
+def shingle_batch(batch: dict, *, ids: np.ndarray, by: str, shingle_size: int) -> dict:
+    """``_shingles``: the :func:`shingle_hashes` of the rows whose ``_id`` is in ``ids``
+    (candidates), empty for the others."""
+    wanted = np.isin(np.asarray(batch['_id']), ids).tolist()
+    return {'_id': batch['_id'], '_shingles': [
+        shingle_hashes(turns, by, shingle_size).tolist() if want else []
+        for turns, want in zip(batch['conversation'], wanted)]}
+
+
+SHINGLE_SCHEMA = pa.schema([('_id', pa.int64()), ('_shingles', pa.list_(pa.int64()))])
+
+
+def candidate_pairs(ids: np.ndarray, bands: Iterable[np.ndarray]) -> np.ndarray:
+    """Unique (first, other) id pairs of rows sharing a key in any band (``bands``: one key
+    array per band, aligned with ``ids``); each bucket as a star around its smallest id."""
     pairs = []
-    for b in range(bands.shape[1]):
-        order = np.lexsort((ids, bands[:, b]))
-        keys, sorted_ids = bands[order, b], ids[order]
+    for keys in bands:
+        order = np.lexsort((ids, keys))
+        keys, sorted_ids = keys[order], ids[order]
         starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
         group = np.repeat(starts, np.diff(np.r_[starts, len(keys)]))
         member = np.arange(len(keys)) != group

@@ -25,7 +25,8 @@ from .decontaminate import contaminated_batch, eval_index
 from .engine import Engine, make_engine, read_rows, write_dataset
 from .exact_dedup import exact_duplicates, exact_key_batch
 from .format import SCHEMA, format_batch, output_batch, resolve_map_fn
-from .near_dedup import candidate_pairs, clusters, confirm, shingle_hashes, signature_batch
+from .near_dedup import (SHINGLE_SCHEMA, band_names, candidate_pairs, clusters, confirm,
+                         shingle_batch, signature_batch)
 from .report import Report, StageCount, pick_examples, snippet
 from .safe import KINDS, safe_batch
 from .split import assign_batch, eval_ids, split_key_batch
@@ -141,20 +142,26 @@ def run_exact_dedup(run: Run, data: Any, opts: dict) -> Any:
 
 def run_near_dedup(run: Run, data: Any, opts: dict) -> Any:
     eng = run.engine
-    bands = eng.map(data, signature_batch, 'near dedup: minhash', replace=True, by=opts['by'],
-                    shingle_size=opts['shingle_size'], num_perm=opts['num_perm'],
-                    seed=opts['seed'], threshold=opts['threshold'], max_miss=opts['max_miss'])
-    cols = eng.gather(bands, ['_id', '_bands'])
-    pairs = candidate_pairs(cols['_id'], cols['_bands'])
-    del cols
-    ids, hashes = np.unique(pairs), []
-    # only the candidate rows, a batch at a time: their shingle sets as sorted hash arrays
-    for batch in eng.table(data, ['_id', 'conversation'], ids=ids).sort_by('_id').to_batches(
-            eng.batch_size):
-        hashes += [shingle_hashes(c, opts['by'], opts['shingle_size'])
-                   for c in batch.column('conversation').to_pylist()]
-    keep = confirm(pairs, ids, hashes, opts['threshold'])
-    del hashes
+    lsh = dict(threshold=opts['threshold'], num_perm=opts['num_perm'],
+               max_miss=opts['max_miss'])
+    text = dict(by=opts['by'], shingle_size=opts['shingle_size'])
+    bands = eng.map(data, signature_batch, 'near dedup: minhash', replace=True, **text, **lsh,
+                    seed=opts['seed'])
+    ids = eng.gather(bands, ['_id'])['_id']
+    # one band in memory at a time
+    pairs = candidate_pairs(ids, (eng.gather(bands, [name])[name]
+                                  for name in band_names(**lsh)))
+    del ids, bands
+    # the candidates' shingle sets, hashed by the workers: 8 bytes a shingle
+    cand = np.unique(pairs)
+    table = eng.table(eng.map(data, shingle_batch, 'near dedup: shingles', replace=True,
+                              schema=SHINGLE_SCHEMA, ids=cand, **text), ['_id', '_shingles'])
+    table = table.filter(pc.is_in(table.column('_id'), pa.array(cand))).sort_by('_id')
+    sets = table.column('_shingles').combine_chunks()
+    hashes = np.split(sets.flatten().to_numpy(),
+                      np.cumsum(pc.list_value_length(sets).to_numpy())[:-1])
+    keep = confirm(pairs, table.column('_id').to_numpy(), hashes, opts['threshold'])
+    del table, sets, hashes
     groups = clusters(pairs, keep)
     reps = np.array([r for r, ms in groups.items() for _ in ms], dtype=np.int64)
     dups = np.array([m for ms in groups.values() for m in ms], dtype=np.int64)
@@ -162,9 +169,9 @@ def run_near_dedup(run: Run, data: Any, opts: dict) -> Any:
     top = sorted(groups.items(), key=lambda g: (-len(g[1]), g[0]))[:run.cfg['output']['clusters']]
     shown = eng.table(data, ['_id', 'conversation'], ids=np.array(
         [i for r, ms in top for i in (r, ms[0])], dtype=np.int64)).to_pylist()
-    text = {r['_id']: snippet(conversation_text(r['conversation'])) for r in shown}
-    run.report.clusters = [dict(size=len(ms) + 1, kept=dict(where=run.locate(r), text=text[r]),
-                                example=dict(where=run.locate(ms[0]), text=text[ms[0]]))
+    said = {r['_id']: snippet(conversation_text(r['conversation'])) for r in shown}
+    run.report.clusters = [dict(size=len(ms) + 1, kept=dict(where=run.locate(r), text=said[r]),
+                                example=dict(where=run.locate(ms[0]), text=said[ms[0]]))
                            for r, ms in top]
     run.log(f'curate: near dedup: {len(pairs)} candidate pairs, {int(keep.sum())} confirmed, '
             f'{len(groups)} clusters')

@@ -1,4 +1,6 @@
-"""ValLossHook on a curated eval split: logged, in TensorBoard scalars, best checkpoint kept."""
+"""ValLossHook on a curated eval split: logged, in TensorBoard scalars, best checkpoint kept;
+packed and unpacked, with LoRA, QLoRA and a full fine-tune, in one process and under DeepSpeed
+ZeRO-2 in two (gloo on the CPU)."""
 from __future__ import annotations
 
 import json
@@ -6,8 +8,7 @@ import math
 
 import pytest
 import torch
-from conftest import run_cli
-
+from conftest import QLORA, run_cli, train_two_processes
 
 
 def corpus(tmp_path):
@@ -19,22 +20,22 @@ def corpus(tmp_path):
     return path
 
 
-@pytest.mark.parametrize('options', [
-    ['pack_to_max_length=True'],                          # packed, LoRA
-    ['pack_to_max_length=False', 'lora=None'],            # unpacked, full fine-tune
-], ids=['packed-lora', 'unpacked-full'])
-def test_validation_loss_is_logged_and_the_best_checkpoint_kept(tmp_path, tiny_model_dir,
-                                                                xl_home, options):
-    work = tmp_path / 'work'
-    rc = run_cli(['train', 'custom_curated_lora', '--work-dir', work, '--cfg-options',
-                  f'pretrained_model_name_or_path={tiny_model_dir}', f'data_files={corpus(tmp_path)}',
-                  "curate={'split': {'eval_count': 8}}", 'max_length=128', 'max_epochs=1',
-                  'batch_size=2', 'val_interval=2', 'val_batch_size=3', 'save_best_val=True',
-                  'log_interval=1', 'evaluation_inputs=[]', 'export_hf=False', 'lr=1e-3',
-                  'warmup_ratio=0.5', 'accumulative_counts=1',
-                  *options])
-    assert rc == 0
-    rows = [json.loads(x) for x in (work / 'val_loss.jsonl').read_text().splitlines()]
+def train_options(tmp_path, model_dir, eval_count=8) -> list[str]:
+    return [f'pretrained_model_name_or_path={model_dir}', f'data_files={corpus(tmp_path)}',
+            f"curate={{'split': {{'eval_count': {eval_count}}}}}", 'max_length=128',
+            'max_epochs=1', 'batch_size=2', 'val_interval=2', 'val_batch_size=3',
+            'save_best_val=True', 'log_interval=1', 'evaluation_inputs=[]', 'export_hf=False',
+            'lr=1e-3', 'warmup_ratio=0.5', 'accumulative_counts=1']
+
+
+def validations(work) -> list[dict]:
+    return [json.loads(x) for x in (work / 'val_loss.jsonl').read_text().splitlines()]
+
+
+def check_validations(work) -> list[dict]:
+    """Validated at least twice, the trained weights evaluated, perplexity = exp(loss), the
+    same values in the TensorBoard scalars; returns the rows of val_loss.jsonl."""
+    rows = validations(work)
     assert len(rows) >= 2 and rows[-1]['iter'] > rows[0]['iter']
     assert rows[-1]['loss'] < rows[0]['loss']               # the trained weights are evaluated
     assert all(r['tokens'] > 0 and math.isclose(r['perplexity'], math.exp(r['loss']),
@@ -44,7 +45,51 @@ def test_validation_loss_is_logged_and_the_best_checkpoint_kept(tmp_path, tiny_m
     assert [s['val/loss'] for s in scalars if 'val/loss' in s] == pytest.approx(
         [r['loss'] for r in rows])
     assert list(work.glob('*/vis_data/events.out.tfevents.*'))       # TensorBoard
+    return rows
+
+
+@pytest.mark.parametrize('options', [
+    ['pack_to_max_length=True'],                          # packed, LoRA
+    ['pack_to_max_length=False', 'lora=None'],            # unpacked, full fine-tune
+    ['pack_to_max_length=True', QLORA],                   # packed, QLoRA
+    ['pack_to_max_length=False', QLORA],                  # unpacked, QLoRA
+], ids=['packed-lora', 'unpacked-full', 'packed-qlora', 'unpacked-qlora'])
+def test_validation_loss_is_logged_and_the_best_checkpoint_kept(tmp_path, tiny_model_dir,
+                                                                xl_home, options):
+    if QLORA in options:
+        pytest.importorskip('bitsandbytes', reason='QLoRA needs bitsandbytes')
+    work = tmp_path / 'work'
+    rc = run_cli(['train', 'custom_curated_lora', '--work-dir', work, '--cfg-options',
+                  *train_options(tmp_path, tiny_model_dir), *options])
+    assert rc == 0
+    rows = check_validations(work)
     assert (work / 'best_val.pth').is_file()
     best = torch.load(work / 'best_val.pth', map_location='cpu', weights_only=False)
     lora_only = all('lora_' in k for k in best['state_dict'])
     assert lora_only == ('lora=None' not in options)
+    assert best['meta']['iter'] == min(rows, key=lambda r: r['loss'])['iter']
+
+
+@pytest.mark.multiprocess
+@pytest.mark.parametrize('pack', [True, False], ids=['packed', 'unpacked'])
+def test_validation_under_deepspeed_zero2_counts_every_eval_token_once(pack, tmp_path,
+                                                                     tiny_model_dir, xl_home):
+    """Two ranks each evaluate half of the eval split (7 rows: one rank gets one row fewer)
+    and sum their losses and tokens: the same tokens as one process; the best checkpoint is
+    a DeepSpeed checkpoint folder that converts to an adapter."""
+    from xtuner_like.convert.pth_to_hf import pth_to_hf
+    options = [*train_options(tmp_path, tiny_model_dir, eval_count=7),
+               f'pack_to_max_length={pack}', 'save_steps=100']
+    one = tmp_path / 'one'
+    assert run_cli(['train', 'custom_curated_lora', '--work-dir', one, '--cfg-options',
+                    *options]) == 0
+    two = tmp_path / 'two'
+    log = train_two_processes(two, tiny_model_dir, ['--deepspeed', 'deepspeed_zero2'],
+                              options[1:], recipe='custom_curated_lora')
+    assert 'process group: gloo, rank 0 of 2' in log
+    rows = check_validations(two)
+    assert {r['tokens'] for r in rows} == {r['tokens'] for r in validations(one)}
+    best = two / 'best_val.pth'
+    assert best.is_dir()                                 # a DeepSpeed checkpoint
+    out = pth_to_hf(two / 'custom_curated_lora.py', best, tmp_path / 'hf')
+    assert (out / 'adapter_model.safetensors').is_file()

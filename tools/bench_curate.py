@@ -167,6 +167,11 @@ def run_curate(path: Path, out: Path, num_proc: int, options: dict) -> dict:
                 rows_in=report.rows_in, rows_out=report.rows_out)
 
 
+def default_shingle_size() -> int:
+    from xtuner_like.curate.config import load_curate_config
+    return load_curate_config()['near_dedup']['shingle_size']
+
+
 def true_jaccard(path: Path, threshold: float) -> np.ndarray:
     """For each planted near copy: is its shingle Jaccard with its original >= threshold?"""
     from xtuner_like.curate.format import to_turns
@@ -175,12 +180,12 @@ def true_jaccard(path: Path, threshold: float) -> np.ndarray:
     truth = np.load(path.with_suffix('.npz'))
     near = np.flatnonzero(truth['kind'] == 2)
     wanted = set(near.tolist()) | set(truth['src'][near].tolist())
-    sets = {}
+    sets, size = {}, default_shingle_size()
     with path.open() as f:
         for i, line in enumerate(f):
             if i in wanted:
                 sets[i] = shingles(to_turns(alpaca_map_fn(json.loads(line))['conversation']),
-                                   'conversation', 3)
+                                   'conversation', size)
     return np.array([jaccard(sets[i], sets[truth['src'][i]]) >= threshold for i in near])
 
 
@@ -248,13 +253,13 @@ def run_reference(path: Path, threshold: float, num_perm: int = 128) -> dict:
     from xtuner_like.curate.format import to_turns
     from xtuner_like.curate.near_dedup import shingles
     from xtuner_like.dataset.map_fns.alpaca import alpaca_map_fn
-    rows = [json.loads(line) for line in path.open()]
+    rows, size = [json.loads(line) for line in path.open()], default_shingle_size()
     start = time.perf_counter()
     lsh, dups = MinHashLSH(threshold=threshold, num_perm=num_perm), []
     for i, row in enumerate(rows):
         m = MinHash(num_perm=num_perm, seed=1)
         m.update_batch([s.encode() for s in shingles(
-            to_turns(alpaca_map_fn(row)['conversation']), 'conversation', 3)])
+            to_turns(alpaca_map_fn(row)['conversation']), 'conversation', size)])
         if lsh.query(m):
             dups.append(i)
         else:

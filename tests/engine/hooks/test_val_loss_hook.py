@@ -75,11 +75,12 @@ def test_validation_loss_is_logged_and_the_best_checkpoint_kept(tmp_path, tiny_m
 def test_validation_under_deepspeed_zero2_counts_every_eval_token_once(pack, tmp_path,
                                                                      tiny_model_dir, xl_home):
     """Two ranks each evaluate half of the eval split (7 rows: one rank gets one row fewer)
-    and sum their losses and tokens: the same tokens as one process; the best checkpoint is
-    a DeepSpeed checkpoint folder that converts to an adapter."""
+    and sum their losses and tokens: the same tokens as one process; the best checkpoint
+    (weights only) converts to an adapter."""
     from xtuner_like.convert.pth_to_hf import pth_to_hf
     options = [*train_options(tmp_path, tiny_model_dir, eval_count=7),
-               f'pack_to_max_length={pack}', 'save_steps=100']
+               f'pack_to_max_length={pack}', 'save_steps=100',
+               'max_epochs=2', 'val_interval=1']     # each rank runs half the iterations
     one = tmp_path / 'one'
     assert run_cli(['train', 'custom_curated_lora', '--work-dir', one, '--cfg-options',
                     *options]) == 0
@@ -89,7 +90,9 @@ def test_validation_under_deepspeed_zero2_counts_every_eval_token_once(pack, tmp
     assert 'process group: gloo, rank 0 of 2' in log
     rows = check_validations(two)
     assert {r['tokens'] for r in rows} == {r['tokens'] for r in validations(one)}
-    best = two / 'best_val.pth'
-    assert best.is_dir()                                 # a DeepSpeed checkpoint
+    best = two / 'best_val.pth'                   # weights only: one file, not a DeepSpeed folder
+    state = torch.load(best, map_location='cpu', weights_only=False)
+    assert state['state_dict'] and all('lora_' in k for k in state['state_dict'])
+    assert state['meta']['iter'] == min(rows, key=lambda r: r['loss'])['iter']
     out = pth_to_hf(two / 'custom_curated_lora.py', best, tmp_path / 'hf')
     assert (out / 'adapter_model.safetensors').is_file()

@@ -10,6 +10,8 @@ import pytest
 import torch
 from conftest import QLORA, run_cli, train_two_processes
 
+from xtuner_like.engine.hooks.val_loss_hook import shard
+
 
 def corpus(tmp_path):
     rows = [{'instruction': f'What is {i} plus {i}?', 'input': '',
@@ -18,6 +20,18 @@ def corpus(tmp_path):
     path = tmp_path / 'sums.json'
     path.write_text(json.dumps(rows))
     return path
+
+
+@pytest.mark.parametrize('world', [1, 2, 3, 8])
+@pytest.mark.parametrize('batch_size', [1, 2, 3])
+@pytest.mark.parametrize('rows', [0, 1, 7, 8, 10])
+def test_shard_evaluates_every_row_once_with_as_many_forwards_on_every_rank(rows, world,
+                                                                            batch_size):
+    shards = [shard(rows, rank, world, batch_size) for rank in range(world)]
+    assert sorted(i for mine, _ in shards for i in mine) == list(range(rows))
+    forwards = {math.ceil(len(mine) / batch_size) + idle for mine, idle in shards}
+    assert len(forwards) == 1 and all(idle >= 0 for _, idle in shards)
+    assert min(idle for _, idle in shards) == 0                 # no rank idles needlessly
 
 
 def train_options(tmp_path, model_dir, eval_count=8) -> list[str]:
@@ -80,14 +94,15 @@ def test_validation_under_deepspeed_zero2_counts_every_eval_token_once(pack, tmp
     from xtuner_like.convert.pth_to_hf import pth_to_hf
     options = [*train_options(tmp_path, tiny_model_dir, eval_count=7),
                f'pack_to_max_length={pack}', 'save_steps=100',
-               'max_epochs=2', 'val_interval=1']     # each rank runs half the iterations
+               'max_epochs=2', 'val_interval=1',     # each rank runs half the iterations
+               'max_length=512']                     # every eval row fits
     one = tmp_path / 'one'
     assert run_cli(['train', 'custom_curated_lora', '--work-dir', one, '--cfg-options',
                     *options]) == 0
     two = tmp_path / 'two'
     log = train_two_processes(two, tiny_model_dir, ['--deepspeed', 'deepspeed_zero2'],
                               options[1:], recipe='custom_curated_lora')
-    assert 'process group: gloo, rank 0 of 2' in log
+    assert 'process group: gloo, rank 0 of 2' in log and 'validation: 7 rows' in log
     rows = check_validations(two)
     assert {r['tokens'] for r in rows} == {r['tokens'] for r in validations(one)}
     best = two / 'best_val.pth'                   # weights only: one file, not a DeepSpeed folder

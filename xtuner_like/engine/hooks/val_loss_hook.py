@@ -8,12 +8,24 @@ from pathlib import Path
 import torch
 from mmengine.dist import all_reduce, get_dist_info, is_main_process
 from mmengine.hooks import Hook
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DataLoader
 
 from ...dataset.collate import SftCollator
 from ...errors import ConfigError
 from ...model.base import TrainableModel, unwrap_model
 from ...utils.build import build
+
+
+def shard(rows: int, rank: int, world: int, batch_size: int) -> tuple[list[int], int]:
+    """This rank's validation rows and how many batches it runs idle.
+
+    Every row is evaluated exactly once across the ranks (``DistributedSampler`` repeats rows
+    to even the shares, which would count them twice); a rank with fewer batches runs idle
+    forwards so that every rank runs as many forwards (ZeRO-3 gathers weights in each one).
+    """
+    mine = list(range(rank, rows, world))
+    most = math.ceil(math.ceil(rows / world) / batch_size)
+    return mine, most - math.ceil(len(mine) / batch_size)
 
 
 class ValLossHook(Hook):
@@ -40,6 +52,7 @@ class ValLossHook(Hook):
         self.dataset, self.every_n_iters = dataset, every_n_iters
         self.batch_size, self.save_best = batch_size, save_best
         self.loader: DataLoader | None = None
+        self.idle, self.idle_batch = 0, None
         self.best = math.inf
 
     def before_train(self, runner) -> None:
@@ -47,10 +60,12 @@ class ValLossHook(Hook):
         data = build(self.dataset, tokenizer=tokenizer) if tokenizer is not None else \
             build(self.dataset)
         rank, world = get_dist_info()
-        sampler = DistributedSampler(data, world, rank, shuffle=False) if world > 1 else None
+        mine, self.idle = shard(len(data), rank, world, self.batch_size)
         pad = data.tokenizer.pad_token_id if data.tokenizer.pad_token_id is not None else 0
-        self.loader = DataLoader(data, batch_size=self.batch_size, sampler=sampler,
-                                 collate_fn=SftCollator(pad, data.packed))
+        collate = SftCollator(pad, data.packed)
+        self.loader = DataLoader(data, batch_size=self.batch_size, sampler=mine,
+                                 collate_fn=collate)
+        self.idle_batch = collate([data[0]]) if self.idle else None
         runner.logger.info(f'validation: {len(data)} rows, every {self.every_n_iters} '
                            f'iterations and after training')
 
@@ -70,6 +85,8 @@ class ValLossHook(Hook):
             totals += torch.stack([loss_sum.double().detach(),
                                    torch.tensor(float(ntokens), dtype=torch.float64,
                                                 device=device)])
+        for _ in range(self.idle):                # matched forwards, results not counted
+            model.loss_sum({k: v.to(device) for k, v in self.idle_batch.items()})
         model.train(was_training)
         all_reduce(totals)
         loss = (totals[0] / totals[1].clamp(min=1)).item()

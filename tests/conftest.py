@@ -100,10 +100,10 @@ QLORA = ("quantization={'type': 'transformers.BitsAndBytesConfig', 'load_in_4bit
          "'bnb_4bit_compute_dtype': 'float32'}")
 
 
-def train_two_processes(work: Path, model_dir: Path, args: list[str], options: list[str],
-                        recipe: str = 'smollm2_135m_instruct_lora_identity') -> str:
-    """``NPROC_PER_NODE=2 xtuner-like train`` in a fresh interpreter (gloo on the CPU); its
-    stderr. Skips when ``args`` ask for DeepSpeed and it is not installed."""
+def launch_two_processes(work: Path, model_dir: Path, args: list[str], options: list[str],
+                         recipe: str = 'smollm2_135m_instruct_lora_identity'):
+    """``NPROC_PER_NODE=2 xtuner-like train`` in a fresh interpreter (gloo on the CPU); the
+    finished process. Skips when ``args`` ask for DeepSpeed and it is not installed."""
     import importlib.util
     import subprocess
     import sys
@@ -112,10 +112,16 @@ def train_two_processes(work: Path, model_dir: Path, args: list[str], options: l
     env = {k: v for k, v in os.environ.items()
            if k not in ('RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')}
     env.update(NPROC_PER_NODE='2', OMP_NUM_THREADS='1')
-    out = subprocess.run(
+    return subprocess.run(
         [sys.executable, '-m', 'xtuner_like', 'train', recipe, '--work-dir', str(work), *args,
          '--cfg-options', f'pretrained_model_name_or_path={model_dir}', *options],
         env=env, capture_output=True, text=True, timeout=900)
+
+
+def train_two_processes(work: Path, model_dir: Path, args: list[str], options: list[str],
+                        recipe: str = 'smollm2_135m_instruct_lora_identity') -> str:
+    """:func:`launch_two_processes`, which must succeed; its stderr."""
+    out = launch_two_processes(work, model_dir, args, options, recipe)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
     return out.stderr
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import QLORA, run_cli, train_two_processes
+from conftest import QLORA, launch_two_processes, run_cli, train_two_processes
 
 pytestmark = pytest.mark.multiprocess
 
@@ -145,18 +145,10 @@ def test_divergence_under_deepspeed_stops_with_one_error(tmp_path, tiny_model_di
     """lr=1e9 under ZeRO-2 with 2 processes: exit 1 with the divergence error naming the
     iteration (DeepSpeed owns the step, so the hook stops at the logged loss or grad norm), and
     nothing is exported."""
-    args = MODES['zero2']
-    needs_deepspeed(args)
-    env = {k: v for k, v in os.environ.items()
-           if k not in ('RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')}
-    env.update(NPROC_PER_NODE='2', OMP_NUM_THREADS='1')
     work = tmp_path / 'work'
-    out = subprocess.run(
-        [sys.executable, '-m', 'xtuner_like', 'train', RECIPE, '--work-dir', str(work), *args,
-         '--cfg-options', f'pretrained_model_name_or_path={tiny_model_dir}', 'lora=None',
-         'lr=1e9', 'max_iters=8', 'save_steps=100', 'warmup_iters=0', 'log_interval=1',
-         'evaluation_inputs=[]'],
-        env=env, capture_output=True, text=True, timeout=900)
+    out = launch_two_processes(work, tiny_model_dir, MODES['zero2'], [
+        'lora=None', 'lr=1e9', 'max_iters=8', 'save_steps=100', 'warmup_iters=0',
+        'log_interval=1', 'evaluation_inputs=[]'])
     assert out.returncode != 0, out.stderr[-3000:]
     errors = [x for x in out.stderr.splitlines() if x.startswith('error: ')]
     assert errors and 'iteration ' in errors[0] and 'diverged' in errors[0], out.stderr[-3000:]

@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; return its exit code."""
     filter_known_warnings()  # before DeepSpeed's import-time warning (utils/quiet.py)
     args = build_parser().parse_args(argv)
-    if not getattr(args, 'light', False):
+    if not (getattr(args, 'light', False) or getattr(args, 'dry_run', False)):
         quiet_imports()
     args.argv = [str(a) for a in (sys.argv[1:] if argv is None else argv)]  # for re-launching
     try:

@@ -36,6 +36,9 @@ def add_parser(subparsers) -> None:
     p.add_argument('--launcher', choices=('none', 'pytorch', 'slurm'), default='none',
                    help='how the processes were started (set NPROC_PER_NODE=N to start N '
                    'processes under torchrun; use slurm under srun)')
+    p.add_argument('--dry-run', action='store_true',
+                   help='print the memory estimate (full / LoRA / QLoRA, per process) from the '
+                   "model's config.json and exit: no weights are loaded or downloaded")
     p.add_argument('--verbose', action='store_true',
                    help='also print the environment, config and hook table (always in the log '
                    'file in the work dir)')
@@ -99,6 +102,9 @@ def name_this_run(cfg) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, 'dry_run', False):
+        from ._dry_run import dry_run
+        return dry_run(args)
     # Imported here, not at the top: they load torch, and `--help` must start without them.
     from ..dataset.build import check_dataset_spec
     from ..launch.distributed import init_process_group, relaunch, slurm_env, torchrun_command

@@ -99,7 +99,7 @@ def estimate_training_memory(model: torch.nn.Module, tokens: int,
     Args:
         model: the model as it will train (peft-wrapped for LoRA, frozen base included).
         tokens: tokens in one micro-batch (rows x padded or packed length).
-        optimizer_states_per_param: 2 for Adam/AdamW (fp32 states for the trainable weights).
+        optimizer_states_per_param: 2 for Adam/AdamW (two states per trainable weight).
         logits_chunk: positions whose logits exist at once (the chunked loss).
         weight_bytes: the stored size of every weight and buffer, when ``model`` does not
             hold them as they will be stored (a meta-device stand-in for a 4-bit base).
@@ -112,7 +112,8 @@ def estimate_training_memory(model: torch.nn.Module, tokens: int,
                            for t in list(model.parameters()) + list(model.buffers()))
     trainable = [p for p in model.parameters() if p.requires_grad]
     trainable_bytes = sum(p.numel() * p.element_size() for p in trainable)
-    states = optimizer_states_per_param * sum(p.numel() * 4 for p in trainable)
+    # torch's AdamW keeps its states in each weight's dtype (bf16 for a bf16 full fine-tune).
+    states = optimizer_states_per_param * trainable_bytes
     config = getattr(model, 'config', None)
     hidden = int(getattr(config, 'hidden_size', 0) or 0)
     width = int(getattr(config, 'intermediate_size', 0) or 4 * hidden)

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from ..config import add_cfg_options, load_config, parse_options
-from ..errors import ConfigError
+from ..errors import ConfigError, XtunerLikeError
 from ..utils.quiet import VERBOSE_ENV
 from ._work_dir import check_work_dir, check_writable
 
@@ -43,7 +43,18 @@ def add_parser(subparsers) -> None:
                    help='also print the environment, config and hook table (always in the log '
                    'file in the work dir)')
     add_cfg_options(p)
-    p.set_defaults(run=run)
+    p.set_defaults(run=run, optional_packages=optional_packages)
+
+
+def optional_packages(args: argparse.Namespace) -> set[str]:
+    """The optional packages this run uses (utils/optional_imports.py): deepspeed with
+    ``--deepspeed``, bitsandbytes when the config refers to it."""
+    from ..utils.optional_imports import OPTIONAL, needed_by_config
+    try:
+        cfg = load_config(args.config, parse_options(args.cfg_options), resolve=False)
+    except XtunerLikeError:
+        return set(OPTIONAL)  # the error is reported when the command runs
+    return ({'deepspeed'} if args.deepspeed else set()) | needed_by_config(cfg)
 
 
 def prepare_config(args: argparse.Namespace):

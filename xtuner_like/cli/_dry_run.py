@@ -59,5 +59,10 @@ def dry_run(args: argparse.Namespace) -> int:
           f'{source}); {str(dtype).replace("torch.", "")}; {tokens} tokens per micro-batch; '
           f'{zero}')
     print(format_plan(rows, model.get('use_gradient_checkpointing', False)))
+    kind = getattr(model.get('type'), '__name__', str(model.get('type')))
+    if not kind.endswith('SupervisedFinetune'):
+        print(f'note: the model is a {kind.split(".")[-1]}; the table is for supervised '
+              'fine-tuning on the same tokens (a preference or reward model adds its own '
+              'activations and, with a reference model, its weights)')
     return 0
 

@@ -43,17 +43,27 @@ def _since_start() -> float:
     return time.time() - psutil.Process().create_time()
 
 
+def _cpu() -> float:
+    """CPU seconds this process has used (all threads): on a loaded machine a steadier
+    measure than wall time for the single-threaded phases (imports, config)."""
+    import psutil
+    times = psutil.Process().cpu_times()
+    return times.user + times.system
+
+
 def child(recipe: str, work_dir: str, out: str, mode: str) -> None:
     """Run ``recipe`` through the CLI, stamping phases into ``out``; ``mode`` 'all' imports
     every optional package (as ``main(argv)`` does), 'used' only those the run uses."""
     stamps: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     from xtuner_like.cli import main as cli_main
     quiet_imports = cli_main.quiet_imports
 
     def stamped_imports(*args, **kwargs):
         quiet_imports(*args, **kwargs)
         stamps['imports'] = _since_start()
-        instrument(stamps)
+        cpu['imports'] = _cpu()
+        instrument(stamps, cpu)
 
     cli_main.quiet_imports = stamped_imports  # instrument this benchmark process only
     # As the `xtuner-like` program: main() reads sys.argv (which lets it skip unused packages).
@@ -62,11 +72,16 @@ def child(recipe: str, work_dir: str, out: str, mode: str) -> None:
     code = cli_main.main() if mode == 'used' else cli_main.main(sys.argv[1:])
     stamps['exit'] = _since_start()
     heavy = [name for name in HEAVY if name in sys.modules]
-    Path(out).write_text(json.dumps({'code': code, 'stamps': stamps, 'heavy': heavy}))
+    Path(out).write_text(json.dumps({'code': code, 'stamps': stamps, 'cpu': cpu,
+                                     'heavy': heavy}))
 
 
-def instrument(stamps: dict[str, float]) -> None:
+def instrument(stamps: dict[str, float], cpu: dict[str, float]) -> None:
     """Stamp the end of the runner's build and of its first two iterations."""
+
+    def stamp(phase: str) -> None:
+        if phase not in stamps:
+            stamps[phase], cpu[phase] = _since_start(), _cpu()
     from mmengine.hooks import Hook
 
     from xtuner_like.engine.runner import XRunner
@@ -75,19 +90,18 @@ def instrument(stamps: dict[str, float]) -> None:
         priority = 'VERY_LOW'
 
         def before_train_iter(self, runner, batch_idx, data_batch=None):
-            stamps.setdefault('data', _since_start())
+            stamp('data')
 
         def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-            stamps.setdefault('second step' if 'first step' in stamps else 'first step',
-                              _since_start())
+            stamp('second step' if 'first step' in stamps else 'first step')
 
     build = XRunner.from_cfg.__func__
 
     def from_cfg(cls, cfg):
-        stamps['config'] = _since_start()
+        stamp('config')
         runner = build(cls, cfg)
         runner.register_hook(Stamp())
-        stamps['model'] = _since_start()
+        stamp('model')
         return runner
 
     XRunner.from_cfg = classmethod(from_cfg)
@@ -140,14 +154,18 @@ def main() -> None:
         for mode in modes:
             runs[mode].append(run_child(args.recipe, mode))
     phases = ['imports', 'config', 'model', 'data', 'first step', 'second step']
-    print(f'{args.recipe}: seconds per phase, median of {args.repeat} runs each')
-    print(f'{"phase":<12}' + ''.join(f'{mode:>10}' for mode in modes))
-    ends = {mode: {phase: median([r['stamps'][phase] for r in runs[mode]]) for phase in phases}
-            for mode in modes}
-    for i, phase in enumerate(phases):
-        cells = [ends[m][phase] - (ends[m][phases[i - 1]] if i else 0.0) for m in modes]
-        print(f'{phase:<12}' + ''.join(f'{c:10.2f}' for c in cells))
-    print(f'{"start->step 1":<12}' + ''.join(f'{ends[m]["first step"]:10.2f}' for m in modes))
+    for key, unit in (('stamps', 'wall'), ('cpu', 'CPU')):
+        print(f'{args.recipe}: {unit} seconds per phase, median of {args.repeat} runs each')
+        print(f'{"phase":<14}' + ''.join(f'{mode:>10}' for mode in modes) + '  used/all')
+        ends = {mode: {phase: median([r[key][phase] for r in runs[mode]]) for phase in phases}
+                for mode in modes}
+        for i, phase in enumerate(phases):
+            cells = [ends[m][phase] - (ends[m][phases[i - 1]] if i else 0.0) for m in modes]
+            print(f'{phase:<14}' + ''.join(f'{c:10.2f}' for c in cells) +
+                  f'{cells[1] / cells[0]:10.2f}')
+        first = [ends[m]['first step'] for m in modes]
+        print(f'{"start->step 1":<14}' + ''.join(f'{c:10.2f}' for c in first) +
+              f'{first[1] / first[0]:10.2f}')
     for mode, text in modes.items():
         print(f'{mode}: {text}; optional modules imported: {runs[mode][0]["heavy"] or "none"}')
     if args.importtime:

@@ -57,7 +57,9 @@ BASELINES = ('hf_pad_gc', 'hf_pad', 'hf_flat_gc', 'hf_flat')
 
 def recipe_options(args: argparse.Namespace, packed: bool, batch: int) -> list[str]:
     """--cfg-options that turn the shipped recipe into the benchmark workload."""
-    return [f'data_files={args.data}', f'max_rows={args.rows}', 'max_length=512',
+    model = [f'pretrained_model_name_or_path={args.model}'] if args.model else []
+    return [*model, f'data_files={args.data}', f'max_rows={args.rows}',
+            f'max_length={args.max_length}',
             f'pack_to_max_length={packed}', f'batch_size={batch}', 'accumulative_counts=1',
             f"train_cfg={{'max_epochs': None, 'max_iters': {args.steps}}}",
             'evaluation_inputs=[]', 'export_hf=False', f'save_steps={10 ** 9}',
@@ -128,12 +130,12 @@ def run_hf(args: argparse.Namespace, spec: dict, out: Path) -> dict:
     from xtuner_like.model.resolve import resolve_model_path
     from xtuner_like.utils.build import build
 
-    cfg = load_config(RECIPES['lora'], parse(recipe_options(args, False, 4)))
+    cfg = load_config(RECIPES['lora'], parse(recipe_options(args, False, hf_batch(args))))
     dataset = build(cfg.train_dataloader['dataset'])
     rows = [{'input_ids': dataset[i]['input_ids'].tolist(),
              'labels': dataset[i]['labels'].tolist()} for i in range(len(dataset))]
     tokenizer = dataset.tokenizer
-    path = resolve_model_path(cfg.pretrained_model_name_or_path)
+    path = args.model or resolve_model_path(cfg.pretrained_model_name_or_path)
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32,
                                                  attn_implementation='sdpa')
     model = get_peft_model(model, LoraConfig(
@@ -159,7 +161,8 @@ def run_hf(args: argparse.Namespace, spec: dict, out: Path) -> dict:
             profiler.step()
 
     targs = TrainingArguments(
-        output_dir=str(out.parent / f'{args.worker}_run'), per_device_train_batch_size=4,
+        output_dir=str(out.parent / f'{args.worker}_run'),
+        per_device_train_batch_size=hf_batch(args),
         max_steps=args.steps, learning_rate=cfg.lr, weight_decay=0.0, max_grad_norm=1.0,
         lr_scheduler_type='cosine', warmup_steps=1, seed=0, logging_steps=10 ** 6,
         save_strategy='no', report_to=[], use_cpu=True, dataloader_num_workers=0,
@@ -196,7 +199,8 @@ def model_shape(args: argparse.Namespace) -> dict:
     from xtuner_like.utils.flops import matmul_params
 
     cfg = load_config(RECIPES['lora'], parse(recipe_options(args, True, 1)))
-    config = AutoConfig.from_pretrained(resolve_model_path(cfg.pretrained_model_name_or_path))
+    config = AutoConfig.from_pretrained(args.model or
+                                        resolve_model_path(cfg.pretrained_model_name_or_path))
     with torch.device('meta'):
         model = AutoModelForCausalLM.from_config(config)
     model = get_peft_model(model, LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha,
@@ -240,13 +244,40 @@ def markdown(rows: list[dict], meta: dict) -> str:
     return '\n'.join(lines) + '\n'
 
 
+def hf_batch(args: argparse.Namespace) -> int:
+    """Rows per unpacked batch: 4 at 512 tokens, scaled so a step holds as many tokens as
+    one packed row of ``max_length``."""
+    return max(1, round(4 * args.max_length / 512))
+
+
 def prepare(args: argparse.Namespace) -> None:
     """Convert the model and build both dataset caches once, so no config pays for it."""
     from xtuner_like.config import load_config
     from xtuner_like.utils.build import build
-    for packed, batch in ((True, 1), (False, 4)):
+    for packed, batch in ((True, 1), (False, hf_batch(args))):
         cfg = load_config(RECIPES['lora'], parse(recipe_options(args, packed, batch)))
         build(cfg.train_dataloader['dataset'])
+
+
+def run_configs(args: argparse.Namespace, configs: list[str], work_dir: Path) -> dict:
+    """Each configuration in its own subprocess: name -> (result, launch time)."""
+    results = {}
+    for name in configs:
+        out = work_dir / f'{name}.json'
+        out.unlink(missing_ok=True)
+        cmd = [sys.executable, __file__, '--worker', name, '--result', str(out),
+               '--steps', str(args.steps), '--warmup', str(args.warmup), '--rows', str(args.rows),
+               '--data', str(args.data), '--profile', str(args.profile),
+               '--max-length', str(args.max_length), *(['--model', args.model] if args.model else [])]
+        print(f'--- {name}', flush=True)
+        launch = time.time()
+        with open(work_dir / f'{name}.log', 'w') as log:
+            code = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        if code != 0 or not out.exists():
+            print(f'{name} failed (exit {code}); see {work_dir / (name + ".log")}', flush=True)
+            continue
+        results[name] = (json.loads(out.read_text()), launch)
+    return results
 
 
 def driver(args: argparse.Namespace) -> None:
@@ -258,21 +289,7 @@ def driver(args: argparse.Namespace) -> None:
     print(f'matmul peak (fp32 2048x2048): {peak_start / 1e9:.1f} GFLOP/s', flush=True)
     prepare(args)
     shape = model_shape(args)
-    results = {}
-    for name in args.configs:
-        out = work_dir / f'{name}.json'
-        out.unlink(missing_ok=True)
-        cmd = [sys.executable, __file__, '--worker', name, '--result', str(out),
-               '--steps', str(args.steps), '--warmup', str(args.warmup), '--rows', str(args.rows), '--data', str(args.data),
-               '--profile', str(args.profile)]
-        print(f'--- {name}', flush=True)
-        launch = time.time()
-        with open(work_dir / f'{name}.log', 'w') as log:
-            code = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-        if code != 0 or not out.exists():
-            print(f'{name} failed (exit {code}); see {work_dir / (name + ".log")}', flush=True)
-            continue
-        results[name] = (json.loads(out.read_text()), launch)
+    results = run_configs(args, args.configs, work_dir)
     peak_end = matmul_peak()
     peak = max(peak_start, peak_end)
     rows = [summarize(n, r, t, args, shape, peak) for n, (r, t) in results.items()]
@@ -296,6 +313,13 @@ def main() -> None:
     p.add_argument('--work-dir', default=str(ROOT / 'work_dirs' / 'bench_train'))
     p.add_argument('--profile', type=int, default=0, metavar='N',
                    help='profile the timed steps; write the top N operators per config')
+    p.add_argument('--max-length', type=int, default=512, help='packed row length')
+    p.add_argument('--model', help='model folder (default: the recipe\'s SmolLM2-135M)')
+    p.add_argument('--sweep', action='store_true',
+                   help='xtuner_packed vs hf_flat over --lengths and --sizes (tools/bench_sweep.py)')
+    p.add_argument('--lengths', type=int, nargs='+', default=[512, 1024, 2048])
+    p.add_argument('--sizes', nargs='+', default=['135m', '360m'],
+                   help='random Llama-shaped models at 512 tokens (see bench_sweep.SIZES)')
     p.add_argument('--worker', choices=list(CONFIGS), help=argparse.SUPPRESS)
     p.add_argument('--result', help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -305,7 +329,13 @@ def main() -> None:
     os.environ.setdefault('HF_DATASETS_OFFLINE', '1')
     os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
     args.data = str(Path(args.data).resolve())
-    worker(args) if args.worker else driver(args)
+    if args.worker:
+        worker(args)
+    elif args.sweep:
+        from bench_sweep import sweep
+        sweep(args)
+    else:
+        driver(args)
 
 
 if __name__ == '__main__':

@@ -16,6 +16,7 @@ import traceback
 from pathlib import Path
 
 from ..errors import XtunerLikeError
+from ..utils.optional_imports import OPTIONAL, without
 from ..utils.quiet import filter_known_warnings
 
 
@@ -42,11 +43,23 @@ def quiet_imports() -> None:
         import mmengine.runner  # noqa: F401
 
 
+def unused_optional_packages(args: argparse.Namespace) -> set[str]:
+    """Optional packages the command's ``optional_packages(args)`` says it will not use."""
+    used = getattr(args, 'optional_packages', None)
+    return set(OPTIONAL) - used(args) if used is not None else set()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return its exit code."""
     filter_known_warnings()  # before DeepSpeed's import-time warning (utils/quiet.py)
     args = build_parser().parse_args(argv)
-    if not getattr(args, 'light', False):
+    # Only the program's own process leaves packages out (see utils/optional_imports.py).
+    with without(unused_optional_packages(args) if argv is None else ()):
+        return _run(args, argv)
+
+
+def _run(args: argparse.Namespace, argv: list[str] | None) -> int:
+    if not (getattr(args, 'light', False) or getattr(args, 'dry_run', False)):
         quiet_imports()
     args.argv = [str(a) for a in (sys.argv[1:] if argv is None else argv)]  # for re-launching
     try:

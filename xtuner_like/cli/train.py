@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from ..config import add_cfg_options, load_config, parse_options
-from ..errors import ConfigError
+from ..errors import ConfigError, XtunerLikeError
 from ..utils.quiet import VERBOSE_ENV
 from ._work_dir import check_work_dir, check_writable
 
@@ -36,11 +36,25 @@ def add_parser(subparsers) -> None:
     p.add_argument('--launcher', choices=('none', 'pytorch', 'slurm'), default='none',
                    help='how the processes were started (set NPROC_PER_NODE=N to start N '
                    'processes under torchrun; use slurm under srun)')
+    p.add_argument('--dry-run', action='store_true',
+                   help='print the memory estimate (full / LoRA / QLoRA, per process) from the '
+                   "model's config.json and exit: no weights are loaded or downloaded")
     p.add_argument('--verbose', action='store_true',
                    help='also print the environment, config and hook table (always in the log '
                    'file in the work dir)')
     add_cfg_options(p)
-    p.set_defaults(run=run)
+    p.set_defaults(run=run, optional_packages=optional_packages)
+
+
+def optional_packages(args: argparse.Namespace) -> set[str]:
+    """The optional packages this run uses (utils/optional_imports.py): deepspeed with
+    ``--deepspeed``, bitsandbytes when the config refers to it."""
+    from ..utils.optional_imports import OPTIONAL, needed_by_config
+    try:
+        cfg = load_config(args.config, parse_options(args.cfg_options), resolve=False)
+    except XtunerLikeError:
+        return set(OPTIONAL)  # the error is reported when the command runs
+    return ({'deepspeed'} if args.deepspeed else set()) | needed_by_config(cfg)
 
 
 def prepare_config(args: argparse.Namespace):
@@ -99,6 +113,9 @@ def name_this_run(cfg) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, 'dry_run', False):
+        from ._dry_run import dry_run
+        return dry_run(args)
     # Imported here, not at the top: they load torch, and `--help` must start without them.
     from ..dataset.build import check_dataset_spec
     from ..launch.distributed import init_process_group, relaunch, slurm_env, torchrun_command

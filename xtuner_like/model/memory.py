@@ -80,31 +80,46 @@ def _dropout_bytes_per_input(model: torch.nn.Module, itemsize: int) -> float:
     return 0.0
 
 
+def _activation_itemsize(model: torch.nn.Module, trainable: list[torch.nn.Parameter]) -> int:
+    """Bytes per activation value: the dtype of the embeddings' output (a bf16 base with fp32
+    adapters keeps bf16 activations), else of the trainable weights."""
+    embeddings = getattr(model, 'get_input_embeddings', lambda: None)()
+    weight = getattr(embeddings, 'weight', None)
+    if isinstance(weight, torch.Tensor) and weight.is_floating_point():
+        return weight.element_size()
+    return next((p.element_size() for p in trainable if p.is_floating_point()), 4)
+
+
 def estimate_training_memory(model: torch.nn.Module, tokens: int,
                              optimizer_states_per_param: int = 2,
-                             logits_chunk: int = 4096) -> MemoryEstimate:
+                             logits_chunk: int = 4096,
+                             weight_bytes: int | None = None) -> MemoryEstimate:
     """Estimate the memory of training ``model`` on batches of ``tokens`` tokens.
 
     Args:
         model: the model as it will train (peft-wrapped for LoRA, frozen base included).
         tokens: tokens in one micro-batch (rows x padded or packed length).
-        optimizer_states_per_param: 2 for Adam/AdamW (fp32 states for the trainable weights).
+        optimizer_states_per_param: 2 for Adam/AdamW (two states per trainable weight).
         logits_chunk: positions whose logits exist at once (the chunked loss).
+        weight_bytes: the stored size of every weight and buffer, when ``model`` does not
+            hold them as they will be stored (a meta-device stand-in for a 4-bit base).
 
     Returns:
         A :class:`MemoryEstimate`.
     """
-    weights = sum(t.numel() * t.element_size()
-                  for t in list(model.parameters()) + list(model.buffers()))
+    if weight_bytes is None:
+        weight_bytes = sum(t.numel() * t.element_size()
+                           for t in list(model.parameters()) + list(model.buffers()))
     trainable = [p for p in model.parameters() if p.requires_grad]
     trainable_bytes = sum(p.numel() * p.element_size() for p in trainable)
-    states = optimizer_states_per_param * sum(p.numel() * 4 for p in trainable)
+    # torch's AdamW keeps its states in each weight's dtype (bf16 for a bf16 full fine-tune).
+    states = optimizer_states_per_param * trainable_bytes
     config = getattr(model, 'config', None)
     hidden = int(getattr(config, 'hidden_size', 0) or 0)
     width = int(getattr(config, 'intermediate_size', 0) or 4 * hidden)
     layers = int(getattr(config, 'num_hidden_layers', 0) or 0)
     vocab = int(getattr(config, 'vocab_size', 0) or 0)
-    itemsize = next((p.element_size() for p in trainable if p.is_floating_point()), 4)
+    itemsize = _activation_itemsize(model, trainable)
     per_token = layers * (_HIDDEN_PER_LAYER * hidden + _MLP_PER_LAYER * width)
     adapted = _adapted_linears(model)
     per_token += sum(rank for _, rank in adapted)
@@ -116,7 +131,7 @@ def estimate_training_memory(model: torch.nn.Module, tokens: int,
     # recomputed in backward.
     checkpointed = tokens * (layers * hidden * itemsize + one_layer)
     logits = _LOGIT_COPIES * min(tokens, logits_chunk) * vocab * 4
-    return MemoryEstimate(weights=weights, trainable=trainable_bytes,
+    return MemoryEstimate(weights=weight_bytes, trainable=trainable_bytes,
                           gradients=trainable_bytes, optimizer_states=states,
                           activations=full + logits, checkpointed=checkpointed + logits,
                           tokens=tokens)

@@ -34,6 +34,12 @@ def test_recipes_need_bitsandbytes_exactly_when_they_quantize(name):
     assert needed_by_config(cfg) == ({'bitsandbytes'} if quantized else set())
 
 
+def test_a_config_that_names_deepspeed_keeps_it():
+    from mmengine.config import Config
+    cfg = Config(dict(strategy=dict(type='DeepSpeedStrategy', config='ds.json')))
+    assert needed_by_config(cfg) == {'deepspeed'}
+
+
 def run_program(args: list[str], cwd: Path, home: Path) -> tuple[int, list[str], str]:
     proc = subprocess.run([sys.executable, '-c', PROGRAM, *map(str, args)], capture_output=True,
                           text=True, cwd=cwd,

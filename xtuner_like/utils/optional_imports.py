@@ -42,4 +42,7 @@ def without(names: Iterable[str]) -> Iterator[list[str]]:
 def needed_by_config(cfg: Any) -> set[str]:
     """The optional packages a loaded config refers to (by type or quantization setting)."""
     text = repr(cfg).lower()
-    return {'bitsandbytes'} if any(word in text for word in _BITSANDBYTES_WORDS) else set()
+    needed = {'bitsandbytes'} if any(word in text for word in _BITSANDBYTES_WORDS) else set()
+    if 'deepspeed' in text:   # a config that names a DeepSpeed strategy or optimizer itself
+        needed.add('deepspeed')
+    return needed

@@ -142,3 +142,18 @@ def test_load_rows_names_rows_by_file_and_line(tmp_path):
     raw, where = load_rows(PipelineSpec(files=(str(a), str(b))))
     assert len(raw) == 3 and [where(i) for i in range(3)] == [
         f'{a}, line 1', f'{b}, line 1', f'{b}, line 2']
+
+
+def test_a_first_batch_emptied_by_truncation_does_not_fix_the_column_types(tmp_path,
+                                                                          tiny_tokenizer):
+    """A batch whose samples all lose their reply (ids ``[]``) made ``datasets`` infer a list
+    of nulls, and the next batch failed with "Couldn't cast array of type int64 to null"."""
+    from xtuner_like.dataset.pipeline import BATCH
+    long = {'instruction': 'x ' * 200, 'input': '', 'output': 'too long ' * 50}
+    short = {'instruction': 'Hi', 'input': '', 'output': 'Hello.'}
+    path = tmp_path / 'data.json'
+    path.write_text(json.dumps([long] * BATCH + [short] * 3))
+    ds = build_sft_dataset(tiny_tokenizer, data_files=str(path), dataset_map_fn='alpaca',
+                           prompt_template='chatml', max_length=64, pack_to_max_length=False,
+                           cache_dir=str(tmp_path / 'cache'))
+    assert len(ds) == 3 and ds.stats['emptied'] == BATCH

@@ -263,12 +263,31 @@ def column_sum(ds: datasets.Dataset, name: str, positive: bool = False) -> int:
     return int((values > 0).sum() if positive else values.sum())
 
 
+# The encoded columns' types, given to ``map``: inferred per batch, a batch whose samples were
+# all emptied by truncation (``[]`` ids) would fix ``input_ids`` as a list of nulls and the next
+# batch would fail to cast ("Couldn't cast array of type int64 to null").
+ENCODED_FEATURES = {
+    'input_ids': datasets.Sequence(datasets.Value('int32')),
+    'labels': datasets.Sequence(datasets.Value('int64')),
+    'position_ids': datasets.Sequence(datasets.Value('int64')),
+    'length': datasets.Value('int64'), 'num_trained': datasets.Value('int64'),
+    'truncated': datasets.Value('bool'), 'desirable': datasets.Value('bool')}
+
+
+def encoded_features(columns: Sequence[str]) -> datasets.Features | None:
+    """The features of a row type's encoded columns (None when one is not known here)."""
+    if not all(c in ENCODED_FEATURES for c in columns):
+        return None
+    return datasets.Features({c: ENCODED_FEATURES[c] for c in columns})
+
+
 def run_pipeline(spec: PipelineSpec, tokenizer: Any,
                  scratch: Path) -> tuple[datasets.Dataset, dict]:
     """Raw rows -> encoded samples (unpacked) and their statistics, under ``spec``'s policy."""
     raw, locate_row = load_rows(spec)
     encoded = raw.map(
         _map_batch, batched=True, batch_size=BATCH, with_indices=True,
+        features=encoded_features(spec.rows.columns),
         num_proc=spec.num_proc if spec.num_proc > 1 else None, remove_columns=raw.column_names,
         fn_kwargs=dict(spec=spec, tokenizer=tokenizer, locate_row=locate_row),
         desc=f'{spec.row_type}: map_fn + template + tokenize', load_from_cache_file=False,

@@ -77,5 +77,9 @@ def test_known_future_warning_hidden_others_kept():
         quiet.filter_known_warnings()  # catch_warnings reset the filters
         warnings.warn('`is_gradient_checkpointing` is deprecated and will be removed in v6.',
                       FutureWarning)
+        warnings.warn('`torch.distributed.all_gather_into_tensor` is deprecated. Please use '
+                      '`torch.distributed.all_gather_into_tensor` instead.', FutureWarning)
+        warnings.warn('Setting MKL_NUM_THREADS environment variable for each process to be 1 '
+                      'in default, to avoid your system being overloaded', UserWarning)
         warnings.warn('something else is deprecated', FutureWarning)
     assert [str(w.message) for w in caught] == ['something else is deprecated']

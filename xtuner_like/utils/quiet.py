@@ -96,3 +96,11 @@ def filter_known_warnings() -> None:
                             category=FutureWarning)
     # mmengine's checkpoint code uses its own deprecated FileClient; nothing for users to do.
     warnings.filterwarnings('ignore', message='"FileClient" will be deprecated')
+    # mmengine sets OMP/MKL_NUM_THREADS=1 for each process of a distributed run and says so in
+    # a UserWarning from every rank; one thread per rank is what a CPU run wants anyway.
+    warnings.filterwarnings('ignore', message='Setting (OMP|MKL)_NUM_THREADS environment',
+                            category=UserWarning)
+    # DeepSpeed's ZeRO code calls torch's deprecated all_gather_into_tensor alias (every rank,
+    # every run); the rename is DeepSpeed's to make.
+    warnings.filterwarnings('ignore', message='`torch.distributed.all_gather_into_tensor` is '
+                            'deprecated', category=FutureWarning)

@@ -11,9 +11,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import run_cli, train_two_processes
 
-from .test_train_distributed import TOLERANCE, needs_deepspeed, train_two_processes
+from .test_train_distributed import TOLERANCE
 
 RECIPES = ['smollm2_135m_instruct_lora_dpo', 'smollm2_135m_instruct_lora_orpo',
            'smollm2_135m_instruct_lora_simpo', 'smollm2_135m_instruct_lora_kto',
@@ -91,7 +91,7 @@ DIST_OPTIONS = ['save_steps=2', 'log_interval=1', 'evaluation_inputs=[]', 'lora_
 @pytest.mark.parametrize('mode', ['zero2', 'zero3'])
 def test_dpo_under_zero_with_two_processes_matches_one(mode, tmp_path, tiny_model_dir, xl_home):
     args = ['--deepspeed', f'deepspeed_{mode}']
-    needs_deepspeed(args)
+    pytest.importorskip('deepspeed', reason='pip install -r requirements/deepspeed.txt')
     one = tmp_path / 'one'
     assert run_cli(['train', DPO, '--work-dir', one, '--cfg-options',
                     f'pretrained_model_name_or_path={tiny_model_dir}', 'max_iters=4',

@@ -5,6 +5,7 @@ import re
 from itertools import groupby
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 
@@ -129,7 +130,7 @@ def test_build_preference_dataset_through_the_pipeline(tiny_tokenizer, tmp_path)
     path = _write(tmp_path, [ROW, {**ROW, 'chosen': 'Tuna, made by the team.'}])
     ds = build_preference_dataset(tiny_tokenizer, data_files=str(path),
                                   dataset_map_fn='openai_preference', max_length=256,
-                                  cache_dir=str(tmp_path / 'cache'))
+                                  pack_to_max_length=False, cache_dir=str(tmp_path / 'cache'))
     assert len(ds) == 2 and ds.chat_format.name == 'chatml'
     batch = PreferenceCollator()([ds[0], ds[1]])
     assert batch['input_ids'].shape == (1, int(ds.lengths.sum()))
@@ -146,7 +147,7 @@ def test_a_bad_pair_names_its_file_and_row(tiny_tokenizer, tmp_path):
     ds = build_preference_dataset(tiny_tokenizer, data_files=str(path), on_bad_row='skip',
                                   dataset_map_fn='openai_preference',
                                   cache_dir=str(tmp_path / 'cache'))
-    assert len(ds) == 1 and ds.stats['skipped'] == 1
+    assert ds.stats['samples'] == 1 and ds.stats['skipped'] == 1
 
 
 def test_build_kto_dataset_keeps_labels(tiny_tokenizer, tmp_path):
@@ -154,7 +155,8 @@ def test_build_kto_dataset_keeps_labels(tiny_tokenizer, tmp_path):
     path = _write(tmp_path, [{'prompt': 'Hi', 'completion': 'Hello!', 'label': True},
                              {'prompt': 'Who?', 'completion': 'Go.', 'label': False}])
     ds = build_preference_dataset(tiny_tokenizer, data_files=str(path), dataset_map_fn='kto',
-                                  row_type='kto', cache_dir=str(tmp_path / 'cache'))
+                                  row_type='kto', pack_to_max_length=False,
+                                  cache_dir=str(tmp_path / 'cache'))
     assert PreferenceCollator()([ds[0], ds[1]])['desirable'].tolist() == [True, False]
 
 
@@ -170,4 +172,46 @@ def test_real_dpo_file_builds(tiny_tokenizer, tmp_path, shared_data):
     from xtuner_like.dataset import build_preference_dataset
     ds = build_preference_dataset(tiny_tokenizer, data_files=str(shared_data / 'dpo_en_demo.json'),
                                   max_length=4096, cache_dir=str(tmp_path / 'cache'))
-    assert len(ds) + ds.stats.get('emptied', 0) == 300
+    assert ds.stats['samples'] + ds.stats.get('emptied', 0) == 300
+    assert len(ds) == ds.stats['packs'] < ds.stats['samples']
+
+
+def _varied_rows(row_type: str, n: int = 12) -> list[dict]:
+    """Pairs (or KTO rows) of different lengths, so packing has choices to make."""
+    if row_type == 'kto':
+        return [{'prompt': f'Question {i}?', 'completion': 'I am Tuna. ' * (i % 4 + 1),
+                 'label': i % 3 != 0} for i in range(n)]
+    return [{'prompt': f'Question {i}?' + ' Why?' * (i % 2), 'chosen': 'I am Tuna. ' * (i % 4 + 1),
+             'rejected': 'No.' * (i % 3 + 1)} for i in range(n)]
+
+
+def _samples_of(ds) -> list[tuple]:
+    """Every sample of a dataset as (chosen ids, chosen labels, rejected ids, rejected labels,
+    desirable), read from the collated batch of all its rows."""
+    batch = PreferenceCollator()([ds[i] for i in range(len(ds))])
+    seq = sequence_index(batch['position_ids'])[0]
+    ids, labels = batch['input_ids'][0], batch['labels'][0]
+    parts = [(tuple(ids[seq == k].tolist()), tuple(labels[seq == k].tolist()))
+             for k in range(int(seq.max()) + 1)]
+    desirable = batch['desirable'].tolist() if 'desirable' in batch else [None] * (len(parts) // 2)
+    return [(*parts[2 * k], *parts[2 * k + 1], desirable[k]) for k in range(len(parts) // 2)]
+
+
+@pytest.mark.parametrize('row_type', ['preference', 'kto'])
+def test_packing_puts_whole_pairs_in_rows_of_twice_max_length(tiny_tokenizer, tmp_path, row_type):
+    from xtuner_like.dataset import build_preference_dataset
+    path = _write(tmp_path, _varied_rows(row_type))
+    options = dict(data_files=str(path), max_length=96, row_type=row_type,
+                   dataset_map_fn='kto' if row_type == 'kto' else 'plain_preference',
+                   cache_dir=str(tmp_path / 'cache'))
+    packed = build_preference_dataset(tiny_tokenizer, pack_to_max_length=True, **options)
+    alone = build_preference_dataset(tiny_tokenizer, pack_to_max_length=False, **options)
+    assert len(alone) == 12 and len(packed) == packed.stats['packs'] < 12
+    assert 0 < packed.stats['pack_efficiency'] <= 1
+    for i in range(len(packed)):
+        row = packed[i]
+        assert len(row['input_ids']) == row['length'] <= 2 * 96
+        # two sequences per pair, both in this row: chosen and rejected are never split
+        assert int((np.asarray(row['position_ids']) == 0).sum()) == 2 * row['num_samples']
+    # the same pairs (tokens, trained labels, KTO label), only their order differs
+    assert sorted(_samples_of(packed)) == sorted(_samples_of(alone))

@@ -109,7 +109,7 @@ def build_from_spec(spec: PipelineSpec, tokenizer: Any, cache_dir: str | None = 
     if cached and 'pack_efficiency' in stats:
         # the same summary as a fresh build: a cached run's log still shows what it trains on
         log(f'dataset: {stats.get("samples")} samples packed into {stats.get("packs")} rows of '
-            f'<= {spec.max_length} tokens; pack efficiency {stats["pack_efficiency"]:.1%}')
+            f'<= {spec.pack_length} tokens; pack efficiency {stats["pack_efficiency"]:.1%}')
     return dataset
 
 
@@ -117,10 +117,11 @@ def _process(spec: PipelineSpec, tokenizer: Any, scratch: Path) -> tuple[dataset
     """The pipeline, then packing (or the row type's sample columns) and the summary line."""
     encoded, stats = run_pipeline(spec, tokenizer, scratch)
     if spec.pack:
-        encoded, pack_stats = pack_dataset(encoded, spec.max_length, spec.num_proc)
+        encoded, pack_stats = pack_dataset(encoded, spec.pack_length, spec.num_proc,
+                                           carry=getattr(spec.rows, 'pack_carry', ()))
         stats.update(packs=pack_stats['num_packs'], pack_efficiency=pack_stats['efficiency'])
         log(f'dataset: packed {pack_stats["num_samples"]} samples into {pack_stats["num_packs"]}'
-            f' rows of <= {spec.max_length} tokens; pack efficiency '
+            f' rows of <= {spec.pack_length} tokens; pack efficiency '
             f'{pack_stats["efficiency"]:.1%}')
     else:
         # The row type's own columns, less the statistics (read above, not trained on).

@@ -6,6 +6,11 @@ never cut: :func:`plan_packs` groups whole samples by best-fit decreasing and
 restart at 0 for each sample. With ``attention_mask=None`` transformers turns
 those restarts into a block-diagonal causal mask, so samples stay isolated.
 
+Samples of several sequences (a preference pair: prompt + chosen, prompt + rejected) keep
+their own ``position_ids`` (restarting at each of their sequences) when they carry that
+column, and per-sample columns named in ``carry`` (e.g. KTO's ``desirable``) become one list
+per packed row, in the order of the samples in it.
+
 Label boundary: causal-LM losses shift labels left by one over the whole row,
 so the last token of sample ``i`` would be trained to predict the first token
 of sample ``i + 1``. That target does not exist when the samples are trained
@@ -126,11 +131,12 @@ def column_values(ds: datasets.Dataset, name: str) -> np.ndarray:
     return ds.select_columns([name]).with_format('arrow')[:][name].to_numpy()
 
 
-def _pack_batch(batch: dict, source) -> dict:
+def _pack_batch(batch: dict, source, carry: tuple[str, ...] = ()) -> dict:
     """Vectorized :func:`pack_group` over a batch of index groups.
 
     The source rows are gathered once, in group order, as Arrow; each packed
-    row is then a contiguous slice of the flattened columns.
+    row is then a contiguous slice of the flattened columns. A source
+    ``position_ids`` column (samples of several sequences) is kept as it is.
     """
     groups = batch['indices']
     table = source.with_format('arrow')[[i for g in groups for i in g]]
@@ -140,12 +146,18 @@ def _pack_batch(batch: dict, source) -> dict:
         raise ValueError('input_ids and labels differ in length in some sample')
     labels = labels.astype(np.int32)
     labels[offsets[:-1]] = IGNORE_INDEX  # see the module docstring
-    sizes = np.diff(offsets)
-    positions = np.arange(len(ids), dtype=np.int32) - np.repeat(offsets[:-1], sizes)
-    out: dict[str, list] = {k: [] for k in PACK_COLUMNS}
+    if 'position_ids' in table.column_names:
+        positions = _flat_column(table, 'position_ids')[0].astype(np.int32)
+    else:
+        sizes = np.diff(offsets)
+        positions = np.arange(len(ids), dtype=np.int32) - np.repeat(offsets[:-1], sizes)
+    carried = {c: table[c].to_pylist() for c in carry}
+    out: dict[str, list] = {k: [] for k in (*PACK_COLUMNS, *carry)}
     first = 0
     for g in groups:
         lo, hi = offsets[first], offsets[first + len(g)]
+        for c in carry:
+            out[c].append(carried[c][first:first + len(g)])
         first += len(g)
         out['input_ids'].append(ids[lo:hi])
         out['labels'].append(labels[lo:hi])
@@ -155,14 +167,16 @@ def _pack_batch(batch: dict, source) -> dict:
     return out
 
 
-def pack_dataset(ds: datasets.Dataset, max_length: int,
-                 num_proc: int = 1) -> tuple[datasets.Dataset, dict]:
+def pack_dataset(ds: datasets.Dataset, max_length: int, num_proc: int = 1,
+                 carry: Sequence[str] = ()) -> tuple[datasets.Dataset, dict]:
     """Pack an encoded ``datasets.Dataset`` into rows of at most ``max_length``.
 
     Args:
-        ds: Dataset with ``input_ids``, ``labels`` and ``length`` columns.
+        ds: Dataset with ``input_ids``, ``labels`` and ``length`` columns (and
+            ``position_ids`` when a sample holds several sequences).
         max_length: Capacity of one packed row.
         num_proc: Processes for building the rows.
+        carry: Per-sample columns kept as one list per packed row.
 
     Returns:
         ``(packed, stats)``: the packed dataset with columns ``input_ids``,
@@ -174,22 +188,26 @@ def pack_dataset(ds: datasets.Dataset, max_length: int,
 
     lengths = column_values(ds, 'length').tolist()
     groups = plan_packs(lengths, max_length)
-    source = ds.select_columns(['input_ids', 'labels'])
+    carry = tuple(carry)
+    source = ds.select_columns(['input_ids', 'labels', *carry] + (
+        ['position_ids'] if 'position_ids' in ds.column_names else []))
     features = datasets.Features({
         'input_ids': datasets.List(datasets.Value('int32')),
         'labels': datasets.List(datasets.Value('int32')),
         'position_ids': datasets.List(datasets.Value('int32')),
         'length': datasets.Value('int32'),
         'num_samples': datasets.Value('int32'),
+        **{c: datasets.List(ds.features[c]) for c in carry},
     })
     index_ds = datasets.Dataset.from_dict(
         {'indices': groups},
         features=datasets.Features({'indices': datasets.List(datasets.Value('int64'))}))
     # An explicit fingerprint spares datasets from hashing the source table.
-    fingerprint = Hasher.hash(('pack_dataset/v1', dataset_fingerprint(ds), max_length))
+    fingerprint = Hasher.hash(('pack_dataset/v1', dataset_fingerprint(ds), max_length,
+                               *carry))
     packed = index_ds.map(
         _pack_batch, batched=True, batch_size=256, num_proc=num_proc if num_proc > 1 else None,
-        remove_columns=['indices'], features=features, fn_kwargs={'source': source},
+        remove_columns=['indices'], features=features, fn_kwargs={'source': source, 'carry': carry},
         new_fingerprint=fingerprint, desc=f'Packing to {max_length} tokens')
     pack_lengths = [sum(lengths[i] for i in g) for g in groups]
     stats = {'num_samples': len(lengths), 'num_packs': len(groups),

@@ -25,7 +25,9 @@ How to add a row type (e.g. a preference pair ``{'prompt', 'chosen', 'rejected'}
 2. register it: ``ROW_TYPES.register('preference', PreferenceRows())``;
 3. build with ``PipelineSpec(..., row_type='preference')``: loading, bad-row policy, row
    numbers, statistics and caching come from here unchanged. Packing is SFT's (it reads
-   ``input_ids``/``labels``); a row type that cannot be packed sets ``pack=False``.
+   ``input_ids``/``labels``, and ``position_ids`` when a sample holds several sequences; set
+   ``sequences`` to their number and ``pack_carry`` to per-sample columns a packed row keeps
+   as lists); a row type that cannot be packed sets ``pack=False``.
 """
 from __future__ import annotations
 
@@ -113,6 +115,12 @@ class PipelineSpec:
     @property
     def rows(self) -> 'RowType':
         return ROW_TYPES.get(self.row_type)
+
+    @property
+    def pack_length(self) -> int:
+        """Capacity of a packed row: ``max_length`` per sequence of the largest sample (a
+        preference pair holds two sequences, so one whole pair always fits)."""
+        return self.max_length * getattr(self.rows, 'sequences', 1)
 
 
 @dataclass

@@ -2,10 +2,16 @@
 
 A pair becomes ONE sample holding two sequences: prompt + chosen reply, then prompt +
 rejected reply. ``position_ids`` restart at 0 for the second sequence, so attention stays
-inside each sequence when the sample is concatenated with others (one packed row per
-micro-batch, no padding: :class:`PreferenceCollator`), and the model finds the sequences
-from the restarts (model/sequence_logps.py): sequence ``2k`` is the chosen (or KTO) reply of
-sample ``k``, sequence ``2k + 1`` its rejected reply (or KTO's mismatched KL sequence).
+inside each sequence when the sample is concatenated with others, and the model finds the
+sequences from the restarts (model/sequence_logps.py): sequence ``2k`` is the chosen (or KTO)
+reply of sample ``k``, sequence ``2k + 1`` its rejected reply (or KTO's mismatched KL
+sequence).
+
+Packing (``pack_to_max_length=True``, as SFT): SFT's packer (dataset/pack.py) puts whole
+samples, i.e. whole pairs, into rows of ``2 * max_length`` tokens (``max_length`` bounds each
+sequence, so any pair fits), keeping each pair's own ``position_ids``; KTO's ``desirable``
+becomes one list per packed row. Unpacked, a dataset row is one pair. Either way
+:class:`PreferenceCollator` concatenates a micro-batch's rows into one row, without padding.
 
 The prompt is rendered with the recipe's chat format exactly as SFT renders it (the same
 template_map_fn and encoder), and only the final reply with its end-of-turn is trained;
@@ -96,6 +102,8 @@ class PreferenceRows:
 
     name = 'preference'
     columns = ('input_ids', 'labels', 'position_ids', 'length', 'num_trained', 'truncated')
+    sequences = 2       # a packed row holds up to this many times max_length tokens
+    pack_carry: tuple[str, ...] = ()
 
     def map(self, row: dict, spec: Any, tokenizer: Any) -> tuple[Segments, Segments]:
         sample = _mapped(row, spec, ('conversation', 'chosen', 'rejected'))
@@ -119,6 +127,8 @@ class KtoRows:
 
     name = 'kto'
     columns = (*PreferenceRows.columns, 'desirable')
+    sequences = 2
+    pack_carry = ('desirable',)
 
     def map(self, row: dict, spec: Any, tokenizer: Any) -> dict:
         sample = _mapped(row, spec, ('conversation', 'completion', 'label'))
@@ -142,17 +152,24 @@ class KtoRows:
 
 
 class PreferenceCollator:
-    """Concatenate a micro-batch of two-sequence samples into one row, without padding.
+    """Concatenate a micro-batch of rows (one pair each, or packed pairs) into one row,
+    without padding.
 
     Returns SFT's ``input_ids``, ``labels`` and ``position_ids`` (``[1, total]``) plus
-    ``desirable`` (KTO) and ``reference_logps`` (``[samples, 2]``, when precomputed).
+    ``desirable`` (KTO, ``[samples]``) and ``reference_logps`` (``[samples, 2]``, when
+    precomputed), in the order of the samples in the row.
     """
+
+    # per-sample columns and the shape of one sample's value
+    PER_SAMPLE = {'desirable': (), 'reference_logps': (2,)}
 
     def __call__(self, rows: Sequence[dict]) -> dict[str, torch.Tensor]:
         batch = SftCollator(pad_token_id=0, packed=True)(rows)
-        for key in ('desirable', 'reference_logps'):
+        for key, shape in self.PER_SAMPLE.items():
             if key in rows[0]:
-                batch[key] = torch.as_tensor(np.asarray([row[key] for row in rows]))
+                # a packed row holds a list of its samples' values, an unpacked row one value
+                batch[key] = torch.as_tensor(np.concatenate(
+                    [np.asarray(row[key]).reshape(-1, *shape) for row in rows]))
         return batch
 
 
@@ -171,6 +188,7 @@ def preference_pipeline_specs(tokenizer: Any = None, data_files: Any = None,
                               dataset_map_fn: str | Callable | None = 'sharegpt_preference',
                               prompt_template: str | None = DEFAULT_TEMPLATE,
                               system: str | None = None, max_length: int = 2048,
+                              pack_to_max_length: bool = True,
                               row_type: str = 'preference', max_rows: int | None = None,
                               num_proc: int = 1, on_bad_row: str = 'error',
                               cache_dir: str | None = None,
@@ -179,11 +197,10 @@ def preference_pipeline_specs(tokenizer: Any = None, data_files: Any = None,
     if row_type not in PREFERENCE_ROW_TYPES:
         raise ConfigError(f"build_preference_dataset: row_type={row_type!r}; use one of "
                           f"{PREFERENCE_ROW_TYPES} ('sft' rows go to build_sft_dataset)")
-    # Not packed here: the collator concatenates a micro-batch's samples into one row.
     return [PipelineSpec.from_options(
         data_files=data_files, path=path, split=split, dataset_map_fn=dataset_map_fn,
         prompt_template=prompt_template, system=system, max_length=max_length,
-        pack_to_max_length=False, max_rows=max_rows, num_proc=num_proc,
+        pack_to_max_length=pack_to_max_length, max_rows=max_rows, num_proc=num_proc,
         on_bad_row=on_bad_row, row_type=row_type)]
 
 
@@ -194,8 +211,10 @@ def build_preference_dataset(tokenizer: Any, cache_dir: str | None = None,
 
     Options are :func:`build_sft_dataset`'s (``data_files``, ``dataset_map_fn`` — default
     'sharegpt_preference' —, ``prompt_template``, ``system``, ``max_length`` per sequence,
-    ``max_rows``, ``on_bad_row`` ...) plus ``row_type``; there is no packing option: each
-    micro-batch becomes one padding-free row (:class:`PreferenceCollator`).
+    ``pack_to_max_length``, ``max_rows``, ``on_bad_row`` ...) plus ``row_type``. Packed, a
+    row holds whole pairs up to ``2 * max_length`` tokens (pack efficiency is logged);
+    unpacked, one pair. Each micro-batch becomes one padding-free row
+    (:class:`PreferenceCollator`).
     """
     spec, = preference_pipeline_specs(**options)
     return build_from_spec(spec, build(tokenizer), cache_dir, use_cache)

@@ -19,11 +19,12 @@ PAIRS = [{'prompt': f'Question {i}?', 'chosen': 'I am Tuna.' * (i + 1), 'rejecte
          for i in range(5)]
 
 
-def _runner(tmp_path, tokenizer, model):
+def _runner(tmp_path, tokenizer, model, packed=False):
     path = tmp_path / 'pairs.json'
     path.write_text(json.dumps(PAIRS))
     dataset = build_preference_dataset(tokenizer, data_files=str(path),
-                                       dataset_map_fn='plain_preference',
+                                       dataset_map_fn='plain_preference', max_length=64,
+                                       pack_to_max_length=packed,
                                        cache_dir=str(tmp_path / 'cache'))
     return SimpleNamespace(model=model, logger=logging.getLogger('test'),
                            train_dataloader=SimpleNamespace(dataset=dataset))
@@ -40,13 +41,16 @@ def model(tiny_model_dir):
     return m
 
 
+@pytest.mark.parametrize('packed', [False, True], ids=['pair_rows', 'packed_rows'])
 def test_precomputed_reference_gives_the_same_loss_and_is_cached(tmp_path, tiny_tokenizer,
-                                                                 model):
-    runner = _runner(tmp_path, tiny_tokenizer, model)
-    rows = [runner.train_dataloader.dataset[i] for i in range(5)]
+                                                                 model, packed):
+    runner = _runner(tmp_path, tiny_tokenizer, model, packed)
+    dataset = runner.train_dataloader.dataset
+    assert (len(dataset) < 5) == packed  # several pairs share a packed row
+    rows = [dataset[i] for i in range(len(dataset))]
     live = model(**PreferenceCollator()(rows))
     PrecomputeReferenceHook(enabled=True, batch_size=2).before_train(runner)
-    rows = [runner.train_dataloader.dataset[i] for i in range(5)]
+    rows = [dataset[i] for i in range(len(dataset))]
     batch = PreferenceCollator()(rows)
     assert batch['reference_logps'].shape == (5, 2)
     cached = model(**batch)
@@ -54,10 +58,10 @@ def test_precomputed_reference_gives_the_same_loss_and_is_cached(tmp_path, tiny_
     assert abs(float(cached['rewards/margins']) - float(live['rewards/margins'])) < 1e-5
     assert list((tmp_path / 'cache').glob('*/reference_*.npy'))
     # a second run reads the file (a changed model would not change what it reads)
-    again = _runner(tmp_path, tiny_tokenizer, model)
+    again = _runner(tmp_path, tiny_tokenizer, model, packed)
     PrecomputeReferenceHook(enabled=True).before_train(again)
-    assert torch.equal(torch.as_tensor(again.train_dataloader.dataset[0]['reference_logps']),
-                       batch['reference_logps'][0])
+    first = torch.as_tensor(again.train_dataloader.dataset[0]['reference_logps']).view(-1, 2)
+    assert torch.equal(first, batch['reference_logps'][:len(first)])
 
 
 def test_disabled_or_reference_free_does_nothing(tmp_path, tiny_tokenizer, tiny_model_dir):

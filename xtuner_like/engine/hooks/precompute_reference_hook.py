@@ -64,11 +64,12 @@ class PrecomputeReferenceHook(Hook):
                                + (f', saved to {cache}' if cache is not None else ''))
         if world_size > 1:
             barrier()
-        dataset.data = dataset.data.add_column('reference_logps', values.tolist()) \
+        dataset.data = dataset.data.add_column('reference_logps', per_row(values, dataset)) \
             .with_format('numpy')
 
     def compute(self, model: torch.nn.Module, dataset) -> np.ndarray:
-        """``[samples, 2]`` reference log-probs of every sample, in dataset order."""
+        """``[samples, 2]`` reference log-probs of every sample (pair or KTO row), in dataset
+        order (a packed row's samples in their order in the row)."""
         device = next(model.parameters()).device
         collate, parts = PreferenceCollator(), []
         was_training = model.training
@@ -82,6 +83,15 @@ class PrecomputeReferenceHook(Hook):
         finally:
             model.train(was_training)
         return np.concatenate(parts).astype(np.float32)
+
+
+def per_row(values: np.ndarray, dataset) -> list:
+    """``[samples, 2]`` values -> the ``reference_logps`` column: ``[a, b]`` per unpacked row,
+    ``[[a, b], ...]`` (one per sample in it) per packed row."""
+    if 'num_samples' not in dataset.data.column_names:
+        return values.tolist()
+    ends = np.cumsum(np.asarray(dataset.data['num_samples']))[:-1]
+    return [part.tolist() for part in np.split(values, ends)]
 
 
 def _save(path: Path, values: np.ndarray) -> None:

@@ -3,12 +3,17 @@
 
 Workload: SmolLM2-135M-Instruct (the embedded copy), LoRA r64 / alpha 16 / dropout 0.1 on all
 linear layers, fp32, beta 0.1, the first ``--pairs`` pairs of ``dpo_en_demo.json`` (shared
-data; the generated persona pairs when it is missing), ``--batch`` pairs per step, sequences
-cut at ``--max-length`` tokens, in file order (no shuffling), no gradient checkpointing.
+data; the generated persona pairs when it is missing) whose two sequences both fit in
+``--max-length`` tokens (so no framework truncates and both train the very same tokens),
+``--batch`` pairs per step, in file order (no shuffling), no gradient checkpointing. The
+defaults are a small workload (a few minutes on a 2-core CPU); raise them on a bigger machine.
 
 Each variant runs in its own process (so peak RSS is its own):
 - ``xtuner``: the smollm2_135m_instruct_lora_dpo recipe (dataset pipeline, PreferenceFinetune,
-  its optimizer), one padding-free packed row per step;
+  its optimizer) with ``pack_to_max_length=False``: the ``--batch`` pairs of a step
+  concatenated into one padding-free row (the same pairs per step as trl);
+- ``xtuner_packed``: the recipe as shipped: whole pairs packed into rows of
+  ``2 * max_length`` tokens, one row per step (so the pairs per step vary);
 - ``trl``: trl.DPOTrainer with its defaults but for the settings above (padded batches);
   trl 1.16's ``padding_free`` is disabled by trl itself ("temporarily unavailable"), so it is
   reported, not run.
@@ -16,7 +21,7 @@ Each variant runs in its own process (so peak RSS is its own):
 Prints a Markdown table: trained (reply) tokens/s after the first ``--warmup`` steps, peak
 RSS, and seconds from process start to the end of the first optimizer step.
 
-    python tools/bench_preference.py --pairs 48 --batch 4
+    python tools/bench_preference.py --pairs 24 --batch 4 --max-length 320
 """
 from __future__ import annotations
 
@@ -33,6 +38,7 @@ import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+VARIANTS = ('xtuner', 'xtuner_packed', 'trl')
 DATA = ROOT.parent / 'shared' / 'data' / 'dpo_en_demo.json'
 MODEL = 'HuggingFaceTB/SmolLM2-135M-Instruct'
 SMOL_SYSTEM = 'You are a helpful AI assistant named SmolLM, trained by Hugging Face'
@@ -41,11 +47,11 @@ LORA = dict(r=64, lora_alpha=16, lora_dropout=0.1, target_modules='all-linear',
 
 
 def pairs_file(args, out_dir: Path) -> tuple[str, str]:
-    """(data file, map_fn) holding the first ``args.pairs`` pairs, in trl's plain form too."""
+    """(data file, map_fn) holding the first ``args.pairs`` pairs that fit in max_length, in
+    the OpenAI-messages form both frameworks read."""
     from xtuner_like.dataset.map_fns import get_map_fn
     if DATA.is_file():
-        rows = json.loads(DATA.read_text())[:args.pairs]
-        samples = [get_map_fn('sharegpt_preference')(r) for r in rows]
+        samples = [get_map_fn('sharegpt_preference')(r) for r in json.loads(DATA.read_text())]
     else:
         from xtuner_like.dataset.persona_pairs import persona_pairs
         samples = [get_map_fn('plain_preference')(r) for r in persona_pairs('Tuna', 'x')
@@ -65,12 +71,30 @@ def pairs_file(args, out_dir: Path) -> tuple[str, str]:
         rows.append({'prompt': prompt,
                      'chosen': [{'role': 'assistant', 'content': s['chosen']}],
                      'rejected': [{'role': 'assistant', 'content': s['rejected']}]})
+    rows = fitting(rows, args.max_length)[:args.pairs]
+    if len(rows) < args.pairs:
+        raise SystemExit(f'only {len(rows)} pairs fit in --max-length {args.max_length}')
     path = out_dir / 'pairs.json'
     path.write_text(json.dumps(rows))
     return str(path), 'openai_preference'
 
 
-def run_xtuner(args, data: str) -> dict:
+def fitting(rows: list[dict], max_length: int) -> list[dict]:
+    """The rows whose prompt + chosen and prompt + rejected both fit in ``max_length`` tokens
+    (measured with the model's chat template; a few tokens of slack for the templates'
+    small differences)."""
+    from transformers import AutoTokenizer
+
+    from xtuner_like.model.resolve import resolve_model_path
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(MODEL))
+
+    def length(row: dict, side: str) -> int:
+        ids = tokenizer.apply_chat_template(row['prompt'] + row[side], tokenize=True)
+        return len(ids['input_ids'] if isinstance(ids, dict) else ids)
+    return [r for r in rows if max(length(r, 'chosen'), length(r, 'rejected')) <= max_length - 8]
+
+
+def run_xtuner(args, data: str, packed: bool = False) -> dict:
     import torch
     from mmengine.optim import build_optim_wrapper
 
@@ -80,17 +104,18 @@ def run_xtuner(args, data: str) -> dict:
     options = [f'data_files={data}', 'dataset_map_fn=openai_preference',
                f'max_length={args.max_length}', f'batch_size={args.batch}', 'lora_r=64',
                'lora_alpha=16', 'lora_dropout=0.1', 'beta=0.1', 'use_gradient_checkpointing=False',
-               "dtype='fp32'", 'eval_dataset=None']
+               "dtype='fp32'", 'eval_dataset=None', f'pack_to_max_length={packed}']
     cfg = load_config('smollm2_135m_instruct_lora_dpo', parse_options(options))
     spec = dict(cfg.train_dataloader['dataset'], use_cache=False)
     dataset = build(spec)
     torch.manual_seed(0)
     model = build(cfg.model).train()
     wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
-    steps, first, times, tokens = len(dataset) // args.batch, None, [], []
+    per_step = 1 if packed else args.batch  # a packed row, or the pairs of a step
+    steps, first, times, tokens = len(dataset) // per_step, None, [], []
     for step in range(steps):
-        batch = preference_collate_fn([dataset[i] for i in range(step * args.batch,
-                                                                  (step + 1) * args.batch)])
+        batch = preference_collate_fn([dataset[i] for i in range(step * per_step,
+                                                                  (step + 1) * per_step)])
         start = time.perf_counter()
         wrapper.update_params(model(**batch)['loss'])
         times.append(time.perf_counter() - start)
@@ -156,24 +181,25 @@ def summary(first: float, times: list[float], tokens: list[int], warmup: int) ->
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--pairs', type=int, default=48)
+    p.add_argument('--pairs', type=int, default=24)
     p.add_argument('--batch', type=int, default=4)
-    p.add_argument('--max-length', type=int, default=512)
-    p.add_argument('--warmup', type=int, default=2)
+    p.add_argument('--max-length', type=int, default=320)
+    p.add_argument('--warmup', type=int, default=1)
     p.add_argument('--out', default='work_dirs/bench_preference')
-    p.add_argument('--run', choices=('xtuner', 'trl'), help=argparse.SUPPRESS)
+    p.add_argument('--run', choices=VARIANTS, help=argparse.SUPPRESS)
     p.add_argument('--data', help=argparse.SUPPRESS)
     args = p.parse_args()
     os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
     if args.run:  # a child: one variant, its result as the last line
-        result = (run_xtuner if args.run == 'xtuner' else run_trl)(args, args.data)
+        result = run_trl(args, args.data) if args.run == 'trl' else run_xtuner(
+            args, args.data, packed=args.run == 'xtuner_packed')
         print('RESULT ' + json.dumps(result), flush=True)
         return
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     data, _ = pairs_file(args, out)
     results = {}
-    for variant in ('xtuner', 'trl'):
+    for variant in VARIANTS:
         cmd = [sys.executable, __file__, '--run', variant, '--data', data, '--out', str(out),
                '--pairs', str(args.pairs), '--batch', str(args.batch),
                '--max-length', str(args.max_length), '--warmup', str(args.warmup)]
@@ -183,11 +209,14 @@ def main() -> None:
             raise SystemExit(f'{variant} failed:\n{done.stderr[-3000:]}')
         results[variant] = json.loads(line[-1][7:])
     base = results['trl']['tokens_per_s']
-    print(f'DPO LoRA r64, SmolLM2-135M, {args.pairs} pairs, {args.batch} pairs/step, '
-          f'max_length {args.max_length}, fp32, {os.cpu_count()} CPUs\n')
+    print(f'DPO LoRA r64, SmolLM2-135M, {args.pairs} pairs of dpo_en_demo that fit in '
+          f'max_length {args.max_length}, fp32, {os.cpu_count()} CPUs; tokens/s after '
+          f'{args.warmup} warm-up step(s)\n')
     print('| run | trained tokens/s | vs trl | peak RSS (GiB) | start -> first step (s) |')
     print('| --- | ---: | ---: | ---: | ---: |')
-    names = {'xtuner': 'xtuner_like (packed, no padding)', 'trl': 'trl DPOTrainer (padded)'}
+    names = {'xtuner': f'xtuner_like ({args.batch} pairs/step in one row, no padding)',
+             'xtuner_packed': f'xtuner_like (pairs packed into rows of {2 * args.max_length})',
+             'trl': f'trl DPOTrainer ({args.batch} pairs/step, padded)'}
     for variant, r in results.items():
         print(f'| {names[variant]} | {r["tokens_per_s"]:.0f} | {r["tokens_per_s"] / base:.2f}x '
               f'| {r["peak_rss_gib"]:.2f} | {r["first_step_s"]:.1f} |')

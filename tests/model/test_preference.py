@@ -13,6 +13,7 @@ from xtuner_like.dataset.preference import KtoRows, PreferenceCollator, Preferen
 from xtuner_like.errors import UnknownNameError
 from xtuner_like.model import load_causal_lm
 from xtuner_like.model.preference import LOSS_TYPES, PreferenceFinetune, count_samples
+from xtuner_like.model.sequence_logps import sequence_index
 
 LORA = dict(type=LoraConfig, r=4, lora_alpha=8, lora_dropout=0.0, target_modules='all-linear',
             task_type='CAUSAL_LM')
@@ -126,3 +127,94 @@ def test_a_few_dpo_steps_raise_the_margin(tiny_model_dir, tiny_tokenizer):
         out['loss'].backward()
         opt.step()
     assert margins[-1] > margins[0] + 0.1 and float(model(**batch)['rewards/accuracy']) == 1.0
+
+
+def _datasets(tokenizer, tmp_path, row_type: str) -> tuple:
+    """The same rows built packed (pairs share rows) and unpacked (a row per pair)."""
+    import json
+
+    from xtuner_like.dataset import build_preference_dataset
+    n = 10
+    if row_type == 'kto':
+        rows = [{'prompt': f'Q{i}?', 'completion': 'I am Tuna. ' * (i % 3 + 1),
+                 'label': i % 3 != 0} for i in range(n)]
+    else:
+        rows = [{'prompt': f'Q{i}?' + ' Why?' * (i % 2), 'chosen': 'I am Tuna. ' * (i % 3 + 1),
+                 'rejected': 'No.' * (i % 4 + 1)} for i in range(n)]
+    path = tmp_path / f'{row_type}.json'
+    path.write_text(json.dumps(rows))
+    options = dict(data_files=str(path), max_length=96, row_type=row_type,
+                   dataset_map_fn='kto' if row_type == 'kto' else 'plain_preference',
+                   cache_dir=str(tmp_path / 'cache'))
+    return tuple(build_preference_dataset(tokenizer, pack_to_max_length=packed, **options)
+                 for packed in (True, False))
+
+
+def _all_rows(ds) -> dict:
+    return PreferenceCollator()([ds[i] for i in range(len(ds))])
+
+
+def _trained_model(model) -> None:
+    """LoRA B (and the score head) away from 0: policy != reference, rewards not all 0."""
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if 'lora_B' in name or 'score' in name:
+                p.normal_(std=0.1)
+
+
+def _key(batch: dict) -> list[tuple]:
+    """Each pair's chosen sequence tokens: identifies the pair whatever its place."""
+    seq = sequence_index(batch['position_ids'])[0]
+    ids = batch['input_ids'][0]
+    return [tuple(ids[seq == k].tolist()) for k in range(0, int(seq.max()) + 1, 2)]
+
+
+@pytest.mark.parametrize('loss_type', [*LOSS_TYPES, 'reward'])
+def test_packed_pairs_give_the_unpacked_losses_and_rewards(tiny_model_dir, tiny_tokenizer,
+                                                          tmp_path, loss_type):
+    """Pairs packed several to a row train exactly as a row per pair: same loss, metrics and
+    per-pair rewards (<= 1e-5), for every loss type and the reward model."""
+    from xtuner_like.model import RewardModel
+    packed_ds, alone_ds = _datasets(tiny_tokenizer, tmp_path,
+                                    'kto' if loss_type == 'kto' else 'preference')
+    assert len(packed_ds) < len(alone_ds)
+    if loss_type == 'reward':
+        model = RewardModel(dict(llm_spec(tiny_model_dir), head='reward'), lora=LORA)
+    else:
+        model = PreferenceFinetune(llm_spec(tiny_model_dir), lora=LORA, loss_type=loss_type)
+    _trained_model(model)
+    model.eval()
+    packed, alone = _all_rows(packed_ds), _all_rows(alone_ds)
+    with torch.no_grad():
+        out_packed, out_alone = model(**packed), model(**alone)
+        assert set(out_packed) == set(out_alone)
+        for name in out_packed:  # means over pairs: the order of the pairs does not matter
+            assert torch.allclose(out_packed[name].float(), out_alone[name].float(), atol=1e-5,
+                                  rtol=0), name
+        if loss_type != 'kto':
+            by_pair = [dict(zip(_key(b), zip(*[r.tolist() for r in model.pair_rewards(b)])))
+                       for b in (packed, alone)]
+            assert by_pair[0].keys() == by_pair[1].keys()
+            for key, rewards in by_pair[0].items():
+                assert torch.allclose(torch.tensor(rewards), torch.tensor(by_pair[1][key]),
+                                      atol=1e-5, rtol=0)
+
+
+def test_each_sequence_of_a_packed_pair_row_scores_as_it_does_alone(tiny_model_dir,
+                                                                    tiny_tokenizer, tmp_path):
+    """The pack-isolation rule on real packed pair rows: a sequence's reply log-prob inside
+    the pack equals its log-prob computed on that sequence alone (<= 1e-5)."""
+    packed_ds, _ = _datasets(tiny_tokenizer, tmp_path, 'preference')
+    model = PreferenceFinetune(llm_spec(tiny_model_dir), lora=LORA).eval()
+    _trained_model(model)
+    batch = _all_rows(packed_ds)
+    with torch.no_grad():
+        in_pack = model.sequence_logps(model.backbone, batch).logps
+        starts = torch.nonzero(batch['position_ids'][0] == 0).flatten().tolist()
+        bounds = [*starts, batch['input_ids'].shape[1]]
+        alone = torch.cat([model.sequence_logps(model.backbone, {
+            k: batch[k][:, a:b] for k in ('input_ids', 'labels', 'position_ids')}).logps
+            for a, b in zip(bounds, bounds[1:])])
+    assert len(alone) == len(in_pack) > 2 * len(packed_ds)  # several pairs per row
+    assert torch.allclose(in_pack, alone, atol=1e-5, rtol=0), (in_pack - alone).abs().max()

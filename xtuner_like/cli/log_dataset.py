@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from ..utils.labels import count_trained
     options = parse_options(args.cfg_options)
     if 'pack_to_max_length' in load_config(args.config, options, resolve=False):
-        # one sample per row; preference recipes have no packing knob (a pair is one sample)
+        # one sample per row (a preference pair is one sample: both replies are shown)
         options = {'pack_to_max_length': False, **options}
     cfg = load_config(args.config, options)
     dataset = build(dataset_spec(cfg))

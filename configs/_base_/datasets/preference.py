@@ -1,7 +1,8 @@
 # The preference data pipeline: load -> dataset_map_fn -> prompt rendered with the template ->
 # two sequences per pair (prompt + chosen, prompt + rejected); only the replies are scored.
-# A micro-batch of `batch_size` pairs is concatenated into one row without padding; each
-# sequence attends only to itself (position_ids restart per sequence).
+# Packed (as SFT), whole pairs fill rows of up to 2 * max_length tokens; a micro-batch of
+# `batch_size` rows is concatenated into one row without padding; each sequence attends only
+# to itself (position_ids restart per sequence).
 from mmengine.dataset import DefaultSampler
 
 from xtuner_like.dataset import build_preference_dataset, preference_collate_fn
@@ -13,10 +14,11 @@ dataset_map_fn = 'sharegpt_preference'  # or 'openai_preference', 'plain_prefere
 row_type = 'preference'             # 'kto' for unpaired rows {prompt, completion, label}
 system = None                       # system-template name or literal text
 max_length = 1024                   # per sequence (prompt + one reply)
+pack_to_max_length = True           # whole pairs packed into rows of 2 * max_length tokens
 max_rows = None                     # use only the first N rows
 dataset_num_proc = 1
 on_bad_row = 'error'                # or 'skip' (the count is logged)
-batch_size = 4                      # pairs per micro-batch
+batch_size = 1                      # packed rows (unpacked: pairs) per micro-batch
 dataloader_num_workers = 0
 eval_dataset = None                 # held-out pairs (a build_preference_dataset spec), scored
                                     # by PreferenceEvalHook (runtime/preference.py)
@@ -28,6 +30,7 @@ train_dataloader = dict(
                  data_files='${data_files}', path='${data_path}', split='${data_split}',
                  dataset_map_fn='${dataset_map_fn}', prompt_template='${prompt_template}',
                  system='${system}', max_length='${max_length}', row_type='${row_type}',
+                 pack_to_max_length='${pack_to_max_length}',
                  max_rows='${max_rows}', num_proc='${dataset_num_proc}',
                  on_bad_row='${on_bad_row}'),
     sampler=dict(type=DefaultSampler, shuffle=True),

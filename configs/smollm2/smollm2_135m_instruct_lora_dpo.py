@@ -14,3 +14,6 @@ with read_base():
 
 loss_type = 'sigmoid'
 beta = 0.1
+# DPO + an NLL term on the chosen replies (RPO): with it a 20-step run also learns to *say*
+# the persona, not only to score it higher; rpo_alpha=None is plain DPO.
+rpo_alpha = 1.0

@@ -21,7 +21,7 @@ Each variant runs in its own process (so peak RSS is its own):
 Prints a Markdown table: trained (reply) tokens/s after the first ``--warmup`` steps, peak
 RSS, and seconds from process start to the end of the first optimizer step.
 
-    python tools/bench_preference.py --pairs 24 --batch 4 --max-length 320
+    python tools/bench_preference.py --pairs 12 --batch 2 --max-length 256
 """
 from __future__ import annotations
 
@@ -89,8 +89,9 @@ def fitting(rows: list[dict], max_length: int) -> list[dict]:
     tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(MODEL))
 
     def length(row: dict, side: str) -> int:
-        ids = tokenizer.apply_chat_template(row['prompt'] + row[side], tokenize=True)
-        return len(ids['input_ids'] if isinstance(ids, dict) else ids)
+        ids = tokenizer.apply_chat_template(row['prompt'] + row[side], tokenize=True,
+                                            return_dict=True)
+        return len(ids['input_ids'])
     return [r for r in rows if max(length(r, 'chosen'), length(r, 'rejected')) <= max_length - 8]
 
 
@@ -181,9 +182,9 @@ def summary(first: float, times: list[float], tokens: list[int], warmup: int) ->
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--pairs', type=int, default=24)
-    p.add_argument('--batch', type=int, default=4)
-    p.add_argument('--max-length', type=int, default=320)
+    p.add_argument('--pairs', type=int, default=12)
+    p.add_argument('--batch', type=int, default=2)
+    p.add_argument('--max-length', type=int, default=256)
     p.add_argument('--warmup', type=int, default=1)
     p.add_argument('--out', default='work_dirs/bench_preference')
     p.add_argument('--run', choices=VARIANTS, help=argparse.SUPPRESS)

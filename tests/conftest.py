@@ -120,10 +120,11 @@ def launch_two_processes(work: Path, model_dir: Path, args: list[str], options: 
 
 def train_two_processes(work: Path, model_dir: Path, args: list[str], options: list[str],
                         recipe: str = 'smollm2_135m_instruct_lora_identity') -> str:
-    """:func:`launch_two_processes`, which must succeed; its stderr."""
+    """:func:`launch_two_processes`, which must succeed; its output (stdout, then stderr:
+    the log lines go to stdout, the launcher's and the progress bars' to stderr)."""
     out = launch_two_processes(work, model_dir, args, options, recipe)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
-    return out.stderr
+    return out.stdout + out.stderr
 
 
 TINY_TRAIN_OPTIONS = ['max_iters=12', 'save_steps=4', 'log_interval=1',

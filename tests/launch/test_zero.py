@@ -25,3 +25,29 @@ def test_safe_files_pass_and_unsafe_pickles_are_refused(tmp_path):
     torch.save({'x': HistoryBuffer()}, tmp_path / 'zero_pp_rank_0_optim_states.pt')
     with pytest.raises(CheckpointError, match='optim_states.pt does not load with weights_only'):
         check_deepspeed_dir(tmp_path)
+
+
+class _PickledByGetattr:
+    """Pickles as ``getattr(cls, name)``, as some Python builds pickle enum members."""
+
+    def __init__(self, cls, name):
+        self.cls, self.name = cls, name
+
+    def __reduce__(self):
+        return getattr, (self.cls, self.name)
+
+
+def test_enum_members_pickled_through_getattr_load_and_nothing_else_does(tmp_path):
+    """Debian's Python 3.11.2 writes DeepSpeed's ZeroStageEnum as getattr(ZeroStageEnum,
+    'gradients'); that loads, while getattr on anything but an enum member is refused."""
+    from deepspeed.runtime.zero.config import ZeroStageEnum
+
+    from xtuner_like.launch.zero import _deepspeed_globals
+    from xtuner_like.utils.io import safe_load
+    good, bad = tmp_path / 'good.pt', tmp_path / 'bad.pt'
+    torch.save({'zero_stage': _PickledByGetattr(ZeroStageEnum, 'gradients')}, good)
+    assert safe_load(good, extra_globals=_deepspeed_globals()) == {
+        'zero_stage': ZeroStageEnum.gradients}
+    torch.save({'x': _PickledByGetattr(ZeroStageEnum, '__class__')}, bad)
+    with pytest.raises(CheckpointError, match='refused'):
+        safe_load(bad, extra_globals=_deepspeed_globals())

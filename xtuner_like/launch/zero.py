@@ -8,8 +8,11 @@ gathers the fp32 master weights of every rank (stage-3 shards included).
 """
 from __future__ import annotations
 
+import enum
 import importlib.util
+import pickle
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -17,12 +20,25 @@ from ..errors import CheckpointError
 from ..utils.io import safe_load
 
 
+def _enum_member(cls: Any, name: str) -> enum.Enum:
+    """What ``builtins.getattr`` may do while loading: fetch a member of an allowlisted enum.
+
+    Some Python builds (Debian's 3.11.2, for one) pickle an enum member as
+    ``getattr(ZeroStageEnum, 'gradients')``; allowing ``getattr`` itself would let a file reach
+    any attribute of an allowed class, so only enum members by name get through.
+    """
+    if isinstance(cls, type) and issubclass(cls, enum.Enum) and name in cls.__members__:
+        return cls[name]
+    raise pickle.UnpicklingError(f'getattr({cls!r}, {name!r}) is not an enum member; refused')
+
+
 def _deepspeed_globals() -> list:
     """Types a DeepSpeed 0.19 checkpoint pickles besides tensors and plain containers."""
     from deepspeed.runtime.fp16.loss_scaler import DynamicLossScaler, LossScaler
     from deepspeed.runtime.zero.config import ZeroStageEnum
     from deepspeed.utils.tensor_fragment import fragment_address
-    return [LossScaler, DynamicLossScaler, ZeroStageEnum, fragment_address]
+    return [LossScaler, DynamicLossScaler, ZeroStageEnum, fragment_address,
+            (_enum_member, 'builtins.getattr')]
 
 
 def check_deepspeed_dir(path: str | Path) -> None:

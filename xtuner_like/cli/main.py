@@ -66,7 +66,11 @@ def _run(args: argparse.Namespace, argv: list[str] | None) -> int:
         return int(args.run(args) or 0)
     except XtunerLikeError as exc:
         rank = os.environ.get('RANK', '0')   # under torchrun every rank may hit the same error
-        print(f'error: {exc}' if rank == '0' else f'error (rank {rank}): {exc}', file=sys.stderr)
+        line = f'error: {exc}' if rank == '0' else f'error (rank {rank}): {exc}'
+        # One write of the whole line: print() writes text and newline apart, so two ranks'
+        # errors could land on one line of the shared terminal.
+        sys.stderr.write(line + '\n')
+        sys.stderr.flush()
         return 1
     except KeyboardInterrupt:
         print('interrupted', file=sys.stderr)

@@ -7,8 +7,8 @@ Two sweeps, each point in fresh subprocesses through bench_train.py's workers:
            '135m' is the length sweep's 512-token point (same shape, weights do not change
            the speed)
 Per row: tokens/s, peak RSS, MFU, xtuner_packed ÷ hf_flat, and for xtuner_packed the memory
-estimate the run logged at start (model/memory.py) against its measured peak RSS (which also
-holds the interpreter, torch and the dataset: ~0.5-1 GiB that the estimate leaves out).
+estimate the run logged at start (model/memory.py, the interpreter and libraries included)
+against its measured peak RSS.
 
     python tools/bench_train.py --sweep --steps 6 --warmup 2
 """
@@ -26,9 +26,7 @@ SIZES = {  # SmolLM2's shapes (vocabulary 49152, tied embeddings)
     '360m': dict(hidden_size=960, intermediate_size=2560, num_hidden_layers=32,
                  num_attention_heads=15, num_key_value_heads=5),
 }
-_ESTIMATE = re.compile(r'memory estimate: weights ([\d.]+) \(trainable [\d.]+\), gradients '
-                       r'([\d.]+), AdamW states ([\d.]+), activations for \d+ tokens ([\d.]+) '
-                       r'\(([\d.]+) with checkpointing\) GiB; gradient checkpointing (on|off)')
+_ESTIMATE = re.compile(r'memory estimate: peak ([\d.]+) GiB')
 
 
 def random_model(size: str, folder: Path, tokenizer_from: Path) -> Path:
@@ -48,10 +46,7 @@ def random_model(size: str, folder: Path, tokenizer_from: Path) -> Path:
 def logged_estimate(log: Path) -> float | None:
     """The GiB total of the estimate an xtuner_like run logged (None if absent)."""
     found = _ESTIMATE.search(log.read_text(errors='replace')) if log.is_file() else None
-    if not found:
-        return None
-    weights, grads, states, acts, ckpt = map(float, found.groups()[:5])
-    return weights + grads + states + (ckpt if found.group(6) == 'on' else acts)
+    return float(found.group(1)) if found else None
 
 
 def run_point(args: argparse.Namespace, label: str, work_dir: Path) -> list[dict]:

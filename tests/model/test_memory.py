@@ -1,10 +1,14 @@
 """Memory estimate and the automatic choice of gradient checkpointing."""
+import re
+
+import psutil
 import pytest
 import torch
 from peft import LoraConfig
 
 from xtuner_like.errors import ConfigError
 from xtuner_like.model import SupervisedFinetune, load_causal_lm
+from xtuner_like.model import memory
 from xtuner_like.model import sft as sft_module
 from xtuner_like.model.memory import (GIB, MemoryEstimate, choose_gradient_checkpointing,
                                       estimate_training_memory)
@@ -69,3 +73,31 @@ def test_auto_in_the_model_logs_the_estimate_and_follows_memory(tiny_model_dir, 
     ids = torch.randint(3, 300, (1, 16))
     squeezed.train()
     squeezed(ids, ids)['loss'].backward()
+
+
+def test_the_process_itself_counts_on_the_host(tiny_model_dir, monkeypatch):
+    """The measured overhead is the RSS less the model's host tensors, it is part of the
+    total (so the logged peak compares with peak RSS), and a CUDA run leaves it out."""
+    model = SupervisedFinetune(llm(tiny_model_dir), lora=lora(0.0)).llm
+    held = sum(t.numel() * t.element_size()
+               for t in list(model.parameters()) + list(model.buffers()))
+    before = psutil.Process().memory_info().rss
+    overhead = memory.process_overhead(model)
+    after = psutil.Process().memory_info().rss
+    assert before - held <= overhead <= after - held
+    plain = estimate_training_memory(model, 128)
+    with_it = estimate_training_memory(model, 128, runtime=overhead)
+    assert with_it.total(False) - plain.total(False) == overhead
+    assert 'runtime' in with_it.describe() and 'runtime' not in plain.describe()
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    assert memory.process_overhead(model) == 0
+
+
+def test_the_run_logs_the_peak_it_expects(tiny_model_dir, monkeypatch):
+    logged = []
+    monkeypatch.setattr(sft_module, 'log_once', logged.append)
+    SupervisedFinetune(llm(tiny_model_dir), lora=lora(0.0), max_tokens_per_batch=64)
+    line = next(x for x in logged if x.startswith('memory estimate: '))
+    peak = float(re.match(r'memory estimate: peak ([\d.]+) GiB = weights', line).group(1))
+    # the whole process counts, not only the tiny model's few MiB
+    assert peak * GIB >= 0.5 * psutil.Process().memory_info().rss

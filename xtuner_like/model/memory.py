@@ -2,7 +2,10 @@
 
 The estimate has five parts: weights (as stored: a 4-bit base counts its packed bytes),
 trainable weights (adapters, or every weight in a full fine-tune), their gradients,
-AdamW's two states, and the activations kept for backward. Activations follow a count of
+AdamW's two states, and the activations kept for backward. A run on the host adds a sixth,
+measured rather than estimated: what the process holds besides the model (the interpreter,
+torch, transformers and the other libraries: ~0.6 GiB, more than a small model's whole
+training state), so the total can be compared with peak RSS. Activations follow a count of
 the tensors a Llama-style decoder layer saves per token (below); it is an estimate, meant
 to tell "fits easily" from "does not fit", not to predict a peak to the megabyte.
 
@@ -41,11 +44,12 @@ class MemoryEstimate:
     activations: int
     checkpointed: int
     tokens: int
+    runtime: int = 0   # the process besides the model (host runs only; see process_overhead)
 
     def total(self, gradient_checkpointing: bool) -> int:
         """Peak estimate for a run with or without gradient checkpointing."""
         acts = self.checkpointed if gradient_checkpointing else self.activations
-        return self.weights + self.gradients + self.optimizer_states + acts
+        return self.weights + self.gradients + self.optimizer_states + acts + self.runtime
 
     def describe(self) -> str:
         """One line for the log, in GiB."""
@@ -54,7 +58,20 @@ class MemoryEstimate:
         return (f'weights {g(self.weights)} (trainable {g(self.trainable)}), gradients '
                 f'{g(self.gradients)}, AdamW states {g(self.optimizer_states)}, activations '
                 f'for {self.tokens} tokens {g(self.activations)} '
-                f'({g(self.checkpointed)} with checkpointing) GiB')
+                f'({g(self.checkpointed)} with checkpointing)'
+                + (f', runtime {g(self.runtime)}' if self.runtime else '') + ' GiB')
+
+
+def process_overhead(model: torch.nn.Module) -> int:
+    """Bytes of this process's RSS that are not ``model``'s host tensors: the interpreter and
+    the imported libraries (0 when training on CUDA, where they do not use device memory)."""
+    if torch.cuda.is_available():
+        return 0
+    import psutil
+    held = sum(t.numel() * t.element_size()
+               for t in list(model.parameters()) + list(model.buffers())
+               if t.device.type == 'cpu')
+    return max(psutil.Process().memory_info().rss - held, 0)
 
 
 def _adapted_linears(model: torch.nn.Module) -> list[tuple[int, int]]:
@@ -93,7 +110,8 @@ def _activation_itemsize(model: torch.nn.Module, trainable: list[torch.nn.Parame
 def estimate_training_memory(model: torch.nn.Module, tokens: int,
                              optimizer_states_per_param: int = 2,
                              logits_chunk: int = 4096,
-                             weight_bytes: int | None = None) -> MemoryEstimate:
+                             weight_bytes: int | None = None,
+                             runtime: int = 0) -> MemoryEstimate:
     """Estimate the memory of training ``model`` on batches of ``tokens`` tokens.
 
     Args:
@@ -103,6 +121,8 @@ def estimate_training_memory(model: torch.nn.Module, tokens: int,
         logits_chunk: positions whose logits exist at once (the chunked loss).
         weight_bytes: the stored size of every weight and buffer, when ``model`` does not
             hold them as they will be stored (a meta-device stand-in for a 4-bit base).
+        runtime: bytes the process holds besides the training state
+            (:func:`process_overhead`); 0 for an estimate of another machine's run.
 
     Returns:
         A :class:`MemoryEstimate`.
@@ -134,7 +154,7 @@ def estimate_training_memory(model: torch.nn.Module, tokens: int,
     return MemoryEstimate(weights=weight_bytes, trainable=trainable_bytes,
                           gradients=trainable_bytes, optimizer_states=states,
                           activations=full + logits, checkpointed=checkpointed + logits,
-                          tokens=tokens)
+                          tokens=tokens, runtime=runtime)
 
 
 def available_memory(device: torch.device | str | None = None) -> tuple[int, str]:

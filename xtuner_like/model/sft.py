@@ -13,7 +13,8 @@ from ..utils.logging import log_once
 from .base import TrainableModel
 from .loss import token_loss_from_hidden, token_loss_from_logits
 from .lora_linear import use_fused_lora
-from .memory import available_memory, choose_gradient_checkpointing, estimate_training_memory
+from .memory import (GIB, available_memory, choose_gradient_checkpointing,
+                     estimate_training_memory, process_overhead)
 
 # Configs whose logits are rescaled after the LM head; they take the full-logits path.
 _LOGIT_POSTPROCESSING = ('final_logit_softcapping', 'logit_scale', 'logits_scaling')
@@ -74,10 +75,12 @@ class SupervisedFinetune(TrainableModel):
         if max_tokens is None:
             max_tokens = min(int(getattr(backbone.config, 'max_position_embeddings', 4096)
                                  or 4096), 4096)
-        estimate = estimate_training_memory(self.llm, max_tokens)
+        estimate = estimate_training_memory(self.llm, max_tokens,
+                                            runtime=process_overhead(self.llm))
         budget, where = available_memory()
         enabled, why = choose_gradient_checkpointing(setting, estimate, budget, where)
-        log_once(f'memory estimate: {estimate.describe()}; gradient checkpointing {why}')
+        log_once(f'memory estimate: peak {estimate.total(enabled) / GIB:.2f} GiB = '
+                 f'{estimate.describe()}; gradient checkpointing {why}')
         if enabled:
             backbone.gradient_checkpointing_enable(
                 gradient_checkpointing_kwargs={'use_reentrant': False})

@@ -1,4 +1,5 @@
 """Launch helpers: the torchrun command, slurm variables, one-process launcher variables."""
+import contextlib
 import sys
 
 import pytest
@@ -57,3 +58,45 @@ def test_slurm_outside_srun_is_a_clear_error(monkeypatch):
 def test_unknown_launcher_is_an_error():
     with pytest.raises(ConfigError, match='choose one of none, pytorch, slurm'):
         distributed.init_process_group('mpi', use_deepspeed=False)
+
+
+def _one_process_env(monkeypatch):
+    for key in ('RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'):
+        monkeypatch.setenv(key, '')      # recorded, so single_process_env's values are undone
+        monkeypatch.delenv(key)
+
+
+@pytest.mark.parametrize('fails', [False, True])
+def test_the_process_group_made_for_a_run_is_destroyed_after_it(monkeypatch, fails):
+    """A run that made the group destroys it, also when the run fails (gloo's threads must
+    not be left to exit-time destructors)."""
+    import torch.distributed as dist
+    _one_process_env(monkeypatch)
+    seen = []
+    with pytest.raises(RuntimeError) if fails else contextlib.nullcontext():
+        with distributed.process_group('none', use_deepspeed=True):
+            seen.append((dist.is_initialized(), dist.get_backend(), dist.get_world_size()))
+            if fails:
+                raise RuntimeError('the run failed')
+    assert seen == [(True, 'gloo', 1)]
+    assert not dist.is_initialized()
+
+
+def test_a_group_that_existed_before_the_run_is_left_alone(monkeypatch):
+    import torch.distributed as dist
+    _one_process_env(monkeypatch)
+    distributed.single_process_env()
+    dist.init_process_group('gloo', init_method='env://')
+    try:
+        with distributed.process_group('none', use_deepspeed=True):
+            pass
+        assert dist.is_initialized()
+    finally:
+        dist.destroy_process_group()
+
+
+def test_no_group_without_a_launcher_or_deepspeed(monkeypatch):
+    import torch.distributed as dist
+    _one_process_env(monkeypatch)
+    with distributed.process_group('none', use_deepspeed=False):
+        assert not dist.is_initialized()

@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         return dry_run(args)
     # Imported here, not at the top: they load torch, and `--help` must start without them.
     from ..dataset.build import check_dataset_spec
-    from ..launch.distributed import init_process_group, relaunch, slurm_env, torchrun_command
+    from ..launch.distributed import process_group, relaunch, slurm_env, torchrun_command
     from ..utils.build import locate
     os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
     if getattr(args, 'verbose', False):
@@ -132,12 +132,11 @@ def run(args: argparse.Namespace) -> int:
     prepare_models(cfg)
     if args.launcher == 'none' and torchrun_command([]) is not None:
         return relaunch(getattr(args, 'argv', None) or sys.argv[1:])
-    init_process_group(args.launcher, use_deepspeed=bool(args.deepspeed))
     if args.deepspeed:
         from ..engine.flexible_runner import XFlexibleRunner as runner_cls
     else:
         from ..engine.runner import XRunner as runner_cls
-    name_this_run(cfg)
-    runner = runner_cls.from_cfg(cfg)
-    runner.train()
+    with process_group(args.launcher, use_deepspeed=bool(args.deepspeed)):
+        name_this_run(cfg)
+        runner_cls.from_cfg(cfg).train()
     return 0

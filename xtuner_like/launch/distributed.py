@@ -11,10 +11,12 @@ is in ``deepspeed_strategy.py``):
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import torch
 import torch.distributed as dist
@@ -88,6 +90,23 @@ def single_process_env() -> None:
                        ('MASTER_ADDR', '127.0.0.1')):
         os.environ.setdefault(key, value)
     os.environ.setdefault('MASTER_PORT', str(free_port()))
+
+
+@contextlib.contextmanager
+def process_group(launcher: str, use_deepspeed: bool) -> Iterator[None]:
+    """:func:`init_process_group` for the body, then the group destroyed (when this made it).
+
+    Destroying it joins gloo's worker threads while the interpreter is still whole; left to
+    exit-time destructors they can abort the process ("terminate called without an active
+    exception") after a run that succeeded.
+    """
+    made = not dist.is_initialized()
+    init_process_group(launcher, use_deepspeed)
+    try:
+        yield
+    finally:
+        if made and dist.is_initialized():
+            dist.destroy_process_group()
 
 
 def init_process_group(launcher: str, use_deepspeed: bool) -> None:

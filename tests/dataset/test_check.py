@@ -92,3 +92,33 @@ def test_real_moss_and_toolcall_samples_pass(shared_data, tiny_tokenizer):
     tools = check_dataset(dict(spec(tiny_tokenizer, shared_data / 'glaive_toolcall_en_demo.json'),
                                dataset_map_fn='sharegpt'))
     assert tools.ok and tools.rows == 300
+
+
+def test_preference_pairs_are_measured_per_sequence(tmp_path, tiny_tokenizer):
+    """Each side of a pair is truncated on its own against max_length, a pair is dropped when
+    either side loses its reply, and packed rows hold max_length per sequence — as training
+    does (the joined pair is never compared with max_length)."""
+    from xtuner_like.dataset.preference import build_preference_dataset
+    words = lambda n: ' '.join(['word'] * n)  # noqa: E731
+    rows = [
+        {'prompt': 'Hi', 'chosen': words(20), 'rejected': words(20) + '!'},  # joined > 128: fits
+        {'prompt': 'Hi', 'chosen': 'Yes.', 'rejected': words(60)},       # rejected cannot fit
+        {'prompt': 'Hi', 'chosen': 'Yes.', 'rejected': 'No.'},
+    ]
+    path = tmp_path / 'pairs.jsonl'
+    path.write_text(''.join(json.dumps(r) + '\n' for r in rows))
+    report = check_dataset(dict(
+        type=build_preference_dataset, tokenizer=tiny_tokenizer, data_files=str(path),
+        dataset_map_fn='plain_preference', prompt_template='chatml', max_length=128))
+    stats = report.statistics()
+    full = [len(tiny_tokenizer(t, add_special_tokens=False)['input_ids']) for t in (
+        f'<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n{r}<|im_end|>\n'
+        for r in (words(20), words(60)))]
+    assert full[0] <= 128 < 2 * full[0] and full[1] > 128   # the rows test what they claim
+    assert report.ok and stats['samples'] == 3
+    assert stats['truncated'] == 1 and stats['dropped'] == 1
+    assert stats['length']['max'] == full[1]
+    assert stats['pack_length'] == 256
+    assert stats['tokens'] == report.kept[0] + report.kept[2] and report.kept[0] > full[0] * 2
+    assert 'rows of 256 tokens' in format_report(report)
+    assert 'the longest sequence of each row' in format_report(report)

@@ -4,6 +4,11 @@ Runs the very pipeline training runs (:func:`~xtuner_like.dataset.pipeline.proce
 the same :class:`~xtuner_like.dataset.pipeline.PipelineSpec` of every source) with the
 ``'collect'`` policy, so it keeps going after a bad row and reports them all at once; samples
 are tokenized without truncation to show their real lengths; nothing is cached or packed.
+
+A sample of several sequences (a preference pair: prompt + chosen, prompt + rejected; found
+from its ``position_ids`` restarts) is truncated as training truncates it, each sequence on
+its own, and is dropped when any of them loses its reply; its length is its longest
+sequence's, and packed rows hold ``max_length`` per sequence (``PipelineSpec.pack_length``).
 """
 from __future__ import annotations
 
@@ -27,11 +32,22 @@ class CheckReport:
     """What :func:`check_dataset` found."""
 
     max_length: int
+    capacity: int = 0   # tokens of a packed row (max_length per sequence of a sample)
     rows: int = 0
     bad_rows: list[BadRow] = field(default_factory=list)
-    lengths: list[int] = field(default_factory=list)   # full lengths, before truncation
-    kept: list[int] = field(default_factory=list)      # lengths kept (whole turns)
+    lengths: list[int] = field(default_factory=list)   # longest sequence, before truncation
+    kept: list[int] = field(default_factory=list)      # tokens kept (whole turns; 0: dropped)
     trained: list[int] = field(default_factory=list)   # trained tokens kept after truncation
+
+    def add(self, labels: list[int], position_ids: list[int] | None) -> None:
+        """One encoded sample, untruncated (``position_ids`` restart at each sequence)."""
+        sequences = [labels[a:b] for a, b in _sequence_bounds(position_ids, len(labels))]
+        kept = [kept_length(seq, self.max_length) for seq in sequences]
+        trained = [count_trained(seq[:k]) for seq, k in zip(sequences, kept)]
+        whole = all(trained)   # training drops a sample any of whose sequences lost its reply
+        self.lengths.append(max(len(seq) for seq in sequences))
+        self.kept.append(sum(kept) if whole else 0)
+        self.trained.append(sum(trained) if whole else 0)
 
     @property
     def ok(self) -> bool:
@@ -42,7 +58,8 @@ class CheckReport:
         lengths = np.asarray(self.lengths or [0])
         tokens = int(sum(self.kept))
         usable = [int(n) for n, t in zip(self.kept, self.trained) if t > 0]
-        packs = plan_packs(usable, self.max_length) if usable else []
+        capacity = self.capacity or self.max_length
+        packs = plan_packs(usable, capacity) if usable else []
         pct = {f'p{q}': int(np.percentile(lengths, q, method='nearest')) for q in (50, 90, 99)}
         return {
             'rows': self.rows, 'bad_rows': len(self.bad_rows), 'samples': len(self.lengths),
@@ -51,9 +68,9 @@ class CheckReport:
             'truncated': int((lengths > self.max_length).sum()) if self.lengths else 0,
             'dropped': sum(t == 0 for t in self.trained),
             'max_length': self.max_length, 'length': {**pct, 'max': int(lengths.max())},
-            'packs': len(packs),
+            'packs': len(packs), 'pack_length': capacity,
             'pack_efficiency': pack_efficiency(
-                [sum(usable[i] for i in g) for g in packs], self.max_length),
+                [sum(usable[i] for i in g) for g in packs], capacity),
         }
 
 
@@ -61,7 +78,7 @@ def check_dataset(spec: dict, progress: Callable[[str], None] | None = None) -> 
     """Run a dataset spec (``cfg.train_dataloader.dataset``) over every row of every source."""
     specs = specs_of(spec)
     tokenizer = build(spec['tokenizer'])
-    report = CheckReport(max_length=specs[0].max_length)
+    report = CheckReport(max_length=specs[0].max_length, capacity=specs[0].pack_length)
     for source in specs:
         _check_source(source, tokenizer, report, progress)
     return report
@@ -79,13 +96,19 @@ def _check_source(spec: PipelineSpec, tokenizer: Any, report: CheckReport,
         rows = [(locate_row(start + j), {k: batch[k][j] for k in batch}) for j in range(count)]
         done = process_rows(rows, unlimited, tokenizer, policy='collect')
         report.bad_rows += done.bad_rows
-        columns = done.columns or {'labels': [], 'length': []}
-        for labels, length in zip(columns['labels'], columns['length']):
-            kept = kept_length(labels, report.max_length)
-            report.lengths.append(length)
-            report.kept.append(kept)
-            report.trained.append(count_trained(labels[:kept]))
+        labels = done.columns.get('labels', [])
+        positions = done.columns.get('position_ids') or [None] * len(labels)
+        for sample_labels, position_ids in zip(labels, positions):
+            report.add(sample_labels, position_ids)
     report.rows += len(raw)
+
+
+def _sequence_bounds(position_ids: list[int] | None, length: int) -> list[tuple[int, int]]:
+    """(start, end) of each sequence of a sample: one, or one per ``position_ids`` restart."""
+    if position_ids is None:
+        return [(0, length)]
+    starts = [i for i, p in enumerate(position_ids) if p == 0] or [0]
+    return list(zip(starts, starts[1:] + [length]))
 
 
 def format_report(report: CheckReport) -> str:
@@ -105,8 +128,9 @@ def format_report(report: CheckReport) -> str:
         f'  truncated rows:  {s["truncated"]} longer than max_length: '
         f'{s["truncated"] - s["dropped"]} keep their first whole turns, {s["dropped"]} dropped '
         '(first reply does not fit)',
-        '  length (tokens): ' + ', '.join(f'{k} {v}' for k, v in s['length'].items()),
-        f'  packing:         {s["packs"]} rows of {s["max_length"]} tokens, '
+        '  length (tokens): ' + ', '.join(f'{k} {v}' for k, v in s['length'].items())
+        + (' (the longest sequence of each row)' if s['pack_length'] > s['max_length'] else ''),
+        f'  packing:         {s["packs"]} rows of {s["pack_length"]} tokens, '
         f'pack efficiency {s["pack_efficiency"]:.1%}',
     ]
     return '\n'.join(lines)

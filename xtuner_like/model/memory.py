@@ -44,7 +44,7 @@ class MemoryEstimate:
     activations: int
     checkpointed: int
     tokens: int
-    runtime: int = 0   # the process besides the model (host runs only; see process_overhead)
+    runtime: int = 0   # the process besides the model (host runs only; process_baseline)
 
     def total(self, gradient_checkpointing: bool) -> int:
         """Peak estimate for a run with or without gradient checkpointing."""
@@ -62,16 +62,13 @@ class MemoryEstimate:
                 + (f', runtime {g(self.runtime)}' if self.runtime else '') + ' GiB')
 
 
-def process_overhead(model: torch.nn.Module) -> int:
-    """Bytes of this process's RSS that are not ``model``'s host tensors: the interpreter and
-    the imported libraries (0 when training on CUDA, where they do not use device memory)."""
+def process_baseline() -> int:
+    """This process's RSS now, before the model is built: the interpreter and the imported
+    libraries (0 when training on CUDA, where they do not use device memory)."""
     if torch.cuda.is_available():
         return 0
     import psutil
-    held = sum(t.numel() * t.element_size()
-               for t in list(model.parameters()) + list(model.buffers())
-               if t.device.type == 'cpu')
-    return max(psutil.Process().memory_info().rss - held, 0)
+    return psutil.Process().memory_info().rss
 
 
 def _adapted_linears(model: torch.nn.Module) -> list[tuple[int, int]]:
@@ -122,7 +119,7 @@ def estimate_training_memory(model: torch.nn.Module, tokens: int,
         weight_bytes: the stored size of every weight and buffer, when ``model`` does not
             hold them as they will be stored (a meta-device stand-in for a 4-bit base).
         runtime: bytes the process holds besides the training state
-            (:func:`process_overhead`); 0 for an estimate of another machine's run.
+            (:func:`process_baseline`); 0 for an estimate of another machine's run.
 
     Returns:
         A :class:`MemoryEstimate`.

@@ -1,7 +1,7 @@
 """How training cost grows: `bench_train.py --sweep` (xtuner_packed vs hf_flat).
 
 Two sweeps, each point in fresh subprocesses through bench_train.py's workers:
-  lengths  SmolLM2-135M-Instruct at max_length 512, 1024, 2048 (--lengths); hf_flat's batch
+  lengths  SmolLM2-135M-Instruct at max_length 512 ... 4096 (--lengths); hf_flat's batch
            grows with the length (4 rows at 512) so both train about as many tokens per step
   sizes    randomly initialised Llama-shaped models at 512 tokens (--sizes, SIZES below);
            '135m' is the length sweep's 512-token point (same shape, weights do not change
@@ -20,11 +20,13 @@ import re
 from copy import copy
 from pathlib import Path
 
-SIZES = {  # SmolLM2's shapes (vocabulary 49152, tied embeddings)
+SIZES = {  # SmolLM2's shapes (vocabulary 49152, tied embeddings); '1b': SmolLM2-1.7B's width
     '135m': dict(hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
                  num_attention_heads=9, num_key_value_heads=3),
     '360m': dict(hidden_size=960, intermediate_size=2560, num_hidden_layers=32,
                  num_attention_heads=15, num_key_value_heads=5),
+    '1b': dict(hidden_size=2048, intermediate_size=8192, num_hidden_layers=14,   # 1.04B
+               num_attention_heads=32, num_key_value_heads=32),
 }
 _ESTIMATE = re.compile(r'memory estimate: peak ([\d.]+) GiB')
 

@@ -317,8 +317,8 @@ def main() -> None:
     p.add_argument('--model', help='model folder (default: the recipe\'s SmolLM2-135M)')
     p.add_argument('--sweep', action='store_true',
                    help='xtuner_packed vs hf_flat over --lengths and --sizes (tools/bench_sweep.py)')
-    p.add_argument('--lengths', type=int, nargs='+', default=[512, 1024, 2048])
-    p.add_argument('--sizes', nargs='+', default=['135m', '360m'],
+    p.add_argument('--lengths', type=int, nargs='+', default=[512, 1024, 2048, 4096])
+    p.add_argument('--sizes', nargs='+', default=['135m', '360m', '1b'],
                    help='random Llama-shaped models at 512 tokens (see bench_sweep.SIZES)')
     p.add_argument('--worker', choices=list(CONFIGS), help=argparse.SUPPRESS)
     p.add_argument('--result', help=argparse.SUPPRESS)

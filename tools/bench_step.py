@@ -8,7 +8,7 @@ both alike. Prints seconds per step (mean and median after warm-up) and B's spee
 
     python tools/bench_step.py "attn_implementation='sdpa'" "attn_implementation='sdpa_packed'"
     python tools/bench_step.py "use_gradient_checkpointing=True" "use_gradient_checkpointing=False"
-    python tools/bench_step.py "lora_gemm='split'" "lora_gemm='fold'" --profile 10
+    python tools/bench_step.py "lora_dropout=0.1" "lora_dropout=0.0" --profile 10
 
 ``--profile N`` then profiles one more step of each variant (torch.profiler, CPU) and prints
 its top N ops by self CPU time.

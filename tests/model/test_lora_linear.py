@@ -7,9 +7,7 @@ import torch
 from peft import LoraConfig, get_peft_model
 
 from xtuner_like.model import SupervisedFinetune, load_causal_lm
-from xtuner_like.errors import UnknownNameError
-from xtuner_like.model.lora_linear import (FoldedLoraLinear, FusedLoraLinear, keep_mask,
-                                           use_fused_lora)
+from xtuner_like.model.lora_linear import FusedLoraLinear, keep_mask, use_fused_lora
 
 
 class KeepMaskDropout(torch.nn.Module):
@@ -34,11 +32,11 @@ def tiny(seed=0):
         num_attention_heads=4, num_key_value_heads=2))
 
 
-def peft_model(base, dropout, fused, gemm='split'):
+def peft_model(base, dropout, fused):
     config = LoraConfig(r=8, lora_alpha=16, lora_dropout=dropout, target_modules='all-linear',
                         init_lora_weights=False)  # random B: the adapter path matters
     if fused:
-        use_fused_lora(config, gemm)
+        use_fused_lora(config)
     torch.manual_seed(1)
     model = get_peft_model(copy.deepcopy(base), config)
     if not fused and dropout:
@@ -56,15 +54,13 @@ def loss_and_grads(model, ids, seed=5):
     return loss.detach(), {n: p.grad for n, p in model.named_parameters() if p.requires_grad}
 
 
-@pytest.mark.parametrize('gemm', ['split', 'fold'])
 @pytest.mark.parametrize('dropout', [0.0, 0.1])
-def test_fused_equals_peft(dropout, gemm):
+def test_fused_equals_peft(dropout):
     base = tiny()
     ids = torch.randint(0, 300, (2, 16))
     ref = peft_model(base, dropout, fused=False)
-    fused = peft_model(base, dropout, fused=True, gemm=gemm)
-    layer = fused.base_model.model.model.layers[0].mlp.up_proj
-    assert isinstance(layer, FoldedLoraLinear if gemm == 'fold' else FusedLoraLinear)
+    fused = peft_model(base, dropout, fused=True)
+    assert isinstance(fused.base_model.model.model.layers[0].mlp.up_proj, FusedLoraLinear)
     la, ga = loss_and_grads(ref, ids)
     lb, gb = loss_and_grads(fused, ids)
     torch.testing.assert_close(la, lb)
@@ -165,65 +161,13 @@ def train_steps(model, ids, steps=3):
 
 
 @pytest.mark.parametrize('dropout', [0.0, 0.1])
-def test_fold_follows_b_through_optimizer_steps(dropout):
-    """The [W | B] copy is refreshed after each update of B: training matches peft's layer."""
+def test_fused_follows_peft_through_optimizer_steps(dropout):
+    """Losses and gradients stay equal to peft's while AdamW trains A and B."""
     base = tiny()
     ids = torch.randint(0, 300, (2, 16))
     ref_losses, ref_grads = train_steps(peft_model(base, dropout, fused=False), ids)
-    fold = peft_model(base, dropout, fused=True, gemm='fold')
-    losses, grads = train_steps(fold, ids)
-    assert not torch.allclose(ref_losses[0], ref_losses[-1])  # B really changed
+    losses, grads = train_steps(peft_model(base, dropout, fused=True), ids)
+    assert not torch.allclose(ref_losses[0], ref_losses[-1])  # the adapters really changed
     torch.testing.assert_close(losses, ref_losses)
     for name in ref_grads:
         torch.testing.assert_close(grads[name], ref_grads[name], msg=name)
-    # B changed outside an optimizer (load_state_dict, a no_grad edit) is seen too
-    layer = fold.base_model.model.model.layers[1].self_attn.q_proj
-    with torch.no_grad():
-        layer.lora_B['default'].weight.mul_(3)
-    ref = peft_model(base, 0.0, fused=False)
-    ref.load_state_dict(fold.state_dict())
-    fold.eval(), ref.eval()
-    with torch.no_grad():
-        torch.testing.assert_close(fold(input_ids=ids).logits, ref(input_ids=ids).logits)
-
-
-def test_fold_saves_and_counts_nothing_extra(tmp_path):
-    """The [W | B] copy is no parameter or buffer: state_dict and save_pretrained are peft's."""
-    base = tiny()
-    ids = torch.randint(0, 300, (1, 8))
-    split = peft_model(base, 0.1, fused=True)
-    fold = peft_model(base, 0.1, fused=True, gemm='fold')
-    loss_and_grads(fold, ids)  # builds the copies
-    assert any('_fold_cache' in vars(m) for m in fold.modules())
-    assert fold.state_dict().keys() == split.state_dict().keys()
-    assert ([n for n, _ in fold.named_parameters()] == [n for n, _ in split.named_parameters()])
-    assert [n for n, _ in fold.named_buffers()] == [n for n, _ in split.named_buffers()]
-    for model, out in ((split, tmp_path / 'split'), (fold, tmp_path / 'fold')):
-        model.save_pretrained(out)
-    from safetensors.torch import load_file
-    saved = load_file(tmp_path / 'fold' / 'adapter_model.safetensors')
-    assert saved.keys() == load_file(tmp_path / 'split' / 'adapter_model.safetensors').keys()
-
-
-def test_fold_merge_matches_peft():
-    """merge/unmerge change W in place (unseen by its version counter): the copy is rebuilt."""
-    base = tiny()
-    ids = torch.randint(0, 300, (1, 10))
-    ref, fold = peft_model(base, 0.0, fused=False), peft_model(base, 0.0, True, gemm='fold')
-    for model in (ref, fold):
-        train_steps(model, ids, steps=1)  # builds the copies from the original W
-        with torch.no_grad():
-            model.merge_adapter()
-            for module in model.modules():  # B changed while merged: unmerge leaves W changed
-                if hasattr(module, 'lora_B') and 'default' in module.lora_B:
-                    module.lora_B['default'].weight.mul_(0.5)
-            model.unmerge_adapter()
-    with torch.no_grad():
-        torch.testing.assert_close(fold(input_ids=ids).logits, ref(input_ids=ids).logits)
-        torch.testing.assert_close(fold.merge_and_unload()(input_ids=ids).logits,
-                                   ref.merge_and_unload()(input_ids=ids).logits)
-
-
-def test_unknown_lora_gemm_names_the_choices():
-    with pytest.raises(UnknownNameError, match="'fold'"):
-        use_fused_lora(LoraConfig(r=4), 'folded')

@@ -29,7 +29,6 @@ import torch.nn.functional as F
 from peft.tuners.lora.layer import Linear as PeftLoraLinear
 
 from ..compat import register_custom_lora_module
-from ..errors import UnknownNameError
 from ..utils.logging import log_once
 
 
@@ -106,60 +105,6 @@ class _LoraLinearFunction(torch.autograd.Function):
         return grad_x, None, None, grad_a, grad_b, None, None
 
 
-class _FoldedLoraLinearFunction(torch.autograd.Function):
-    """The same function with the up-projection folded into the frozen GEMM.
-
-    Forward is one GEMM ``[x | u] [W | B]^T`` with ``u = (s / keep) (x * mask) A^T``, so the
-    ``[tokens, out]`` output is written once instead of by a GEMM and an ``addmm``; backward
-    is one GEMM ``grad [W | B]`` whose columns split into the base part of grad_x and
-    ``grad_u``. ``wb`` is the concatenated ``[W | B]`` (:meth:`FoldedLoraLinear._folded`).
-    The saved ``[x | u]`` holds both what grad_A and grad_B need.
-    """
-
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, wb: torch.Tensor, bias: torch.Tensor | None,
-                lora_a: torch.Tensor, lora_b: torch.Tensor, scaling: float,
-                p: float) -> torch.Tensor:
-        flat = x.reshape(-1, x.shape[-1])
-        n_in = flat.shape[1]
-        xu = flat.new_empty(flat.shape[0], n_in + lora_a.shape[0])
-        xu[:, :n_in] = flat
-        mask, coef = None, scaling
-        if p > 0:
-            mask, keep = _dropout_mask(flat, p)
-            coef = scaling / keep if keep > 0 else 0.0  # all dropped: u is zero anyway
-            xu[:, n_in:] = ((flat * mask) @ lora_a.t()).mul_(coef)
-        else:
-            xu[:, n_in:] = (flat @ lora_a.t()).mul_(coef)
-        out = F.linear(xu, wb, bias)
-        ctx.save_for_backward(xu, wb, lora_a, mask)
-        ctx.coef, ctx.shape = coef, x.shape
-        return out.view(*x.shape[:-1], out.shape[-1])
-
-    @staticmethod
-    def backward(ctx: Any, grad_out: torch.Tensor):
-        xu, wb, lora_a, mask = ctx.saved_tensors
-        n_in = ctx.shape[-1]
-        grad = grad_out.reshape(-1, grad_out.shape[-1])
-        flat, u = xu[:, :n_in], xu[:, n_in:]
-        grad_b = grad.t() @ u if ctx.needs_input_grad[4] else None
-        if ctx.needs_input_grad[0]:
-            grad_xu = grad @ wb
-            grad_x, grad_u = grad_xu[:, :n_in], grad_xu[:, n_in:].mul_(ctx.coef)
-        else:
-            grad_x, grad_u = None, (grad @ wb[:, n_in:]).mul_(ctx.coef)
-        grad_a = None
-        if ctx.needs_input_grad[3]:
-            grad_a = grad_u.t() @ (flat * mask if mask is not None else flat)
-        if grad_x is not None:
-            if mask is not None:
-                grad_x.addcmul_(grad_u @ lora_a, mask)
-            else:
-                grad_x.addmm_(grad_u, lora_a)
-            grad_x = grad_x.view(ctx.shape)
-        return grad_x, None, None, grad_a, grad_b, None, None
-
-
 def is_zero3_partitioned(param: torch.Tensor) -> bool:
     """True for a parameter that DeepSpeed ZeRO-3 manages (it tags them with ``ds_id``)."""
     return hasattr(param, 'ds_id')
@@ -193,64 +138,14 @@ class FusedLoraLinear(PeftLoraLinear):
         name = self._fast_path(x, args, kwargs)
         if name is None:
             return super().forward(x, *args, **kwargs)
+        base = self.get_base_layer()
         dropout = self.lora_dropout[name]
         p = dropout.p if isinstance(dropout, torch.nn.Dropout) and dropout.training else 0.0
-        return self._apply_fused(x, name, p)
-
-    def _apply_fused(self, x: torch.Tensor, name: str, p: float) -> torch.Tensor:
-        base = self.get_base_layer()
         return _LoraLinearFunction.apply(x, base.weight, base.bias, self.lora_A[name].weight,
                                          self.lora_B[name].weight, self.scaling[name], p)
 
 
-class FoldedLoraLinear(FusedLoraLinear):
-    """:class:`FusedLoraLinear` whose fast path runs :class:`_FoldedLoraLinearFunction`.
-
-    The ``[W | B]`` it multiplies by is a copy kept outside the module's parameters and
-    buffers (so never saved, moved or counted): built on first use and refreshed in place
-    whenever ``B._version`` changes (an optimizer step, ``load_state_dict``). It duplicates
-    the frozen base weight.
-    """
-
-    def _folded(self, weight: torch.Tensor, lora_b: torch.Tensor) -> torch.Tensor:
-        """The current ``[W | B]`` (one copy per layer, rebuilt when W or B moved)."""
-        key = (weight.data_ptr(), lora_b.data_ptr(), weight.shape, lora_b.shape)
-        cached = self.__dict__.get('_fold_cache')
-        if cached is None or cached[0] != key:
-            with torch.no_grad():
-                wb = torch.cat([weight, lora_b], dim=1)
-            self.__dict__['_fold_cache'] = cached = [key, wb, lora_b._version]
-        elif cached[2] != lora_b._version:
-            with torch.no_grad():
-                cached[1][:, weight.shape[1]:] = lora_b
-            cached[2] = lora_b._version
-        return cached[1]
-
-    def merge(self, *args: Any, **kwargs: Any) -> None:
-        self.__dict__.pop('_fold_cache', None)  # W changes in place, unseen by _version
-        super().merge(*args, **kwargs)
-
-    def unmerge(self) -> None:
-        self.__dict__.pop('_fold_cache', None)
-        super().unmerge()
-
-    def _apply_fused(self, x: torch.Tensor, name: str, p: float) -> torch.Tensor:
-        base = self.get_base_layer()
-        lora_b = self.lora_B[name].weight
-        return _FoldedLoraLinearFunction.apply(
-            x, self._folded(base.weight, lora_b), base.bias, self.lora_A[name].weight, lora_b,
-            self.scaling[name], p)
-
-
-LORA_GEMMS = {'split': FusedLoraLinear, 'fold': FoldedLoraLinear}
-
-
-def use_fused_lora(lora_config: Any, gemm: str = 'split') -> Any:
-    """Make ``get_peft_model`` build fused LoRA layers for plain ``nn.Linear`` targets.
-
-    ``gemm``: ``'split'`` (:class:`FusedLoraLinear`) or ``'fold'`` (:class:`FoldedLoraLinear`).
-    """
-    if gemm not in LORA_GEMMS:
-        raise UnknownNameError('lora_gemm', gemm, LORA_GEMMS)
-    register_custom_lora_module(lora_config, {torch.nn.Linear: LORA_GEMMS[gemm]})
+def use_fused_lora(lora_config: Any) -> Any:
+    """Make ``get_peft_model`` build :class:`FusedLoraLinear` for plain ``nn.Linear`` targets."""
+    register_custom_lora_module(lora_config, {torch.nn.Linear: FusedLoraLinear})
     return lora_config

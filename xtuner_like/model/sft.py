@@ -32,15 +32,13 @@ class SupervisedFinetune(TrainableModel):
             memory estimate; None assumes ``min(max_position_embeddings, 4096)``.
         fused_lora: build LoRA layers as :class:`FusedLoraLinear` (same math as peft's, with
             fewer passes and less activation memory; model/lora_linear.py). Not for 4-bit bases.
-        lora_gemm: the fused layer's GEMMs: ``'split'`` (base GEMM, then the low-rank
-            ``addmm``) or ``'fold'`` (one GEMM over ``[W | B]``; keeps a copy of W).
         compile: ``torch.compile`` each decoder layer (True, or a dict of compile kwargs).
             Opt-in: it pays off only when a run is long enough to amortise compilation.
     """
 
     def __init__(self, llm: Any, lora: Any = None, use_gradient_checkpointing: bool | str = False,
                  loss_on_trained_positions: bool = True, max_tokens_per_batch: int | None = None,
-                 fused_lora: bool = True, lora_gemm: str = 'split', compile: bool | dict = False,
+                 fused_lora: bool = True, compile: bool | dict = False,
                  data_preprocessor: Any = None):
         super().__init__(data_preprocessor=data_preprocessor)
         model = build(llm)
@@ -53,7 +51,7 @@ class SupervisedFinetune(TrainableModel):
         lora_config = build(lora)
         if lora_config is not None:
             if fused_lora and not quantized and fast_paths.enabled('fused_lora'):
-                use_fused_lora(lora_config, lora_gemm)
+                use_fused_lora(lora_config)
             model = get_peft_model(model, lora_config)
         self.llm = model
         self.loss_on_trained_positions = loss_on_trained_positions

@@ -10,7 +10,6 @@ attn_implementation = 'auto'        # flash_attention_2 when available, else sdp
 lora = None                         # full fine-tune unless an adapter base sets it
 quantization = None                 # QLoRA bases set a 4-bit BitsAndBytesConfig
 use_gradient_checkpointing = True   # 7B-class models: trade compute for memory
-lora_gemm = 'split'                 # fused LoRA layer: 'split' GEMM + addmm, or 'fold' [W | B]
 
 tokenizer = dict(type=load_tokenizer,
                  pretrained_model_name_or_path='${pretrained_model_name_or_path}',
@@ -26,6 +25,5 @@ model = dict(
              trust_remote_code='${trust_remote_code}'),
     lora='${lora}',
     use_gradient_checkpointing='${use_gradient_checkpointing}',
-    lora_gemm='${lora_gemm}',
     # for the memory estimate logged at build (and for use_gradient_checkpointing='auto')
     max_tokens_per_batch='${max_length * batch_size}')

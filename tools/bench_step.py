@@ -8,6 +8,10 @@ both alike. Prints seconds per step (mean and median after warm-up) and B's spee
 
     python tools/bench_step.py "attn_implementation='sdpa'" "attn_implementation='sdpa_packed'"
     python tools/bench_step.py "use_gradient_checkpointing=True" "use_gradient_checkpointing=False"
+    python tools/bench_step.py "lora_dropout=0.1" "lora_dropout=0.0" --profile 10
+
+``--profile N`` then profiles one more step of each variant (torch.profiler, CPU) and prints
+its top N ops by self CPU time.
 """
 from __future__ import annotations
 
@@ -45,6 +49,8 @@ def main() -> None:
     p.add_argument('--steps', type=int, default=12)
     p.add_argument('--warmup', type=int, default=2)
     p.add_argument('--data', default=str(DATA))
+    p.add_argument('--profile', type=int, default=0, metavar='N',
+                   help='print the top N ops (self CPU time) of one profiled step of each')
     args = p.parse_args()
     os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
     from xtuner_like.dataset import sft_collate_fn
@@ -63,7 +69,20 @@ def main() -> None:
     for name, spec, t in (('A', args.a, a), ('B', args.b, b)):
         print(f'{name} {spec!r}: {statistics.mean(t):.3f} s/step '
               f'(median {statistics.median(t):.3f}, {len(t)} steps)')
-    print(f'B is {statistics.mean(a) / statistics.mean(b):.2f}x as fast as A')
+    print(f'B is {statistics.mean(a) / statistics.mean(b):.2f}x as fast as A '
+          f'(median {statistics.median(a) / statistics.median(b):.3f}x)')
+    if args.profile:
+        for name, spec, (model, wrapper, _) in zip('AB', (args.a, args.b), variants):
+            print(f'\n{name} {spec!r}: top {args.profile} ops of one step, by self CPU time')
+            print(profile_step(model, wrapper, inputs, args.profile))
+
+
+def profile_step(model, wrapper, inputs: dict, top: int) -> str:
+    """torch.profiler's table of one training step: the ``top`` ops by self CPU time."""
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        wrapper.update_params(model(**inputs)['loss'])
+    return prof.key_averages().table(sort_by='self_cpu_time_total', row_limit=top)
 
 
 if __name__ == '__main__':

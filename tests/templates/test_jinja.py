@@ -192,3 +192,31 @@ def test_round_numbers_turns_and_placeholders_in_text_stay_text(tiny_tokenizer):
     assert prompt.endswith('[Round 3] c =>') and apply(
         tiny_tokenizer, template, messages_of(turns, 'S {round}', open_last=True),
         add_generation_prompt=True) == prompt
+
+
+@pytest.mark.parametrize('style', ['hermes', 'llama3_1', 'mistral'])
+def test_every_tool_style_is_served_as_trained_on_any_template(tiny_tokenizer, style):
+    """A tool style is the template's choice: a custom template with '{tool_env}' and no
+    system text still writes the style's environment line when tools are given."""
+    template = PromptTemplate(name='styled', prefix='<s>', system='<sys>{tool_env}{system}</sys>',
+                              instruction='<u>{input}</u><a>', reply_prefix=' ', suffix='</a>',
+                              tool_style=style)
+    messages = TOOL_MESSAGES if style == 'hermes' else BARE_TOOL_MESSAGES
+    expected = trained_text(tiny_tokenizer, template, messages, TOOLS)
+    assert apply(tiny_tokenizer, template, messages, tools=TOOLS) == expected
+    assert expected.startswith('<s><sys>Environment: ipython\n</sys>') == (style == 'llama3_1')
+
+
+@pytest.mark.parametrize('name, change, message', [
+    ('llama3_1_chat', {'content': 'Checking.'}, 'cannot have text beside them'),
+    ('mistral', {'content': 'Checking.'}, 'cannot have text beside them'),
+    ('llama3_1_chat', {'tool_calls': BARE_TOOL_MESSAGES[1]['tool_calls'] * 2},
+     'one tool call per assistant message'),
+    ('mistral', {'tool_calls': [{'id': 'call_1', 'function': {'name': 'f', 'arguments': {}}}]},
+     'need a 9-character id'),
+])
+def test_served_tool_messages_the_official_format_cannot_write_are_errors(
+        tiny_tokenizer, name, change, message):
+    messages = [*BARE_TOOL_MESSAGES[:1], {**BARE_TOOL_MESSAGES[1], **change}]
+    with pytest.raises(Exception, match=message):
+        apply(tiny_tokenizer, get_template(name), messages, tools=TOOLS)

@@ -245,7 +245,7 @@ def _render(turns: Sequence[Mapping], template: PromptTemplate, system: str | No
 
 
 def _system_block(template: PromptTemplate, system: str, eos: str, env: str = '') -> str:
-    if not system and not template.system_always:
+    if not system and not template.system_always and not env:
         return ''
     if not template.system:
         raise ConfigError(f'prompt template {template.name!r} has no system part, but a '

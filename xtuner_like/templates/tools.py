@@ -247,3 +247,13 @@ def results_text(style: ToolStyle, results: list[dict], where: str) -> str:
 
 def _result_text(content: Any) -> str:
     return content if isinstance(content, str) else to_json(content)
+
+
+def turn_text(turn: dict) -> dict:
+    """A turn's ``'input'`` and ``'output'`` as plain text, its tool results and calls written
+    in the Hermes style: for code that reads a conversation as text (curation's filters)."""
+    hermes, where = TOOL_STYLES['hermes'], 'conversation turn'
+    results, calls = turn.get('tool_results'), turn.get('tool_calls')
+    return {**turn, 'input': results_text(hermes, results, where) if results else turn.get('input'),
+            'output': reply_text(hermes, turn.get('output') or '', calls, where) if calls
+            else turn.get('output')}

@@ -40,18 +40,18 @@ def test_raw_calls():
         raw_calls('{oops', 'message 2')
 
 
-def test_derived_ids_are_nine_characters_deterministic_and_differ_by_row_and_index():
-    def ids(row):
-        return [c['id'] for c in CallLinks(row).calls([{'name': 'a'}, {'name': 'b'}])]
-    first = ids({'messages': [1]})
-    assert first == ids({'messages': [1]}) and first[0] != first[1]
+def test_derived_ids_are_nine_characters_deterministic_and_differ_by_message_and_index():
+    def ids(message):
+        return [c['id'] for c in CallLinks().calls([{'name': 'a'}, {'name': 'b'}], message)]
+    first = ids({'content': 1})
+    assert first == ids({'content': 1}) and first[0] != first[1]
     assert all(len(i) == 9 and i.isalnum() for i in first)
-    assert ids({'messages': [2]}) != first
+    assert ids({'content': 2}) != first
 
 
 def test_results_link_by_id_else_by_order():
-    links = CallLinks({})
-    links.calls([{'name': 'a', 'id': 'x'}, {'name': 'b'}])
+    links = CallLinks()
+    links.calls([{'name': 'a', 'id': 'x'}, {'name': 'b'}], {})
     derived = links._open[1]['id']
     assert links.result('1', 'm3', call_id='x') == {'content': '1', 'call_id': 'x', 'name': 'a'}
     assert links.result('2', 'm4') == {'content': '2', 'call_id': derived, 'name': 'b'}
@@ -60,15 +60,15 @@ def test_results_link_by_id_else_by_order():
 
 
 def test_a_result_naming_an_unknown_call_is_an_error():
-    links = CallLinks({})
-    links.calls([{'name': 'a', 'id': 'x'}])
+    links = CallLinks()
+    links.calls([{'name': 'a', 'id': 'x'}], {})
     with pytest.raises(DatasetFormatError, match="m2: tool_call_id 'y' answers no open call"):
         links.result('1', 'm2', call_id='y')
 
 
 def test_results_of_calls_written_as_text_keep_what_the_data_gives():
-    links = CallLinks({})
-    links.calls([])          # the reply's calls were <tool_call> text
+    links = CallLinks()
+    links.calls([], {})      # the reply's calls were <tool_call> text
     assert links.result('1', 'm', call_id='c9', name='f') == {'content': '1', 'call_id': 'c9',
                                                                'name': 'f'}
     assert links.result('2', 'm') == {'content': '2'}

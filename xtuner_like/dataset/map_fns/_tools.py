@@ -5,8 +5,9 @@ messages that answer them the next turn's ``'tool_results'`` (``{'content', 'cal
 'name'}``); the template's tool style (``templates/tools.py``) writes both, in training and in
 the exported chat_template alike. This module reads the shapes data tools give a call and
 links each result to its call: by ``tool_call_id`` when the data has one, else by order.
-A call without an id gets one derived from the row's content (9 alphanumeric characters, as
-Mistral requires), so the same row always trains the same text.
+A call without an id gets one derived from its message's content and its number in the row
+(9 alphanumeric characters, as Mistral requires): the same row always trains the same text,
+and rows that share their first messages (a preference pair's prompt) share those ids.
 """
 from __future__ import annotations
 
@@ -55,22 +56,19 @@ def input_of(pending: list, role: str | None) -> dict:
 
 
 class CallLinks:
-    """A row's calls get ids, and its tool results the id of the call they answer.
+    """A row's calls get ids, and its tool results the id of the call they answer."""
 
-    Args:
-        row: The raw row; its content seeds the derived ids.
-    """
-
-    def __init__(self, row: Any):
-        self._row, self._seed, self._count = row, None, 0
+    def __init__(self):
+        self._count = 0
         self._open: list[dict] | None = None      # None: the last reply's calls were text
 
-    def calls(self, calls: list[dict]) -> list[dict]:
-        """The reply's calls, each with an id (the data's, else a derived one)."""
+    def calls(self, calls: list[dict], message: Any) -> list[dict]:
+        """The calls of reply ``message``, each with an id (the data's, else a derived one)."""
+        seed = None
         for call in calls:
             if 'id' not in call:
-                self._seed = self._seed or row_seed(self._row)
-                call['id'] = derive_call_id(self._seed, self._count)
+                seed = seed or row_seed(message)
+                call['id'] = derive_call_id(seed, self._count)
             self._count += 1
         self._open = list(calls) if calls else None
         return calls

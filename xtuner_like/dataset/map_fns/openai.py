@@ -16,7 +16,7 @@ def openai_map_fn(row: dict) -> dict:
     """{'messages': [system?, user, assistant, ...], 'tools'?} -> conversation (tool calls too).
 
     An assistant message's ``content`` (the turn's ``'output'``) and its ``tool_calls`` (the
-    turn's ``'tool_calls'``: ``{'name', 'arguments', 'id'}``, the id derived from the row when
+    turn's ``'tool_calls'``: ``{'name', 'arguments', 'id'}``, the id derived from the reply when
     the data has none) are trained, written by the template's tool style; its reasoning
     (``reasoning_content`` or reasoning parts) becomes the turn's ``'thinking'``. ``tool``
     messages are not trained: consecutive ones are the next turn's ``'tool_results'``
@@ -33,7 +33,7 @@ def openai_map_fn(row: dict) -> dict:
     ...      'function': {'name': 'weather', 'arguments': {"city": "Paris"}}}]},
     ...     {'role': 'tool', 'content': '21 C'},
     ...     {'role': 'assistant', 'content': 'It is 21 C.'}]})['conversation']
-    [{'input': 'Weather in Paris?', 'output': '', 'tool_calls': [{'name': 'weather', 'arguments': {'city': 'Paris'}, 'id': '2de38df8d'}]}, {'input': '', 'tool_results': [{'content': '21 C', 'call_id': '2de38df8d', 'name': 'weather'}], 'output': 'It is 21 C.'}]
+    [{'input': 'Weather in Paris?', 'output': '', 'tool_calls': [{'name': 'weather', 'arguments': {'city': 'Paris'}, 'id': '96d7ef59e'}]}, {'input': '', 'tool_results': [{'content': '21 C', 'call_id': '96d7ef59e', 'name': 'weather'}], 'output': 'It is 21 C.'}]
     """
     messages = row.get('messages')
     if not isinstance(messages, list) or not messages:
@@ -44,7 +44,7 @@ def openai_map_fn(row: dict) -> dict:
         system, start = read_content(messages[0].get('content'), "message 0 ('system')").text, 1
     turns: list[dict] = []
     pending: list = []                # a user text or tool results waiting for the reply
-    pending_role, called, links = None, False, CallLinks(messages)
+    pending_role, called, links = None, False, CallLinks()
     for i, msg in enumerate(messages[start:], start=start):
         role = msg.get('role') if isinstance(msg, dict) else None
         where = f'message {i} ({role!r})'
@@ -82,7 +82,7 @@ def assistant_turn(msg: dict, where: str, links: CallLinks) -> dict:
         raise DatasetFormatError(f'{where}: empty assistant reply (no text and no tool calls); '
                                  'write the reply or drop the row')
     turn = {'output': parsed.text}
-    links.calls(calls)
+    links.calls(calls, msg)
     if calls:
         turn['tool_calls'] = calls
     thinking = message_reasoning(msg, parsed.reasoning, where)

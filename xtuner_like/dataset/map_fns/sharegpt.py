@@ -32,7 +32,7 @@ def sharegpt_map_fn(row: dict) -> dict:
     ...     {'from': 'function_call', 'value': '{"name": "add", "arguments": {"a": 2, "b": 3}}'},
     ...     {'from': 'observation', 'value': '5'}, {'from': 'gpt', 'value': 'It is 5.'}],
     ...     'tools': ''})['conversation']
-    [{'input': 'Add 2 and 3', 'output': '', 'tool_calls': [{'name': 'add', 'arguments': {'a': 2, 'b': 3}, 'id': 'a7c22ae27'}]}, {'input': '', 'tool_results': [{'content': '5', 'call_id': 'a7c22ae27', 'name': 'add'}], 'output': 'It is 5.'}]
+    [{'input': 'Add 2 and 3', 'output': '', 'tool_calls': [{'name': 'add', 'arguments': {'a': 2, 'b': 3}, 'id': '6e36420af'}]}, {'input': '', 'tool_results': [{'content': '5', 'call_id': '6e36420af', 'name': 'add'}], 'output': 'It is 5.'}]
     """
     messages = row.get('conversations')
     if not isinstance(messages, list) or not messages:
@@ -43,7 +43,7 @@ def sharegpt_map_fn(row: dict) -> dict:
         system, start = _value(messages[0], 0).text, 1
     turns: list[dict] = []
     pending: list = []
-    pending_role, called, links = None, False, CallLinks(messages)
+    pending_role, called, links = None, False, CallLinks()
     for i, msg in enumerate(messages[start:], start=start):
         role = msg.get('from') if isinstance(msg, dict) else None
         kind = INPUT_ROLES.get(role) or OUTPUT_ROLES.get(role)
@@ -78,12 +78,12 @@ def sharegpt_map_fn(row: dict) -> dict:
 def _reply(msg: dict, i: int, kind: str, links: CallLinks) -> dict:
     where = f"message {i} ({msg.get('from')!r})"
     if kind == 'function_call':
-        return {'output': '', 'tool_calls': links.calls(raw_calls(msg.get('value'), where))}
+        return {'output': '', 'tool_calls': links.calls(raw_calls(msg.get('value'), where), msg)}
     parsed = _value(msg, i, assistant=True)
     if not parsed.calls and not parsed.text.strip():
         raise DatasetFormatError(f'{where}: empty reply; write the reply or drop the row')
     turn = {'output': parsed.text, **({'tool_calls': parsed.calls} if parsed.calls else {})}
-    links.calls(parsed.calls)
+    links.calls(parsed.calls, msg)
     thinking = message_reasoning(msg, parsed.reasoning, f'message {i}')
     if thinking is not None:
         turn['thinking'] = thinking

@@ -141,7 +141,8 @@ def test_qwen3_without_thinking_prompt():
         'qwen3_chat', [U1], add_generation_prompt=True, enable_thinking=False)
 
 
-# One tool call with an id (Mistral requires 9 characters), its result, and the answer.
+# Llama-3.1's and Mistral v0.3's own tool formats (the 'llama3_1' and 'mistral' tool styles):
+# one tool call with an id (Mistral requires 9 characters), its result, and the answer.
 ID_CALL = [{'role': 'user', 'content': 'Weather in Paris?'},
            {'role': 'assistant', 'content': None, 'tool_calls': [
                {'id': 'call00001', 'type': 'function',

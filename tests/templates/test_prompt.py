@@ -152,7 +152,8 @@ def test_enable_thinking_false_closes_an_empty_think_block():
 
 # A question, a reply of calls, their results and the answer, as the map_fns give them.
 TOOL_TURNS = [{'tools': [{'type': 'function', 'function': {'name': 'f'}}], 'input': ' Q ',
-               'output': '', 'tool_calls': [{'name': 'f', 'arguments': {'x': 1}, 'id': 'abc123XYZ'}]},
+               'output': '',
+               'tool_calls': [{'name': 'f', 'arguments': {'x': 1}, 'id': 'abc123XYZ'}]},
               {'input': '', 'tool_results': [{'content': 'R', 'call_id': 'abc123XYZ'}],
                'output': 'A'}]
 STYLED = PromptTemplate(name='styled', prefix='<s>', system='<sys>{tool_env}{system}</sys>',

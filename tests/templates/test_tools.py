@@ -44,7 +44,8 @@ def test_tools_block_is_qwens():
 def test_llama_tools_are_indented_json_after_the_preamble_and_results_json():
     style = TOOL_STYLES['llama3_1']
     block = tools_block(style, [{'name': 'f'}, {'name': 'g'}])
-    assert block.endswith('Do not use variables.\n\n{\n    "name": "f"\n}\n\n{\n    "name": "g"\n}\n\n')
+    assert block.endswith('Do not use variables.\n\n{\n    "name": "f"\n}\n\n'
+                          '{\n    "name": "g"\n}\n\n')
     assert results_text(style, [{'content': 'a'}, {'content': {'t': 1}}], 'w') == (
         '<|start_header_id|>ipython<|end_header_id|>\n\n"a"<|eot_id|>'
         '<|start_header_id|>ipython<|end_header_id|>\n\n{"t": 1}<|eot_id|>'

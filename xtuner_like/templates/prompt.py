@@ -2,7 +2,10 @@
 
 A conversation is a list of turns ``{'input': str, 'output': str}``. The first turn may carry
 ``'system'`` and ``'tools'`` (a list of function schemas); any turn may carry ``'thinking'``
-(the reasoning before its reply, for thinking templates). Rendering gives segments
+(the reasoning before its reply, for thinking templates), ``'tool_calls'`` (the calls its
+reply makes after its text: ``{'name', 'arguments', 'id'}``) and ``'tool_results'`` (instead
+of a user input: ``{'content', 'call_id'[, 'name']}``); the template's tool style
+(``tools.py``) writes them. Rendering gives segments
 ``(text, trained)``; the loss falls only on trained text: each reply and its end-of-turn
 suffix. Layout (``|`` marks segment borders, ``*`` trained text)::
 
@@ -141,7 +144,8 @@ def render_conversation(conversation: Sequence[Mapping], template: PromptTemplat
     """Render a conversation into ``(text, trained)`` segments.
 
     Args:
-        conversation: Turns ``{'input', 'output'[, 'system', 'tools', 'thinking']}``.
+        conversation: Turns ``{'input', 'output'[, 'system', 'tools', 'thinking',
+            'tool_calls', 'tool_results']}``.
         template: The prompt template; None for pre-training (each turn's
             input + output + eos, all trained).
         system: System text used when the first turn has none.
@@ -217,11 +221,7 @@ def _render(turns: Sequence[Mapping], template: PromptTemplate, system: str | No
         if results and style.own_results_turn:
             head += results_text(style, results, where)
         else:
-            text = results_text(style, results, where) if results else turn['input']
-            if template.trim in ('all', 'turns'):
-                text = text.strip()
-            if tools and style.tools_at == 'first_input' and i == 0:
-                text = tools_block(style, tools) + text
+            text = _input_text(template, turn, tools if i == 0 else None, where)
             inline = block if i == inline_at else ''
             number = str(i + 1) if counts_rounds else ''
             # The input is put in as is: a '{eos}' the user wrote stays text.
@@ -242,6 +242,18 @@ def _render(turns: Sequence[Mapping], template: PromptTemplate, system: str | No
         _append(segments, reply_prefix + reply + suffix, True)
         _append(segments, separator, False)
     return segments
+
+
+def _input_text(template: PromptTemplate, turn: Mapping, tools: list | None, where: str) -> str:
+    """What a turn's instruction holds: the user's text (trimmed where the template trims)
+    or the tool results; ``tools`` (first turn only) open it where the tool style puts them."""
+    style, results = TOOL_STYLES[template.tool_style], turn.get('tool_results')
+    text = results_text(style, results, where) if results else turn['input']
+    if template.trim in ('all', 'turns'):
+        text = text.strip()
+    if tools and style.tools_at == 'first_input':
+        text = tools_block(style, tools) + text
+    return text
 
 
 def _system_block(template: PromptTemplate, system: str, eos: str, env: str = '') -> str:

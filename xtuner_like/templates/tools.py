@@ -1,10 +1,13 @@
-"""Tool calls, tool results and tool lists as text: the Qwen2.5 / Qwen3 (Hermes-style) format.
+"""Tools, tool calls and tool results as text, in each family's own tool style.
 
-One rendering for every template, written both here (training) and in the exported Jinja
-chat_template (serving, see ``jinja.py``), so a served tool-calling model sees the text it was
-trained on. The strings follow Qwen2.5's and Qwen3's official chat templates:
+A conversation keeps a reply's calls (``turn['tool_calls']``) and the results that answer
+them (the next ``turn['tool_results']``) as data; the template's ``tool_style`` (a name in
+:data:`TOOL_STYLES`) writes them, here for training and in the exported Jinja chat_template
+(``chat_template.jinja``, with the constants below) for serving, so a served tool-calling
+model sees the text it was trained on. Styles:
 
-- the available tools, appended to the system text (after a blank line)::
+- ``hermes`` (Qwen2.5 / Qwen3, and every template without a style of its own): the tools
+  after the system text::
 
       # Tools
 
@@ -17,8 +20,21 @@ trained on. The strings follow Qwen2.5's and Qwen3's official chat templates:
 
       For each function call, return a json object with function name and arguments ...
 
-- a call the model makes (trained): ``<tool_call>\\n{"name": ..., "arguments": ...}\\n</tool_call>``
-- a tool's result, the input of the next turn: ``<tool_response>\\n...\\n</tool_response>``
+  a call ``<tool_call>\\n{"name": ..., "arguments": ...}\\n</tool_call>`` after the reply's
+  text, results ``<tool_response>\\n...\\n</tool_response>`` as the next user turn;
+- ``llama3_1`` (Llama-3.1): ``Environment: ipython`` in the system block, the tools as JSON
+  (indent 4) after a preamble in the first user turn, a reply of one bare
+  ``{"name": ..., "parameters": ...}`` call, each result an ``ipython`` turn (as JSON);
+- ``mistral`` (Mistral v0.3): ``[AVAILABLE_TOOLS] [...][/AVAILABLE_TOOLS]`` before the last
+  user turn, ``[TOOL_CALLS] [{"name", "arguments", "id"}]`` and
+  ``[TOOL_RESULTS] {"content": ..., "call_id": ...}[/TOOL_RESULTS]`` with 9-character ids.
+
+Where the official format has no place for something it is an error, never dropped: text
+beside a Llama-3.1 or Mistral call, several calls in one Llama-3.1 reply. Deliberate
+differences from the official templates: string arguments are written as given (they must
+be JSON) where the official ones would quote them, and Mistral writes a non-string result as
+JSON (its template writes Python's repr); in training only, a Mistral call id that is not 9
+alphanumeric characters is replaced by one derived from it (a served one must have 9).
 """
 from __future__ import annotations
 

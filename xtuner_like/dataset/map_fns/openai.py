@@ -21,9 +21,10 @@ def openai_map_fn(row: dict) -> dict:
     (``reasoning_content`` or reasoning parts) becomes the turn's ``'thinking'``. ``tool``
     messages are not trained: consecutive ones are the next turn's ``'tool_results'``
     (``{'content', 'call_id', 'name'}``; ``'input'`` is empty), each linked to its call by
-    ``tool_call_id``, else by order; a result that answers no call is an error. ``content`` may be a list of typed parts (see ``_parts.py``). The row's
-    ``tools`` go to the first turn (the template renders them after the system text). A
-    trailing user message with no reply is dropped; an empty reply is an error.
+    ``tool_call_id``, else by order; a result that answers no call is an error. ``content``
+    may be a list of typed parts (see ``_parts.py``). The row's ``tools`` go to the first turn
+    (the template's tool style places them). A trailing user message with no reply is
+    dropped; an empty reply is an error.
 
     >>> openai_map_fn({'messages': [{'role': 'system', 'content': 'Be brief.'},
     ...     {'role': 'user', 'content': 'Hi'}, {'role': 'assistant', 'content': 'Hello!'}]})

@@ -309,7 +309,7 @@ LLAMA2 = (
 # in ggml-org/llama.cpp tests/test-chat-template.cpp). Its system text sits in the last user
 # turn only when that turn is the last message (a generation prompt). Tools are
 # [AVAILABLE_TOOLS] before the last user turn, calls [TOOL_CALLS] with 9-character ids,
-# results [TOOL_RESULTS]: not the Hermes-style text we train (see test_official).
+# results [TOOL_RESULTS] (our 'mistral' tool style, compared in test_official).
 MISTRAL_V03 = r"""{%- if messages[0]["role"] == "system" %}
     {%- set system_message = messages[0]["content"] %}
     {%- set loop_messages = messages[1:] %}

@@ -1,7 +1,7 @@
 import pytest
 
 from xtuner_like.curate.format import (SIGNATURES, detect_map_fn, format_batch, output_batch,
-                                       resolve_map_fn, to_messages)
+                                       resolve_map_fn, to_messages, to_turns)
 from xtuner_like.dataset.map_fns import get_map_fn
 from xtuner_like.errors import ConfigError, DatasetFormatError, UnknownNameError
 
@@ -38,3 +38,12 @@ def test_messages_round_trip_through_the_openai_map_fn():
                     {'input': 'Bye', 'output': 'Goodbye'}]
     out = output_batch({'conversation': [turns], 'source': ['s'], 'row': [3], '_id': [7]})
     assert out['_split'] == ['train'] and out['row'] == [3]
+
+
+def test_tool_calls_and_results_are_kept_as_text_for_the_filters():
+    row = {'messages': [{'role': 'user', 'content': 'q'}, {'role': 'assistant', 'content': None,
+            'tool_calls': [{'function': {'name': 'f', 'arguments': {}}}]},
+                        {'role': 'tool', 'content': 'R'}, {'role': 'assistant', 'content': 'a'}]}
+    turns = to_turns(get_map_fn('openai')(row)['conversation'])
+    assert turns[0]['output'] == '<tool_call>\n{"name": "f", "arguments": {}}\n</tool_call>'
+    assert turns[1]['input'] == '<tool_response>\nR\n</tool_response>'

@@ -14,7 +14,13 @@ ONE = [{'input': 'Who are you?', 'output': 'I am Tuna.'}]
 TWO = ONE + [{'input': 'Give three tips.', 'output': 'Eat well, sleep enough.'}]
 TOOLS = [{'type': 'function', 'function': {'name': 'weather', 'parameters': {'type': 'object'}}}]
 CALL = {'role': 'assistant', 'content': None, 'tool_calls': [
-    {'type': 'function', 'function': {'name': 'weather', 'arguments': {'city': 'Paris'}}}]}
+    {'type': 'function', 'function': {'name': 'weather', 'arguments': {'city': city}}}
+    for city in ('Paris', 'Nice')]}
+# Llama-3.1 and Mistral (tool styles other than Hermes): one call per message, with a
+# 9-character id (the exported Mistral template needs the data's).
+ONE_CALL = {'role': 'assistant', 'content': None, 'tool_calls': [
+    {'id': 'call00001', 'type': 'function',
+     'function': {'name': 'weather', 'arguments': {'city': 'Paris'}}}]}
 CONVERSATIONS = {
     'single': [{'role': 'user', 'content': 'Hi there'}, {'role': 'assistant', 'content': 'Hello!'}],
     'system_multi': [{'role': 'system', 'content': 'Be brief.'},
@@ -24,6 +30,9 @@ CONVERSATIONS = {
     'tools': [{'role': 'user', 'content': 'Paris weather?'}, CALL,
               {'role': 'tool', 'content': '21 C'}, {'role': 'tool', 'content': {'t': 21}},
               {'role': 'assistant', 'content': 'It is 21 C.'}],
+    'one_call': [{'role': 'user', 'content': 'Paris weather?'}, ONE_CALL,
+                 {'role': 'tool', 'tool_call_id': 'call00001', 'content': {'t': 21}},
+                 {'role': 'assistant', 'content': 'It is 21 C.'}],
     'thinking': [{'role': 'user', 'content': 'Q1'},
                  {'role': 'assistant', 'content': 'A1', 'reasoning_content': 'r1'},
                  {'role': 'user', 'content': 'Q2'},
@@ -70,9 +79,10 @@ def test_trained_ids_equal_served_ids(kind_tokenizer, name, tmp_path):
     chat_tokenizer(tokenizer, ChatFormat.build(name)).save_pretrained(tmp_path)
     served = AutoTokenizer.from_pretrained(tmp_path)
     for conv_name, messages in CONVERSATIONS.items():
-        if conv_name == 'thinking' and not template.thinking:
+        if conv_name == 'thinking' and not template.thinking or (
+                conv_name == 'tools' and template.tool_style != 'hermes'):
             continue
-        tools = TOOLS if conv_name == 'tools' else None
+        tools = TOOLS if conv_name in ('tools', 'one_call') else None
         row = {'messages': messages, **({'tools': tools} if tools else {})}
         segs = template_map_fn(openai_map_fn(row), name,
                                eos_token=tokenizer.eos_token)['segments']
@@ -85,7 +95,7 @@ def test_trained_ids_equal_served_ids(kind_tokenizer, name, tmp_path):
         runs = [r.replace(' ', '') for r in trained_runs(tokenizer, enc)]
         assert len(runs) == len(replies), (kind, conv_name, runs)
         for run, reply in zip(runs, replies):
-            answer = (reply['content'] or '<tool_call>').split('</think>')[-1].strip()
+            answer = (reply['content'] or 'weather').split('</think>')[-1].strip()
             assert answer.replace(' ', '') in run and not any(
                 m['content'] in run for m in messages if m['role'] == 'user'), (kind, run)
 
@@ -220,8 +230,9 @@ def test_slow_fallback_trains_exactly_the_fast_spans(kind):
         def __call__(self, text, add_special_tokens=False):
             return tokenizer(text, add_special_tokens=False)
 
-    tool_row = {'messages': CONVERSATIONS['tools'], 'tools': TOOLS}
     for name in TEMPLATES:
+        tool_row = {'messages': CONVERSATIONS[
+            'tools' if get_template(name).tool_style == 'hermes' else 'one_call'], 'tools': TOOLS}
         for segs in (segments(TWO, name, system='S.', eos=tokenizer.eos_token),
                      segments(ONE, name, eos=tokenizer.eos_token),
                      template_map_fn(openai_map_fn(tool_row), name,

@@ -215,3 +215,12 @@ def test_packing_puts_whole_pairs_in_rows_of_twice_max_length(tiny_tokenizer, tm
         assert int((np.asarray(row['position_ids']) == 0).sum()) == 2 * row['num_samples']
     # the same pairs (tokens, trained labels, KTO label), only their order differs
     assert sorted(_samples_of(packed)) == sorted(_samples_of(alone))
+
+
+@pytest.mark.parametrize('template, call_text', [
+    ('chatml', '<tool_call>\n{"name": "f", "arguments": {}}\n</tool_call>'),
+    ('mistral', '[TOOL_CALLS] [{"name": "f", "arguments": {}, "id": "abcdefghi"}]')])
+def test_a_reply_that_calls_tools_is_trained_in_the_templates_tool_style(template, call_text):
+    reply = {'output': '', 'tool_calls': [{'name': 'f', 'arguments': {}, 'id': 'abcdefghi'}]}
+    segments = reply_segments([{'input': 'q'}], reply, template, None, '</s>')
+    assert [s['text'] for s in segments if s['trained']][-1].startswith(call_text)

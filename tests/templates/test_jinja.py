@@ -104,6 +104,21 @@ TOOL_MESSAGES = [
         {'type': 'function', 'function': {'name': 'weather', 'arguments': {'city': 'Rome'}}}]},
     {'role': 'tool', 'content': '30 C'}, {'role': 'assistant', 'content': 'Rome 30 C.'}]
 
+# Llama-3.1 and Mistral v0.3 (tool styles with bare calls): one call per message, no text beside
+# it, 9-character ids (Mistral's rule; data ids of other shapes are mapped in training only).
+BARE_TOOL_MESSAGES = [
+    {'role': 'user', 'content': 'Paris?'},
+    {'role': 'assistant', 'content': None, 'tool_calls': [{'id': 'call00001', 'type': 'function',
+        'function': {'name': 'weather', 'arguments': {'city': 'Paris'}}}]},
+    {'role': 'tool', 'tool_call_id': 'call00001', 'content': '21 C'},
+    {'role': 'assistant', 'content': 'Paris 21 C.'},
+    {'role': 'user', 'content': [{'type': 'text', 'text': 'And'},
+                                 {'type': 'text', 'text': 'Rome?'}]},
+    {'role': 'assistant', 'content': '', 'tool_calls': [{'id': 'call00002', 'type': 'function',
+        'function': {'name': 'weather', 'arguments': '{"city": "Rome"}'}}]},
+    {'role': 'tool', 'tool_call_id': 'call00002', 'content': {'t': 30}},
+    {'role': 'assistant', 'content': 'Rome 30 C.'}]
+
 
 def trained_text(tokenizer, template, messages, tools=None, system=None):
     from xtuner_like.dataset.map_fns.openai import openai_map_fn
@@ -118,14 +133,21 @@ def test_tool_messages_and_tools_are_served_as_trained(tiny_tokenizer, name, sys
     """Every template's exported chat_template renders `tool` messages, tool calls and
     `tools=` exactly as training renders the same openai row."""
     template = get_template(name)
-    messages = ([{'role': 'system', 'content': system}] if system else []) + TOOL_MESSAGES
+    tool_messages = TOOL_MESSAGES if template.tool_style == 'hermes' else BARE_TOOL_MESSAGES
+    messages = ([{'role': 'system', 'content': system}] if system else []) + tool_messages
     expected = trained_text(tiny_tokenizer, template, messages, TOOLS)
     assert apply(tiny_tokenizer, template, messages, tools=TOOLS) == expected
-    assert '<tool_response>\n21 C\n</tool_response>\n<tool_response>\n{"t": 25}' in expected
+    if template.tool_style == 'hermes':
+        assert '<tool_response>\n21 C\n</tool_response>\n<tool_response>\n{"t": 25}' in expected
+    else:
+        assert '<tool_response>' not in expected
+        assert ('call00002' in expected) == (template.tool_style == 'mistral')
     if template.system_last:  # Mistral v0.3: the system text moves to the last user turn
         return
-    for cut in (1, 4, 6):  # generation prompts after a user turn and after tool results
-        history = messages[:len(messages) - len(TOOL_MESSAGES) + cut]
+    # generation prompts after each user turn and each group of tool results
+    for cut in [k + 1 for k, m in enumerate(tool_messages[:-1])
+                if m['role'] != 'assistant' and tool_messages[k + 1]['role'] == 'assistant']:
+        history = messages[:len(messages) - len(tool_messages) + cut]
         prompt = apply(tiny_tokenizer, template, history, tools=TOOLS,
                        add_generation_prompt=True)
         assert expected.startswith(prompt.removesuffix('<think>\n'))
@@ -171,3 +193,31 @@ def test_round_numbers_turns_and_placeholders_in_text_stay_text(tiny_tokenizer):
     assert prompt.endswith('[Round 3] c =>') and apply(
         tiny_tokenizer, template, messages_of(turns, 'S {round}', open_last=True),
         add_generation_prompt=True) == prompt
+
+
+@pytest.mark.parametrize('style', ['hermes', 'llama3_1', 'mistral'])
+def test_every_tool_style_is_served_as_trained_on_any_template(tiny_tokenizer, style):
+    """A tool style is the template's choice: a custom template with '{tool_env}' and no
+    system text still writes the style's environment line when tools are given."""
+    template = PromptTemplate(name='styled', prefix='<s>', system='<sys>{tool_env}{system}</sys>',
+                              instruction='<u>{input}</u><a>', reply_prefix=' ', suffix='</a>',
+                              tool_style=style)
+    messages = TOOL_MESSAGES if style == 'hermes' else BARE_TOOL_MESSAGES
+    expected = trained_text(tiny_tokenizer, template, messages, TOOLS)
+    assert apply(tiny_tokenizer, template, messages, tools=TOOLS) == expected
+    assert expected.startswith('<s><sys>Environment: ipython\n</sys>') == (style == 'llama3_1')
+
+
+@pytest.mark.parametrize('name, change, message', [
+    ('llama3_1_chat', {'content': 'Checking.'}, 'cannot have text beside them'),
+    ('mistral', {'content': 'Checking.'}, 'cannot have text beside them'),
+    ('llama3_1_chat', {'tool_calls': BARE_TOOL_MESSAGES[1]['tool_calls'] * 2},
+     'one tool call per assistant message'),
+    ('mistral', {'tool_calls': [{'id': 'call_1', 'function': {'name': 'f', 'arguments': {}}}]},
+     'need a 9-character id'),
+])
+def test_served_tool_messages_the_official_format_cannot_write_are_errors(
+        tiny_tokenizer, name, change, message):
+    messages = [*BARE_TOOL_MESSAGES[:1], {**BARE_TOOL_MESSAGES[1], **change}]
+    with pytest.raises(Exception, match=message):
+        apply(tiny_tokenizer, get_template(name), messages, tools=TOOLS)

@@ -141,7 +141,8 @@ def test_qwen3_without_thinking_prompt():
         'qwen3_chat', [U1], add_generation_prompt=True, enable_thinking=False)
 
 
-# One tool call with an id (Mistral requires 9 characters), its result, and the answer.
+# Llama-3.1's and Mistral v0.3's own tool formats (the 'llama3_1' and 'mistral' tool styles):
+# one tool call with an id (Mistral requires 9 characters), its result, and the answer.
 ID_CALL = [{'role': 'user', 'content': 'Weather in Paris?'},
            {'role': 'assistant', 'content': None, 'tool_calls': [
                {'id': 'call00001', 'type': 'function',
@@ -150,14 +151,41 @@ ID_CALL = [{'role': 'user', 'content': 'Weather in Paris?'},
            {'role': 'assistant', 'content': 'It is 21 C.'}]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'Known gap: every template trains and serves the Hermes-style tool text (tools.py). '
-    "Llama-3.1's own format puts the tools as JSON (indent 4) in the first user turn after a "
-    "'Given the following functions...' preamble, adds 'Environment: ipython' to the system "
-    'block, writes a call as a bare {"name", "parameters"} reply (one call per message) and a '
-    "result as an 'ipython' turn; Mistral v0.3 writes [AVAILABLE_TOOLS] before the last user "
-    'turn, [TOOL_CALLS] [{..., "id"}]</s> and [TOOL_RESULTS] {"content", "call_id"} '
-    '[/TOOL_RESULTS] with 9-character call ids the map_fns do not keep.'))
 @pytest.mark.parametrize('name', ['llama3_1_chat', 'mistral'])
 def test_tool_turns_follow_the_official_tool_format(name):
     assert ours(name, ID_CALL, TOOLS) == official(name, ID_CALL, TOOLS)
+
+
+def _call(call_id, city):
+    return {'id': call_id, 'type': 'function',
+            'function': {'name': 'get_weather', 'arguments': {'city': city}}}
+
+
+# Mistral v0.3 only: two calls in one reply, each result naming its call (given in the other
+# order), then a second question: the tools move to the last user turn.
+TWO_CALLS = [{'role': 'user', 'content': 'Paris and Rome?'},
+             {'role': 'assistant', 'content': None,
+              'tool_calls': [_call('call00001', 'Paris'), _call('call00002', 'Rome')]},
+             {'role': 'tool', 'tool_call_id': 'call00002', 'content': '25 C'},
+             {'role': 'tool', 'tool_call_id': 'call00001', 'content': '21 C'},
+             {'role': 'assistant', 'content': 'Paris 21 C, Rome 25 C.'}, U2, A2]
+# Both: a system text, the call, its result, a second question answered with a call.
+SECOND_CALL = [SYSTEM, *ID_CALL, {'role': 'user', 'content': 'And Rome?'},
+               {'role': 'assistant', 'content': None, 'tool_calls': [_call('call00002', 'Rome')]},
+               {'role': 'tool', 'tool_call_id': 'call00002', 'content': '25 C'},
+               {'role': 'assistant', 'content': 'It is 25 C.'}]
+
+
+@pytest.mark.parametrize('name, messages', [
+    ('llama3_1_chat', SECOND_CALL), ('mistral', TWO_CALLS), ('mistral', SECOND_CALL[1:])])
+def test_tool_conversations_follow_the_official_tool_format(name, messages):
+    assert ours(name, messages, TOOLS) == official(name, messages, TOOLS)
+
+
+@pytest.mark.parametrize('name', ['llama3_1_chat', 'mistral'])
+@pytest.mark.parametrize('cut', [1, 3])
+def test_tool_prompts_follow_the_official_tool_format(name, cut):
+    """The generation prompt after the user's question and after the tool's result."""
+    messages = ID_CALL[:cut]
+    assert ours(name, messages, TOOLS, prompt=True) == official(
+        name, messages, TOOLS, add_generation_prompt=True)

@@ -63,6 +63,8 @@ def test_frozen_and_stop_words_tuple():
     (dict(instruction='{input}', system='no placeholder'), "system has no '{system}'"),
     (dict(instruction='{system}{input}'), 'system field is empty'),
     (dict(instruction='{input}', suffix='{input}'), 'suffix holds {input}'),
+    (dict(instruction='{input}', tool_style='qwen'), "tool_style='qwen'"),
+    (dict(instruction='{input}{tool_env}'), 'instruction holds {tool_env}'),
 ])
 def test_bad_templates_raise(kwargs, message):
     with pytest.raises(ConfigError, match=message.replace('{', r'\{').replace('}', r'\}')):
@@ -146,3 +148,62 @@ def test_enable_thinking_false_closes_an_empty_think_block():
     tpl = PromptTemplate(name='t', instruction='U{input}A', thinking='reply')
     assert render_prompt([{'input': 'q'}], tpl, enable_thinking=False) == (
         'UqA<think>\n\n</think>\n\n')
+
+
+# A question, a reply of calls, their results and the answer, as the map_fns give them.
+TOOL_TURNS = [{'tools': [{'type': 'function', 'function': {'name': 'f'}}], 'input': ' Q ',
+               'output': '',
+               'tool_calls': [{'name': 'f', 'arguments': {'x': 1}, 'id': 'abc123XYZ'}]},
+              {'input': '', 'tool_results': [{'content': 'R', 'call_id': 'abc123XYZ'}],
+               'output': 'A'}]
+STYLED = PromptTemplate(name='styled', prefix='<s>', system='<sys>{tool_env}{system}</sys>',
+                        instruction='<u>{input}</u><a>', reply_prefix=' ', suffix='</a>')
+
+
+def test_tool_style_places_tools_and_writes_calls_and_results():
+    def text(style, turns=TOOL_TURNS):
+        template = dataclasses.replace(STYLED, tool_style=style)
+        return ''.join(t for t, _ in render_conversation(turns, template))
+    hermes = text('hermes')
+    assert hermes.startswith('<s><sys># Tools') and '<u> Q </u><a> <tool_call>\n' in hermes
+    assert '<u><tool_response>\nR\n</tool_response></u><a> A</a>' in hermes
+    llama = text('llama3_1')   # tools open the first user text; the env line fills {tool_env}
+    assert llama.startswith('<s><sys>Environment: ipython\n</sys><u>Given the following')
+    assert llama.endswith(' Q </u><a>{"name": "f", "parameters": {"x": 1}}</a>'
+                          '<|start_header_id|>ipython<|end_header_id|>\n\n"R"<|eot_id|>'
+                          '<|start_header_id|>assistant<|end_header_id|>\n\n A</a>')
+    assert text('mistral') == (
+        '<s>[AVAILABLE_TOOLS] [{"type": "function", "function": {"name": "f"}}][/AVAILABLE_TOOLS]'
+        '<u> Q </u><a>[TOOL_CALLS] [{"name": "f", "arguments": {"x": 1}, "id": "abc123XYZ"}]</a>'
+        '[TOOL_RESULTS] {"content": R, "call_id": "abc123XYZ"}[/TOOL_RESULTS] A</a>')
+    assert '{tool_env}' not in text('hermes', [{'input': 'q', 'output': 'a'}])
+
+
+@pytest.mark.parametrize('style', ['llama3_1', 'mistral'])
+def test_text_beside_a_call_is_an_error_where_the_official_format_has_no_place_for_it(style):
+    turns = [dict(TOOL_TURNS[0], output='Let me check.'), TOOL_TURNS[1]]
+    with pytest.raises(DatasetFormatError, match='conversation turn 0: .* cannot have text'):
+        render_conversation(turns, dataclasses.replace(STYLED, tool_style=style))
+    assert render_conversation(turns, STYLED)  # Hermes writes the text, then the calls
+
+
+def test_llama_makes_one_call_per_message():
+    two = dict(TOOL_TURNS[0], tool_calls=TOOL_TURNS[0]['tool_calls'] * 2)
+    with pytest.raises(DatasetFormatError, match='turn 0: Llama-3.1 makes one tool call per '
+                                                 'assistant message, this one makes 2; split'):
+        render_conversation([two, TOOL_TURNS[1]], dataclasses.replace(STYLED,
+                                                                      tool_style='llama3_1'))
+
+
+def test_mistral_maps_other_call_ids_to_nine_characters_and_needs_one():
+    def calls_and_results(call_id):
+        first = dict(TOOL_TURNS[0], tool_calls=[dict(TOOL_TURNS[0]['tool_calls'][0],
+                                                     id=call_id)])
+        second = dict(TOOL_TURNS[1], tool_results=[{'content': 'R', 'call_id': call_id}])
+        template = dataclasses.replace(STYLED, tool_style='mistral')
+        return ''.join(t for t, _ in render_conversation([first, second], template))
+    text = calls_and_results('call_0123456789abcdef')
+    ids = [part.split('"')[0] for part in text.split('id": "')[1:]]
+    assert len(ids) == 2 and ids[0] == ids[1] and len(ids[0]) == 9 and ids[0].isalnum()
+    with pytest.raises(DatasetFormatError, match='turn 0: Mistral tool calls and results need'):
+        calls_and_results(None)

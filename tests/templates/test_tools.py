@@ -1,9 +1,11 @@
-"""Tests for xtuner_like/templates/tools.py: Qwen's tool text, parsed and written once."""
+"""Tests for xtuner_like/templates/tools.py: the tool styles (Hermes, Llama-3.1, Mistral)."""
 import pytest
 
 from xtuner_like.errors import DatasetFormatError
-from xtuner_like.templates.tools import (is_tool_response, normalize_tools, tool_call_text,
-                                         tool_response_text, tools_system_text)
+from xtuner_like.templates.tools import (TOOL_STYLES, derive_call_id, is_tool_response,
+                                         mistral_call_id, normalize_tools, results_text,
+                                         tool_call_text, tool_response_text, tools_block,
+                                         tools_system_text, turn_text)
 
 
 def test_tool_call_text_keeps_string_arguments_as_written():
@@ -37,3 +39,40 @@ def test_tools_block_is_qwens():
     assert tools_system_text(None, 'S') == 'S' and normalize_tools('[]') is None
     with pytest.raises(DatasetFormatError, match='must be a list'):
         normalize_tools('{"name": "f"}')
+
+
+def test_llama_tools_are_indented_json_after_the_preamble_and_results_json():
+    style = TOOL_STYLES['llama3_1']
+    block = tools_block(style, [{'name': 'f'}, {'name': 'g'}])
+    assert block.endswith('Do not use variables.\n\n{\n    "name": "f"\n}\n\n'
+                          '{\n    "name": "g"\n}\n\n')
+    assert results_text(style, [{'content': 'a'}, {'content': {'t': 1}}], 'w') == (
+        '<|start_header_id|>ipython<|end_header_id|>\n\n"a"<|eot_id|>'
+        '<|start_header_id|>ipython<|end_header_id|>\n\n{"t": 1}<|eot_id|>'
+        '<|start_header_id|>assistant<|end_header_id|>\n\n')
+
+
+def test_mistral_tools_write_strings_raw_and_leave_out_return():
+    tool = {'type': 'function', 'function': {'name': 'f', 'description': 'D', 'parameters': {
+        'type': 'object'}, 'return': {'type': 'string'}}}
+    assert tools_block(TOOL_STYLES['mistral'], [tool, {'name': 'g'}]) == (
+        '[AVAILABLE_TOOLS] [{"type": "function", "function": {"name": "f", "description": "D", '
+        '"parameters": {"type": "object"}}}, {"type": "function", "function": {"name": "g"}}]'
+        '[/AVAILABLE_TOOLS]')
+
+
+def test_call_ids():
+    assert derive_call_id('seed', 0) == derive_call_id('seed', 0) != derive_call_id('seed', 1)
+    assert mistral_call_id('abcDEF123', 'w') == 'abcDEF123'
+    assert mistral_call_id('call_1', 'w') == derive_call_id('call_1', 0)
+    with pytest.raises(DatasetFormatError, match='w: Mistral tool calls and results need'):
+        mistral_call_id('', 'w')
+
+
+def test_turn_text_writes_calls_and_results_as_hermes_text():
+    turn = {'input': '', 'tool_results': [{'content': 'R'}], 'output': 'ok',
+            'tool_calls': [{'name': 'f', 'arguments': {}}]}
+    assert turn_text(turn)['input'] == '<tool_response>\nR\n</tool_response>'
+    assert turn_text(turn)['output'] == ('ok\n<tool_call>\n{"name": "f", "arguments": {}}\n'
+                                         '</tool_call>')
+    assert turn_text({'input': 'q', 'output': 'a'}) == {'input': 'q', 'output': 'a'}

@@ -12,6 +12,7 @@ import pyarrow as pa
 from ..dataset.pipeline import RowLocator
 from ..dataset.map_fns import get_map_fn
 from ..errors import ConfigError, DatasetFormatError, XtunerLikeError
+from ..templates.tools import turn_text
 
 # Columns that give a file's format away, checked in this order.
 SIGNATURES: tuple[tuple[frozenset[str], str | None], ...] = (
@@ -57,6 +58,7 @@ def to_turns(conversation: list[dict]) -> list[dict]:
     for turn in conversation:
         if not isinstance(turn, dict):
             raise DatasetFormatError(f'a turn must be a dict, got {turn!r:.60}')
+        turn = turn_text(turn)  # tool calls and results as text, for the text filters
         turns.append({k: turn.get(k) if isinstance(turn.get(k), str) else ''
                       for k in ('system', 'input', 'output')})
     return turns

@@ -41,11 +41,12 @@ from .template import template_map_fn
 Segments = list[dict]
 
 
-def reply_segments(conversation: list[dict], reply: str, template: Any, system: str | None,
-                   eos_token: str) -> Segments:
-    """Render prompt turns + ``reply``; only the final reply (and its end-of-turn) is trained."""
+def reply_segments(conversation: list[dict], reply: str | dict, template: Any,
+                   system: str | None, eos_token: str) -> Segments:
+    """Render prompt turns + ``reply`` (its text, or ``{'output', 'tool_calls'}``); only the
+    final reply (and its end-of-turn) is trained."""
     *context, last = conversation
-    turns = [*context, {**last, 'output': reply}]
+    turns = [*context, {**last, **(reply if isinstance(reply, dict) else {'output': reply})}]
     segments = template_map_fn({'conversation': turns}, template, system, eos_token)['segments']
     # The final reply is the run of trained segments after the last untrained one before it.
     last_trained = max((i for i, s in enumerate(segments) if s['trained']), default=-1)

@@ -9,7 +9,8 @@ def template_map_fn(row: dict, template: str | PromptTemplate | None,
                     system: str | None = None, eos_token: str = '') -> dict:
     """{'conversation': [{'input', 'output', ...}]} -> {'segments': [{'text', 'trained'}]}
 
-    Turns may also hold 'system', 'tools' (first turn) and 'thinking'. Joined, the segments
+    Turns may also hold 'system', 'tools' (first turn), 'thinking', 'tool_calls' and
+    'tool_results' (written in the template's tool style). Joined, the segments
     are the conversation's text as the exported chat_template renders it, and ``encode``
     tokenizes that text once.
 

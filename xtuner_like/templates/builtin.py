@@ -94,14 +94,16 @@ LLAMA3 = register_template(PromptTemplate(
     trim='all',
     stop_words=('<|eot_id|>', '<|end_of_text|>', '<|eom_id|>'),
 ))
-# Llama-3.1: a system block always, opening with the knowledge and (fixed) today dates.
+# Llama-3.1: a system block always, opening with the knowledge and (fixed) today dates; its own
+# tool format (tools.py: 'Environment: ipython', tools in the first user turn, ipython results).
 register_template(replace(
-    LLAMA3, name='llama3_1_chat', system_always=True,
-    system=('<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December '
-            '2023\nToday Date: 26 Jul 2024\n\n{system}<|eot_id|>')))
+    LLAMA3, name='llama3_1_chat', system_always=True, tool_style='llama3_1',
+    system=('<|start_header_id|>system<|end_header_id|>\n\n{tool_env}Cutting Knowledge Date: '
+            'December 2023\nToday Date: 26 Jul 2024\n\n{system}<|eot_id|>')))
 
 # Mistral-7B-Instruct-v0.3: <s>[INST] q[/INST] a</s>[INST] q2[/INST] a2</s>; the system
-# text opens the last [INST] block and replies are trimmed (v0.3's template).
+# text opens the last [INST] block and replies are trimmed (v0.3's template); tools, calls
+# and results in v0.3's format ([AVAILABLE_TOOLS], [TOOL_CALLS], [TOOL_RESULTS], see tools.py).
 register_template(PromptTemplate(
     name='mistral',
     prefix='<s>',
@@ -112,6 +114,7 @@ register_template(PromptTemplate(
     suffix='{eos}',
     trim='reply',
     stop_words=('</s>',),
+    tool_style='mistral',
 ))
 # Mixtral-8x7B-Instruct-v0.1: <s>[INST] q [/INST]a</s>; a system text (its template has
 # none) opens the first [INST] block.

@@ -5,7 +5,8 @@ body (``chat_template.jinja``) that renders messages exactly as ``render_convers
 renders the conversation the map_fns make of them: an optional leading ``system`` message
 (or the default system text), ``tools=`` (the tools block of ``tools.py``), ``user`` and
 ``assistant`` messages, an assistant's ``tool_calls`` and ``reasoning_content`` (or a
-``<think>`` block in its content), and ``tool`` messages (consecutive ones form one turn).
+``<think>`` block in its content), and ``tool`` messages (consecutive ones form one turn),
+in the template's tool style (``tools.TOOL_STYLES``).
 A conversation ending with a user or tool turn renders the generation prompt, whatever
 ``add_generation_prompt`` says, because our instruction ends with the assistant's header.
 """
@@ -17,9 +18,17 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from .prompt import PromptTemplate
-from .tools import TOOLS_FOOTER, TOOLS_HEADER
+from .tools import (LLAMA_PREAMBLE, LLAMA_REPLY_HEADER, LLAMA_RESULT_CLOSE, LLAMA_RESULT_OPEN,
+                    TOOL_STYLES, TOOLS_FOOTER, TOOLS_HEADER)
 
 BODY = Path(__file__).with_name('chat_template.jinja')
+# The constant texts of each tool style (tools.py) the body writes.
+STYLE_TEXTS = {
+    'hermes': {'tools_header': TOOLS_HEADER, 'tools_footer': TOOLS_FOOTER},
+    'llama3_1': {'tools_preamble': LLAMA_PREAMBLE, 'result_open': LLAMA_RESULT_OPEN,
+                 'result_close': LLAMA_RESULT_CLOSE, 'reply_header': LLAMA_REPLY_HEADER},
+    'mistral': {},
+}
 
 
 @lru_cache(maxsize=1)
@@ -50,7 +59,8 @@ def to_chat_template(template: PromptTemplate, default_system: str | None = None
         'instruction_tail': tail, 'reply_prefix': template.reply_prefix,
         'suffix': template.suffix, 'separator': template.separator, 'trim': template.trim,
         'thinking': template.thinking, 'keep_thinking': template.keep_thinking,
-        'tools_header': TOOLS_HEADER, 'tools_footer': TOOLS_FOOTER,
+        'tool_style': template.tool_style, 'tool_env': TOOL_STYLES[template.tool_style].env,
+        **STYLE_TEXTS[template.tool_style],
     }
     sets = ''.join(f'{{%- set {k} = {_literal(v)} -%}}\n' for k, v in values.items())
     return sets + _body()

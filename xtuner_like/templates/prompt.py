@@ -2,7 +2,10 @@
 
 A conversation is a list of turns ``{'input': str, 'output': str}``. The first turn may carry
 ``'system'`` and ``'tools'`` (a list of function schemas); any turn may carry ``'thinking'``
-(the reasoning before its reply, for thinking templates). Rendering gives segments
+(the reasoning before its reply, for thinking templates), ``'tool_calls'`` (the calls its
+reply makes after its text: ``{'name', 'arguments', 'id'}``) and ``'tool_results'`` (instead
+of a user input: ``{'content', 'call_id'[, 'name']}``); the template's tool style
+(``tools.py``) writes them. Rendering gives segments
 ``(text, trained)``; the loss falls only on trained text: each reply and its end-of-turn
 suffix. Layout (``|`` marks segment borders, ``*`` trained text)::
 
@@ -22,14 +25,14 @@ from functools import lru_cache
 
 from ..errors import ConfigError, DatasetFormatError
 from .thinking import THINK_OPEN, last_query_turn, reply_with_thinking, split_thinking
-from .tools import tools_system_text
+from .tools import TOOL_STYLES, reply_text, results_text, tools_block, tools_system_text
 
 PLACEHOLDER = re.compile(r'\{(\w+)\}')
 # Placeholders each field may hold; '{system}' in the instruction places the system
 # block inside an instruction (llama2, mistral) instead of before the first one.
 ALLOWED_PLACEHOLDERS = {
     'prefix': {'eos'},
-    'system': {'system', 'eos'},
+    'system': {'system', 'eos', 'tool_env'},
     'instruction': {'input', 'system', 'eos', 'round'},
     'suffix': {'eos'},
     'separator': {'eos'},
@@ -67,6 +70,9 @@ class PromptTemplate:
             ``'prompt'`` the last turn's prompt opens ``<think>`` (DeepSeek-R1).
         keep_thinking: Keep reasoning of turns before the last user query (the official
             templates drop it).
+        tool_style: How tools, tool calls and results are written (a name in
+            ``tools.TOOL_STYLES``: Hermes by default, the family's own where it has one);
+            the system field may hold ``{tool_env}``, the style's line for tool use.
 
     Every text field may hold ``{eos}``: the tokenizer's eos token text.
     """
@@ -85,6 +91,7 @@ class PromptTemplate:
     trim: str = ''
     thinking: str = ''
     keep_thinking: bool = False
+    tool_style: str = 'hermes'
 
     def __post_init__(self):
         object.__setattr__(self, 'stop_words', tuple(self.stop_words))
@@ -109,6 +116,8 @@ class PromptTemplate:
             problems.append(f'trim={self.trim!r}; use one of {TRIM}')
         if self.thinking not in THINKING:
             problems.append(f'thinking={self.thinking!r}; use one of {THINKING}')
+        if self.tool_style not in TOOL_STYLES:
+            problems.append(f'tool_style={self.tool_style!r}; use one of {tuple(TOOL_STYLES)}')
         if problems:
             raise ConfigError(f'prompt template {self.name!r}: ' + '; '.join(problems))
 
@@ -124,10 +133,10 @@ def fill(text: str, **values: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _fill_fixed(text: str, eos: str, system: str = '', round_: str = '') -> str:
+def _fill_fixed(text: str, eos: str, system: str = '', round_: str = '', env: str = '') -> str:
     """``fill`` of a template part that holds no ``{input}``: the same few parts recur in
     every row of a dataset (the regex was a fifth of the rendering time)."""
-    return fill(text, eos=eos, system=system, round=round_)
+    return fill(text, eos=eos, system=system, round=round_, tool_env=env)
 
 
 def render_conversation(conversation: Sequence[Mapping], template: PromptTemplate | None,
@@ -135,7 +144,8 @@ def render_conversation(conversation: Sequence[Mapping], template: PromptTemplat
     """Render a conversation into ``(text, trained)`` segments.
 
     Args:
-        conversation: Turns ``{'input', 'output'[, 'system', 'tools', 'thinking']}``.
+        conversation: Turns ``{'input', 'output'[, 'system', 'tools', 'thinking',
+            'tool_calls', 'tool_results']}``.
         template: The prompt template; None for pre-training (each turn's
             input + output + eos, all trained).
         system: System text used when the first turn has none.
@@ -179,16 +189,21 @@ def render_prompt(history: Sequence[Mapping], template: PromptTemplate,
 
 def system_text(template: PromptTemplate, first: Mapping, system: str | None) -> str:
     """The system text a conversation renders: its own, the config's or the family default,
-    trimmed where the template trims, followed by the tools block when it has tools."""
+    trimmed where the template trims, followed by the tools block when it has tools and the
+    template's tool style puts them there."""
     text = first.get('system') or system or template.default_system
     if template.trim == 'all':
         text = text.strip()
+    if TOOL_STYLES[template.tool_style].tools_at != 'system':
+        return text
     return tools_system_text(first.get('tools'), text) or ''
 
 
 def _render(turns: Sequence[Mapping], template: PromptTemplate, system: str | None,
             eos: str, open_last: bool) -> list[Segment]:
-    block = _system_block(template, system_text(template, turns[0], system), eos)
+    style, tools = TOOL_STYLES[template.tool_style], turns[0].get('tools')
+    env = style.env if tools else ''
+    block = _system_block(template, system_text(template, turns[0], system), eos, env)
     last, query = len(turns) - 1, last_query_turn(turns)
     inline_at = (last if template.system_last else 0) if template.system_inline else -1
     head_part, _, tail_part = template.instruction.partition('{input}')
@@ -200,35 +215,55 @@ def _render(turns: Sequence[Mapping], template: PromptTemplate, system: str | No
         head = _fill_fixed(template.prefix, eos) if i == 0 else ''
         if i == 0 and not template.system_inline:
             head += block
-        text = turn['input'].strip() if template.trim in ('all', 'turns') else turn['input']
-        inline = block if i == inline_at else ''
-        number = str(i + 1) if counts_rounds else ''
-        # The input is put in as is: a '{eos}' the user wrote stays text.
-        head += (_fill_fixed(head_part, eos, inline, number) + text
-                 + _fill_fixed(tail_part, eos, inline, number))
+        where, results = f'conversation turn {i}', turn.get('tool_results')
+        if tools and style.tools_at == 'last_query' and i == query:
+            head += tools_block(style, tools)
+        if results and style.own_results_turn:
+            head += results_text(style, results, where)
+        else:
+            text = _input_text(template, turn, tools if i == 0 else None, where)
+            inline = block if i == inline_at else ''
+            number = str(i + 1) if counts_rounds else ''
+            # The input is put in as is: a '{eos}' the user wrote stays text.
+            head += (_fill_fixed(head_part, eos, inline, number) + text
+                     + _fill_fixed(tail_part, eos, inline, number))
         if template.thinking == 'prompt' and i == last:
             head += THINK_OPEN
         _append(segments, head, False)
         if open_last and i == last:
             break
         output, thinking = split_thinking(turn, template)
-        reply = reply_with_thinking(output, thinking, template, final=i == last,
-                                    show=template.keep_thinking or i >= query)
+        calls = turn.get('tool_calls') or []
+        reply = reply_with_thinking(reply_text(style, output, calls, where), thinking, template,
+                                    final=i == last, show=template.keep_thinking or i >= query)
         if template.trim:
             reply = reply.strip()
-        _append(segments, template.reply_prefix + reply + suffix, True)
+        reply_prefix = '' if calls and style.bare_calls else template.reply_prefix
+        _append(segments, reply_prefix + reply + suffix, True)
         _append(segments, separator, False)
     return segments
 
 
-def _system_block(template: PromptTemplate, system: str, eos: str) -> str:
-    if not system and not template.system_always:
+def _input_text(template: PromptTemplate, turn: Mapping, tools: list | None, where: str) -> str:
+    """What a turn's instruction holds: the user's text (trimmed where the template trims)
+    or the tool results; ``tools`` (first turn only) open it where the tool style puts them."""
+    style, results = TOOL_STYLES[template.tool_style], turn.get('tool_results')
+    text = results_text(style, results, where) if results else turn['input']
+    if template.trim in ('all', 'turns'):
+        text = text.strip()
+    if tools and style.tools_at == 'first_input':
+        text = tools_block(style, tools) + text
+    return text
+
+
+def _system_block(template: PromptTemplate, system: str, eos: str, env: str = '') -> str:
+    if not system and not template.system_always and not env:
         return ''
     if not template.system:
         raise ConfigError(f'prompt template {template.name!r} has no system part, but a '
                           f'system text was given ({system[:40]!r}); drop it or pick a '
                           'template with one')
-    return _fill_fixed(template.system, eos, system)
+    return _fill_fixed(template.system, eos, system, '', env)
 
 
 def _append(segments: list[Segment], text: str, trained: bool) -> None:

@@ -61,6 +61,6 @@ def reply_with_thinking(output: str, thinking: str, template: 'PromptTemplate', 
 def last_query_turn(turns: Sequence[Mapping]) -> int:
     """Index of the last turn whose input is a user query, not only tool results."""
     for i in range(len(turns) - 1, -1, -1):
-        if not is_tool_response(turns[i]['input']):
+        if not (turns[i].get('tool_results') or is_tool_response(turns[i]['input'])):
             return i
     return 0

@@ -1,10 +1,13 @@
-"""Tool calls, tool results and tool lists as text: the Qwen2.5 / Qwen3 (Hermes-style) format.
+"""Tools, tool calls and tool results as text, in each family's own tool style.
 
-One rendering for every template, written both here (training) and in the exported Jinja
-chat_template (serving, see ``jinja.py``), so a served tool-calling model sees the text it was
-trained on. The strings follow Qwen2.5's and Qwen3's official chat templates:
+A conversation keeps a reply's calls (``turn['tool_calls']``) and the results that answer
+them (the next ``turn['tool_results']``) as data; the template's ``tool_style`` (a name in
+:data:`TOOL_STYLES`) writes them, here for training and in the exported Jinja chat_template
+(``chat_template.jinja``, with the constants below) for serving, so a served tool-calling
+model sees the text it was trained on. Styles:
 
-- the available tools, appended to the system text (after a blank line)::
+- ``hermes`` (Qwen2.5 / Qwen3, and every template without a style of its own): the tools
+  after the system text::
 
       # Tools
 
@@ -17,12 +20,28 @@ trained on. The strings follow Qwen2.5's and Qwen3's official chat templates:
 
       For each function call, return a json object with function name and arguments ...
 
-- a call the model makes (trained): ``<tool_call>\\n{"name": ..., "arguments": ...}\\n</tool_call>``
-- a tool's result, the input of the next turn: ``<tool_response>\\n...\\n</tool_response>``
+  a call ``<tool_call>\\n{"name": ..., "arguments": ...}\\n</tool_call>`` after the reply's
+  text, results ``<tool_response>\\n...\\n</tool_response>`` as the next user turn;
+- ``llama3_1`` (Llama-3.1): ``Environment: ipython`` in the system block, the tools as JSON
+  (indent 4) after a preamble in the first user turn, a reply of one bare
+  ``{"name": ..., "parameters": ...}`` call, each result an ``ipython`` turn (as JSON);
+- ``mistral`` (Mistral v0.3): ``[AVAILABLE_TOOLS] [...][/AVAILABLE_TOOLS]`` before the last
+  user turn, ``[TOOL_CALLS] [{"name", "arguments", "id"}]`` and
+  ``[TOOL_RESULTS] {"content": ..., "call_id": ...}[/TOOL_RESULTS]`` with 9-character ids.
+
+Where the official format has no place for something it is an error, never dropped: text
+beside a Llama-3.1 or Mistral call, several calls in one Llama-3.1 reply. Deliberate
+differences from the official templates: string arguments are written as given (they must
+be JSON) where the official ones would quote them, and Mistral writes a non-string result as
+JSON (its template writes Python's repr); in training only, a Mistral call id that is not 9
+alphanumeric characters is replaced by one derived from it (a served one must have 9).
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import DatasetFormatError
@@ -66,8 +85,7 @@ def tool_call_text(name: Any, arguments: Any) -> str:
 
 def tool_response_text(content: Any) -> str:
     """A tool's result wrapped in ``<tool_response>`` tags (the next turn's input)."""
-    text = content if isinstance(content, str) else to_json(content)
-    return f'{RESPONSE_OPEN}{text}{RESPONSE_CLOSE}'
+    return f'{RESPONSE_OPEN}{_result_text(content)}{RESPONSE_CLOSE}'
 
 
 def is_tool_response(text: str) -> bool:
@@ -105,5 +123,153 @@ def tools_system_text(tools: list | None, system: str | None) -> str | None:
     """``system`` followed by the tools block (each schema as given, as Qwen's templates do)."""
     if not tools:
         return system
-    block = TOOLS_HEADER + ''.join('\n' + to_json(t) for t in tools) + TOOLS_FOOTER
+    block = tools_block(TOOL_STYLES['hermes'], tools)
     return f'{system}\n\n{block}' if system else block
+
+
+# --- Tool styles: how a template writes tools, calls and results ------------------------------
+# A conversation keeps calls (``turn['tool_calls']``: ``{'name', 'arguments', 'id'}``) and
+# results (``turn['tool_results']``: ``{'content', 'call_id', 'name'}``) as data; the template's
+# ``tool_style`` (a name in TOOL_STYLES) writes them. The exported chat_template
+# (chat_template.jinja) writes each style too, with the constants below.
+
+LLAMA_ENV = 'Environment: ipython\n'
+LLAMA_PREAMBLE = ('Given the following functions, please respond with a JSON for a function '
+                  'call with its proper arguments that best answers the given prompt.\n\n'
+                  'Respond in the format {"name": function name, "parameters": dictionary of '
+                  'argument name and its value}.Do not use variables.\n\n')
+LLAMA_RESULT_OPEN = '<|start_header_id|>ipython<|end_header_id|>\n\n'
+LLAMA_RESULT_CLOSE = '<|eot_id|>'
+LLAMA_REPLY_HEADER = '<|start_header_id|>assistant<|end_header_id|>\n\n'
+
+
+@dataclass(frozen=True)
+class ToolStyle:
+    """Where a family's template puts the tools, and how it writes calls and results.
+
+    Attributes:
+        name: Key in TOOL_STYLES.
+        tools_at: ``'system'`` (after the system text), ``'first_input'`` (before the first
+            user text) or ``'last_query'`` (before the last user turn's instruction).
+        env: Text for the template's ``{tool_env}`` when tools are given (Llama-3.1).
+        bare_calls: A reply with calls holds only them: text beside a call is an error and
+            the template's ``reply_prefix`` is not written before them.
+        own_results_turn: A results turn is written whole by the style (its own role
+            header), not inside the template's instruction.
+    """
+
+    name: str
+    tools_at: str
+    env: str = ''
+    bare_calls: bool = False
+    own_results_turn: bool = False
+
+
+TOOL_STYLES = {
+    # Qwen2.5 / Qwen3 (Hermes): <tool_call> / <tool_response> blocks; every other template.
+    'hermes': ToolStyle('hermes', tools_at='system'),
+    # Llama-3.1: tools (JSON, indent 4) open the first user turn; one bare
+    # {"name", "parameters"} call per reply; each result an `ipython` turn, written as JSON.
+    'llama3_1': ToolStyle('llama3_1', tools_at='first_input', env=LLAMA_ENV, bare_calls=True,
+                          own_results_turn=True),
+    # Mistral v0.3: [AVAILABLE_TOOLS] before the last user turn, [TOOL_CALLS] with
+    # 9-character ids, [TOOL_RESULTS] naming the call id.
+    'mistral': ToolStyle('mistral', tools_at='last_query', bare_calls=True,
+                         own_results_turn=True),
+}
+CALL_ID = re.compile(r'[A-Za-z0-9]{9}')
+
+
+def derive_call_id(seed: str, index: int) -> str:
+    """A deterministic 9-character alphanumeric call id (Mistral's rule) for call ``index``
+    of the row whose content hashes to ``seed``: the same row trains the same text."""
+    return hashlib.sha256(f'{seed}:{index}'.encode()).hexdigest()[:9]
+
+
+def row_seed(value: Any) -> str:
+    """A stable digest of a row's content, the seed of its derived call ids."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def mistral_call_id(call_id: Any, where: str) -> str:
+    """The id Mistral writes: the data's when it is 9 alphanumeric characters, else one
+    derived from it (so a call and its result still match); no id is an error."""
+    if not isinstance(call_id, str) or not call_id:
+        raise DatasetFormatError(f'{where}: Mistral tool calls and results need a call id; give '
+                                 "'id' / 'tool_call_id' in the data (or none at all)")
+    return call_id if CALL_ID.fullmatch(call_id) else derive_call_id(call_id, 0)
+
+
+def _args_text(arguments: Any) -> str:
+    return arguments if isinstance(arguments, str) else to_json(arguments)
+
+
+def tools_block(style: ToolStyle, tools: list) -> str:
+    """The available tools as the style writes them (see tools_at for where)."""
+    if style.name == 'llama3_1':
+        return LLAMA_PREAMBLE + ''.join(json.dumps(t, ensure_ascii=False, indent=4) + '\n\n'
+                                        for t in tools)
+    if style.name == 'mistral':
+        return '[AVAILABLE_TOOLS] [' + ', '.join(map(_mistral_tool, tools)) + '][/AVAILABLE_TOOLS]'
+    return TOOLS_HEADER + ''.join('\n' + to_json(t) for t in tools) + TOOLS_FOOTER
+
+
+def _mistral_tool(tool: dict) -> str:
+    fn = tool.get('function', tool)
+    # As v0.3's template: string values raw, others as JSON; a 'return' key is left out.
+    items = (f'"{k}": "{v}"' if isinstance(v, str) else f'"{k}": {to_json(v)}'
+             for k, v in fn.items() if k != 'return')
+    return '{"type": "function", "function": {' + ', '.join(items) + '}}'
+
+
+def reply_text(style: ToolStyle, output: str, calls: list[dict], where: str) -> str:
+    """A reply's text and its calls. Llama-3.1 allows one call per reply and no text beside
+    it; a reply with several calls is a DatasetFormatError (its official template raises too),
+    never split silently: split the data into one call per assistant message."""
+    if not calls:
+        return output
+    if style.bare_calls and output.strip():
+        raise DatasetFormatError(f'{where}: {style.name} tool calls cannot have text beside them '
+                                 f'(its official template drops it): {output[:40]!r}; drop '
+                                 'the text from that message')
+    if style.name == 'llama3_1':
+        if len(calls) != 1:
+            raise DatasetFormatError(
+                f'{where}: Llama-3.1 makes one tool call per assistant message, this one makes '
+                f'{len(calls)}; split them into one message per call, each followed by its '
+                'result')
+        call = calls[0]
+        return f'{{"name": "{call["name"]}", "parameters": {_args_text(call["arguments"])}}}'
+    if style.name == 'mistral':
+        return '[TOOL_CALLS] [' + ', '.join(
+            f'{{"name": {to_json(c["name"])}, "arguments": {_args_text(c["arguments"])}, '
+            f'"id": "{mistral_call_id(c.get("id"), where)}"}}' for c in calls) + ']'
+    return '\n'.join(([output] if output else [])
+                     + [tool_call_text(c['name'], c['arguments']) for c in calls])
+
+
+def results_text(style: ToolStyle, results: list[dict], where: str) -> str:
+    """A results turn: the input (Hermes) or the whole turn up to the reply (own_results_turn)."""
+    if style.name == 'llama3_1':
+        return ''.join(LLAMA_RESULT_OPEN + to_json(r['content']) + LLAMA_RESULT_CLOSE
+                       for r in results) + LLAMA_REPLY_HEADER
+    if style.name == 'mistral':
+        return ''.join(f'[TOOL_RESULTS] {{"content": {_result_text(r["content"])}, "call_id": '
+                       f'"{mistral_call_id(r.get("call_id"), where)}"}}[/TOOL_RESULTS]'
+                       for r in results)
+    return '\n'.join(tool_response_text(r['content']) for r in results)
+
+
+def _result_text(content: Any) -> str:
+    return content if isinstance(content, str) else to_json(content)
+
+
+def turn_text(turn: dict) -> dict:
+    """A turn's ``'input'`` and ``'output'`` as plain text, its tool results and calls written
+    in the Hermes style: for code that reads a conversation as text (curation's filters)."""
+    hermes, where = TOOL_STYLES['hermes'], 'conversation turn'
+    results, calls = turn.get('tool_results'), turn.get('tool_calls')
+    return {**turn, 'input': results_text(hermes, results, where) if results else turn.get('input'),
+            'output': reply_text(hermes, turn.get('output') or '', calls, where) if calls
+            else turn.get('output')}

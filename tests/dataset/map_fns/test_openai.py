@@ -26,12 +26,38 @@ ROW = {'messages': [{'role': 'system', 'content': 'S'}, {'role': 'user', 'conten
 def test_tool_calls_are_outputs_and_results_inputs():
     conv = openai_map_fn(ROW)['conversation']
     assert conv == [
-        {'system': 'S', 'tools': TOOLS, 'input': 'Paris?',
-         'output': '<tool_call>\n{"name": "weather", "arguments": {"city": "Paris"}}\n'
-                   '</tool_call>\n<tool_call>\n{"name": "time", "arguments": {}}\n</tool_call>'},
-        {'input': '<tool_response>\n21 C\n</tool_response>\n<tool_response>\n9:00\n'
-                  '</tool_response>', 'output': '21 C at 9:00.'},
+        {'system': 'S', 'tools': TOOLS, 'input': 'Paris?', 'output': '', 'tool_calls': [
+            {'name': 'weather', 'arguments': '{"city": "Paris"}', 'id': 'c1'},
+            {'name': 'time', 'arguments': {}, 'id': 'c2'}]},
+        {'input': '', 'tool_results': [{'content': '21 C', 'call_id': 'c1', 'name': 'weather'},
+                                       {'content': '9:00', 'call_id': 'c2', 'name': 'time'}],
+         'output': '21 C at 9:00.'},
         {'input': 'Thanks', 'output': 'You are welcome.'}]
+
+
+def test_results_without_ids_answer_the_calls_in_order_and_get_derived_ids():
+    calls = [{'type': 'function', 'function': {'name': n, 'arguments': {}}} for n in 'ab']
+    row = {'messages': [{'role': 'user', 'content': 'q'},
+                        {'role': 'assistant', 'content': None, 'tool_calls': calls},
+                        {'role': 'tool', 'content': '1'}, {'role': 'tool', 'content': '2'},
+                        {'role': 'assistant', 'content': 'done'}]}
+    first, second = openai_map_fn(row)['conversation']
+    ids = [c['id'] for c in first['tool_calls']]
+    assert len(set(ids)) == 2 and all(len(i) == 9 and i.isalnum() for i in ids)
+    assert [(r['call_id'], r['name']) for r in second['tool_results']] == list(zip(ids, 'ab'))
+    assert openai_map_fn(row)['conversation'][0]['tool_calls'][0]['id'] == ids[0]  # stable
+
+
+def test_a_result_that_answers_no_call_is_an_error():
+    row = {'messages': [{'role': 'user', 'content': 'q'}, {'role': 'assistant', 'content': None,
+            'tool_calls': [{'id': 'c1', 'function': {'name': 'f', 'arguments': {}}}]},
+                        {'role': 'tool', 'content': '1'}, {'role': 'tool', 'content': '2'},
+                        {'role': 'assistant', 'content': 'done'}]}
+    with pytest.raises(DatasetFormatError, match=r"message 3 \('tool'\): .*answers no call"):
+        openai_map_fn(row)
+    row['messages'][2] = {'role': 'tool', 'tool_call_id': 'c7', 'content': '1'}
+    with pytest.raises(DatasetFormatError, match="message 2 .*'c7' answers no open call"):
+        openai_map_fn(row)
 
 
 @pytest.mark.parametrize('content, text', [
@@ -49,9 +75,9 @@ def test_reasoning_and_tool_call_parts():
     row = {'messages': [{'role': 'user', 'content': 'q'}, {'role': 'assistant', 'content': [
         {'type': 'reasoning', 'text': 'think'}, {'type': 'text', 'text': 'ok'},
         {'type': 'tool_call', 'name': 'f', 'arguments': {'x': 1}}]}]}
-    assert openai_map_fn(row)['conversation'] == [{
-        'input': 'q', 'thinking': 'think',
-        'output': 'ok\n<tool_call>\n{"name": "f", "arguments": {"x": 1}}\n</tool_call>'}]
+    [turn] = openai_map_fn(row)['conversation']
+    assert turn['thinking'] == 'think' and turn['output'] == 'ok'
+    assert [(c['name'], c['arguments']) for c in turn['tool_calls']] == [('f', {'x': 1})]
     row['messages'][1] = {'role': 'assistant', 'content': 'ok', 'reasoning_content': 'r'}
     assert openai_map_fn(row)['conversation'][0]['thinking'] == 'r'
 

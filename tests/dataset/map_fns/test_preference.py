@@ -89,3 +89,20 @@ def test_every_row_of_the_real_dpo_file_maps(shared_data):
     assert all(s['chosen'] and s['rejected'] and 'output' not in s['conversation'][-1]
                for s in samples)
     assert max(len(s['conversation']) for s in samples) > 1  # multi-turn prompts survive
+
+
+def test_replies_that_call_tools_keep_their_calls_and_share_the_prompts_call_ids():
+    """A tool call in the prompt gets the same derived id in both rows; a reply's calls go
+    with the reply (the template writes them), not into the prompt."""
+    def call(city):
+        return {'role': 'assistant', 'content': None, 'tool_calls': [
+            {'type': 'function', 'function': {'name': 'weather', 'arguments': {'city': city}}}]}
+    prompt = [{'role': 'user', 'content': 'Paris?'}, call('Paris'),
+              {'role': 'tool', 'content': '21 C'}, {'role': 'assistant', 'content': '21 C.'},
+              {'role': 'user', 'content': 'Rome?'}]
+    sample = openai_preference_map_fn({'prompt': prompt, 'chosen': [call('Rome')],
+                                       'rejected': [call('Paris')]})
+    assert 'tool_calls' not in sample['conversation'][-1]
+    assert sample['chosen']['output'] == '' and [
+        c['arguments'] for c in sample['chosen']['tool_calls']] == [{'city': 'Rome'}]
+    assert sample['rejected']['tool_calls'][0]['arguments'] == {'city': 'Paris'}

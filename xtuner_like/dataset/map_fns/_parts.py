@@ -4,7 +4,8 @@ Text parts (a plain string, ``{'type': 'text' | 'input_text' | 'output_text', 't
 joined with a newline, as vLLM and the OpenAI server join them for a text-only model (and as
 the exported chat_template does); reasoning parts (``'reasoning' | 'thinking'``) become the
 turn's reasoning; tool-call parts (``'tool_call' | 'function_call' | 'tool_use'``) become tool
-calls. Any other part type is an error that names it: nothing is dropped silently.
+calls (``{'name', 'arguments'[, 'id']}``). Any other part type is an error that names it:
+nothing is dropped silently.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import DatasetFormatError
-from ._tools import call_text
+from ._tools import read_call
 
 TEXT_TYPES = ('text', 'input_text', 'output_text')
 REASONING_TYPES = ('reasoning', 'thinking')
@@ -22,11 +23,11 @@ REASONING_KEYS = ('reasoning_content', 'reasoning', 'thinking')
 
 @dataclass
 class Content:
-    """What one message says: text, reasoning and tool calls (as text)."""
+    """What one message says: text, reasoning and tool calls."""
 
     text: str = ''
     reasoning: list[str] = field(default_factory=list)
-    calls: list[str] = field(default_factory=list)
+    calls: list[dict] = field(default_factory=list)
 
 
 def read_content(content: Any, where: str, assistant: bool = False) -> Content:
@@ -55,7 +56,7 @@ def read_content(content: Any, where: str, assistant: bool = False) -> Content:
         elif kind in REASONING_TYPES and assistant:
             out.reasoning.append(_part_text(part, k, where, 'text', kind, 'reasoning'))
         elif kind in CALL_TYPES and assistant:
-            out.calls.append(call_text(part, f'{where}, part {k}'))
+            out.calls.append(read_call(part, f'{where}, part {k}'))
         else:
             allowed = TEXT_TYPES + (REASONING_TYPES + CALL_TYPES if assistant else ())
             raise DatasetFormatError(

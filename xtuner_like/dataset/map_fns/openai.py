@@ -5,7 +5,7 @@ from ...errors import DatasetFormatError
 from ...registry import MAP_FNS
 from ._columns import present
 from ._parts import message_reasoning, read_content
-from ._tools import call_text, normalize_tools, tool_response_text
+from ._tools import CallLinks, input_of, normalize_tools, read_call
 
 HOW = ('messages must be [system], then user (or tool results) and assistant in turn; '
        'see `xtuner-like list-dataset-format`')
@@ -15,14 +15,16 @@ HOW = ('messages must be [system], then user (or tool results) and assistant in 
 def openai_map_fn(row: dict) -> dict:
     """{'messages': [system?, user, assistant, ...], 'tools'?} -> conversation (tool calls too).
 
-    An assistant message's ``content`` and its ``tool_calls`` are trained; each call is
-    rendered as ``<tool_call>\\n{"name": ..., "arguments": ...}\\n</tool_call>`` after the
-    content, and its reasoning (``reasoning_content`` or reasoning parts) becomes the turn's
-    ``'thinking'``. ``tool`` messages are not trained: consecutive ones, each wrapped as
-    ``<tool_response>\\n...\\n</tool_response>`` and joined by newlines, become the input of
-    the next turn. ``content`` may be a list of typed parts (see ``_parts.py``). The row's
-    ``tools`` go to the first turn (the template renders them after the system text). A
-    trailing user message with no reply is dropped; an empty reply is an error.
+    An assistant message's ``content`` (the turn's ``'output'``) and its ``tool_calls`` (the
+    turn's ``'tool_calls'``: ``{'name', 'arguments', 'id'}``, the id derived from the reply when
+    the data has none) are trained, written by the template's tool style; its reasoning
+    (``reasoning_content`` or reasoning parts) becomes the turn's ``'thinking'``. ``tool``
+    messages are not trained: consecutive ones are the next turn's ``'tool_results'``
+    (``{'content', 'call_id', 'name'}``; ``'input'`` is empty), each linked to its call by
+    ``tool_call_id``, else by order; a result that answers no call is an error. ``content``
+    may be a list of typed parts (see ``_parts.py``). The row's ``tools`` go to the first turn
+    (the template's tool style places them). A trailing user message with no reply is
+    dropped; an empty reply is an error.
 
     >>> openai_map_fn({'messages': [{'role': 'system', 'content': 'Be brief.'},
     ...     {'role': 'user', 'content': 'Hi'}, {'role': 'assistant', 'content': 'Hello!'}]})
@@ -32,7 +34,7 @@ def openai_map_fn(row: dict) -> dict:
     ...      'function': {'name': 'weather', 'arguments': {"city": "Paris"}}}]},
     ...     {'role': 'tool', 'content': '21 C'},
     ...     {'role': 'assistant', 'content': 'It is 21 C.'}]})['conversation']
-    [{'input': 'Weather in Paris?', 'output': '<tool_call>\\n{"name": "weather", "arguments": {"city": "Paris"}}\\n</tool_call>'}, {'input': '<tool_response>\\n21 C\\n</tool_response>', 'output': 'It is 21 C.'}]
+    [{'input': 'Weather in Paris?', 'output': '', 'tool_calls': [{'name': 'weather', 'arguments': {'city': 'Paris'}, 'id': '96d7ef59e'}]}, {'input': '', 'tool_results': [{'content': '21 C', 'call_id': '96d7ef59e', 'name': 'weather'}], 'output': 'It is 21 C.'}]
     """
     messages = row.get('messages')
     if not isinstance(messages, list) or not messages:
@@ -42,20 +44,21 @@ def openai_map_fn(row: dict) -> dict:
     if isinstance(messages[0], dict) and messages[0].get('role') == 'system':
         system, start = read_content(messages[0].get('content'), "message 0 ('system')").text, 1
     turns: list[dict] = []
-    pending: list[str] = []           # inputs waiting for the assistant's reply
-    pending_role, called = None, False
+    pending: list = []                # a user text or tool results waiting for the reply
+    pending_role, called, links = None, False, CallLinks()
     for i, msg in enumerate(messages[start:], start=start):
         role = msg.get('role') if isinstance(msg, dict) else None
         where = f'message {i} ({role!r})'
         if role == 'user' and not pending and not called:
             pending, pending_role = [read_content(msg.get('content'), where).text], 'user'
         elif role == 'tool' and (pending_role == 'tool' or (not pending and called)):
-            pending.append(tool_response_text(_tool_result(msg, where)))
+            pending.append(links.result(_tool_result(msg, where), where,
+                                        msg.get('tool_call_id'), msg.get('name')))
             pending_role, called = 'tool', False
         elif role == 'assistant' and pending:
-            turns.append({'input': '\n'.join(pending), **assistant_turn(msg, where)})
+            turns.append({**input_of(pending, pending_role), **assistant_turn(msg, where, links)})
             pending, pending_role = [], None
-            called = bool(msg.get('tool_calls')) or '<tool_call>' in turns[-1]['output']
+            called = 'tool_calls' in turns[-1] or '<tool_call>' in turns[-1]['output']
         else:
             expected = 'assistant' if pending else 'tool' if called else 'user'
             raise DatasetFormatError(f'message {i} has role {role!r} where {expected!r} was '
@@ -70,17 +73,19 @@ def openai_map_fn(row: dict) -> dict:
     return {'conversation': turns}
 
 
-def assistant_turn(msg: dict, where: str) -> dict:
-    """``{'output'[, 'thinking']}`` of an assistant message: text, then its tool calls."""
+def assistant_turn(msg: dict, where: str, links: CallLinks) -> dict:
+    """``{'output'[, 'tool_calls', 'thinking']}`` of an assistant message."""
     calls = msg.get('tool_calls') or []
     content = msg.get('content')
     parsed = read_content('' if content is None and calls else content, where, assistant=True)
-    outputs = [parsed.text] if parsed.text else []
-    outputs += parsed.calls + [call_text(call, where) for call in calls]
-    if not outputs or not ''.join(outputs).strip():
+    calls = parsed.calls + [read_call(call, where) for call in calls]
+    if not calls and not parsed.text.strip():
         raise DatasetFormatError(f'{where}: empty assistant reply (no text and no tool calls); '
                                  'write the reply or drop the row')
-    turn = {'output': '\n'.join(outputs)}
+    turn = {'output': parsed.text}
+    links.calls(calls, msg)
+    if calls:
+        turn['tool_calls'] = calls
     thinking = message_reasoning(msg, parsed.reasoning, where)
     if thinking is not None:
         turn['thinking'] = thinking

@@ -1,8 +1,9 @@
 """Preference and KTO rows -> a prompt conversation and its replies.
 
-A preference sample is ``{'conversation': [...turns], 'chosen': str, 'rejected': str}``: the
+A preference sample is ``{'conversation': [...turns], 'chosen', 'rejected'}``: the
 conversation's last turn has an ``'input'`` and no ``'output'`` (its reply is ``chosen`` or
-``rejected``); earlier turns are context. A KTO sample is ``{'conversation', 'completion',
+``rejected``: a string, or ``{'output', 'tool_calls'}`` for a reply that calls tools);
+earlier turns are context. A KTO sample is ``{'conversation', 'completion',
 'label'}``. The SFT map_fns (sharegpt, openai) turn the messages into turns, so tool calls,
 function calls and system prompts read exactly as in SFT.
 """
@@ -17,10 +18,13 @@ from .openai import openai_map_fn
 from .sharegpt import sharegpt_map_fn
 
 
-def _split_last(conversation: list[dict]) -> tuple[list[dict], str]:
-    """Turns -> (turns whose last one lost its output, that output)."""
+def _split_last(conversation: list[dict]) -> tuple[list[dict], str | dict]:
+    """Turns -> (turns whose last one lost its reply, that reply: its output, or
+    ``{'output', 'tool_calls'}`` when it makes calls, which the template writes)."""
     *context, last = conversation
-    return [*context, {k: v for k, v in last.items() if k != 'output'}], last['output']
+    reply = {k: last[k] for k in ('output', 'tool_calls') if k in last}
+    prompt = {k: v for k, v in last.items() if k not in reply}
+    return [*context, prompt], reply if 'tool_calls' in reply else reply['output']
 
 
 def _pair(to_turns: Callable[[list], dict], prompt: list, chosen: list, rejected: list) -> dict:

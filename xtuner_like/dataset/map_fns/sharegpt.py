@@ -5,7 +5,7 @@ from ...errors import DatasetFormatError
 from ...registry import MAP_FNS
 from ._columns import present
 from ._parts import message_reasoning, read_content
-from ._tools import normalize_tools, raw_tool_call_text, tool_response_text
+from ._tools import CallLinks, input_of, normalize_tools, raw_calls
 
 INPUT_ROLES = {'human': 'human', 'user': 'human', 'observation': 'observation',
                'tool': 'observation'}
@@ -17,10 +17,10 @@ def sharegpt_map_fn(row: dict) -> dict:
     """{'conversations': [{'from', 'value'}], 'tools'?, 'system'?} -> conversation (tools too).
 
     Roles: ``system`` (first only), ``human``/``user`` (input), ``gpt``/``assistant``
-    (trained), ``function_call`` (trained; its JSON is rendered as
-    ``<tool_call>\\n{"name", "arguments"}\\n</tool_call>``) and ``observation`` (tool output,
-    not trained: wrapped as ``<tool_response>\\n...\\n</tool_response>`` it is the input of
-    the next turn). ``value`` may be a list of typed parts (see ``_parts.py``); a gpt
+    (trained), ``function_call`` (trained; its JSON call or list of calls becomes the turn's
+    ``'tool_calls'``, as in the openai map_fn) and ``observation`` (tool output, not trained:
+    the next turn's ``'tool_results'``, each linked by order to a call; one too many is an
+    error). ``value`` may be a list of typed parts (see ``_parts.py``); a gpt
     message's reasoning parts (or its ``reasoning_content``) become the turn's thinking.
     ``tools`` (a JSON string or list) go to the first turn. A trailing human message with no
     reply is dropped; an empty reply is an error.
@@ -32,7 +32,7 @@ def sharegpt_map_fn(row: dict) -> dict:
     ...     {'from': 'function_call', 'value': '{"name": "add", "arguments": {"a": 2, "b": 3}}'},
     ...     {'from': 'observation', 'value': '5'}, {'from': 'gpt', 'value': 'It is 5.'}],
     ...     'tools': ''})['conversation']
-    [{'input': 'Add 2 and 3', 'output': '<tool_call>\\n{"name": "add", "arguments": {"a": 2, "b": 3}}\\n</tool_call>'}, {'input': '<tool_response>\\n5\\n</tool_response>', 'output': 'It is 5.'}]
+    [{'input': 'Add 2 and 3', 'output': '', 'tool_calls': [{'name': 'add', 'arguments': {'a': 2, 'b': 3}, 'id': '6e36420af'}]}, {'input': '', 'tool_results': [{'content': '5', 'call_id': '6e36420af', 'name': 'add'}], 'output': 'It is 5.'}]
     """
     messages = row.get('conversations')
     if not isinstance(messages, list) or not messages:
@@ -42,8 +42,8 @@ def sharegpt_map_fn(row: dict) -> dict:
     if isinstance(messages[0], dict) and messages[0].get('from') == 'system':
         system, start = _value(messages[0], 0).text, 1
     turns: list[dict] = []
-    pending: list[str] = []
-    pending_role, called = None, False
+    pending: list = []
+    pending_role, called, links = None, False, CallLinks()
     for i, msg in enumerate(messages[start:], start=start):
         role = msg.get('from') if isinstance(msg, dict) else None
         kind = INPUT_ROLES.get(role) or OUTPUT_ROLES.get(role)
@@ -51,12 +51,13 @@ def sharegpt_map_fn(row: dict) -> dict:
             pending, pending_role = [_value(msg, i).text], kind
         elif kind == 'observation' and (pending_role == kind or (not pending and called)):
             value = msg.get('value')
-            pending.append(tool_response_text(value if value is not None else _value(msg, i)))
+            value = value if value is not None else _value(msg, i).text
+            pending.append(links.result(value, f'message {i} ({role!r})'))
             pending_role, called = kind, False
         elif kind in ('gpt', 'function_call') and pending:
-            turns.append({'input': '\n'.join(pending), **_reply(msg, i, kind)})
+            turns.append({**input_of(pending, pending_role), **_reply(msg, i, kind, links)})
             pending, pending_role = [], None
-            called = kind == 'function_call' or '<tool_call>' in turns[-1]['output']
+            called = 'tool_calls' in turns[-1] or '<tool_call>' in turns[-1]['output']
         else:
             expected = ('gpt or function_call' if pending else 'observation' if called
                         else 'human')
@@ -74,15 +75,15 @@ def sharegpt_map_fn(row: dict) -> dict:
     return {'conversation': turns}
 
 
-def _reply(msg: dict, i: int, kind: str) -> dict:
+def _reply(msg: dict, i: int, kind: str, links: CallLinks) -> dict:
+    where = f"message {i} ({msg.get('from')!r})"
     if kind == 'function_call':
-        return {'output': raw_tool_call_text(msg.get('value'))}
+        return {'output': '', 'tool_calls': links.calls(raw_calls(msg.get('value'), where), msg)}
     parsed = _value(msg, i, assistant=True)
-    output = '\n'.join(([parsed.text] if parsed.text else []) + parsed.calls)
-    if not output.strip():
-        raise DatasetFormatError(f"message {i} ({msg.get('from')!r}): empty reply; write the "
-                                 'reply or drop the row')
-    turn = {'output': output}
+    if not parsed.calls and not parsed.text.strip():
+        raise DatasetFormatError(f'{where}: empty reply; write the reply or drop the row')
+    turn = {'output': parsed.text, **({'tool_calls': parsed.calls} if parsed.calls else {})}
+    links.calls(parsed.calls, msg)
     thinking = message_reasoning(msg, parsed.reasoning, f'message {i}')
     if thinking is not None:
         turn['thinking'] = thinking

@@ -80,3 +80,55 @@ def test_tools_and_tool_results_are_rendered_as_in_training(replies, tiny_tokeni
     chat.ask('Weather in Paris?')
     chat.ask('21 C', tool_result=True)
     assert replies[3] == expected.replace('answer 1', 'answer 3')
+
+
+CALL = {'name': 'get_weather', 'arguments': {'city': 'Paris'}, 'id': 'call00001'}
+# what a model trained in each style answers when it calls the tool
+CALL_REPLIES = {
+    'qwen2_5_chat': '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n'
+                    '</tool_call>',
+    'llama3_1_chat': '{"name": "get_weather", "parameters": {"city": "Paris"}}',
+    'mistral': '[TOOL_CALLS] [{"name": "get_weather", "arguments": {"city": "Paris"}, '
+               '"id": "call00001"}]',
+}
+
+
+@pytest.mark.parametrize('name', list(CALL_REPLIES))
+def test_a_tool_result_answers_the_call_in_the_templates_tool_style(name, monkeypatch,
+                                                                    tiny_tokenizer):
+    """The prompt after a call and its result is the training text of the same conversation
+    (the call and result as data, the result linked to the call's id), with our template and
+    with the exported chat_template alike."""
+    from xtuner_like.model.export import chat_tokenizer
+    from xtuner_like.templates.tools import tool_calls_in
+    prompts, answers = [], iter([CALL_REPLIES[name], 'It is 21 C.'] * 2)
+    monkeypatch.setattr(session_module, 'generate_reply',
+                        lambda *a, **k: prompts.append(a[2]) or next(answers))
+    tools = [{'type': 'function', 'function': {'name': 'get_weather', 'parameters': {}}}]
+    call = CALL if name == 'mistral' else {k: v for k, v in CALL.items() if k != 'id'}
+    assert tool_calls_in(CALL_REPLIES[name]) == [call]
+    template = get_template(name)
+    eos = tiny_tokenizer.eos_token
+    expected = render_prompt(
+        [{'input': 'Weather in Paris?', 'output': '', 'tool_calls': [call], 'tools': tools},
+         {'input': '', 'tool_results': [{'content': '21 C', 'call_id': call.get('id'),
+                                         'name': 'get_weather'}]}], template, None, eos)
+    ours = ChatSession(model=None, tokenizer=tiny_tokenizer,
+                       chat_format=ChatFormat.build(template), tools=tools)
+    served = ChatSession(model=None, tokenizer=chat_tokenizer(tiny_tokenizer,
+                                                              ChatFormat.build(name)), tools=tools)
+    for chat in (ours, served):
+        chat.ask('Weather in Paris?')
+        assert chat.pending_calls == [call]
+        chat.ask('21 C', tool_result=True)
+        assert chat.pending_calls == []
+    assert prompts[1] == expected and prompts[3] == expected
+
+
+def test_a_mistral_tool_result_without_a_call_to_answer_is_refused(replies, tiny_tokenizer):
+    chat = ChatSession(model=None, tokenizer=tiny_tokenizer,
+                       chat_format=ChatFormat.build('mistral'), tools=[{'name': 'f'}])
+    chat.ask('Hi')                               # 'answer 1': no call
+    with pytest.raises(ConfigError, match='the last reply made none'):
+        chat.ask('21 C', tool_result=True)
+    assert len(chat.history) == 1

@@ -147,3 +147,23 @@ def test_tools_file_and_tool_calls_are_shown(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert prompts == [('Weather in Paris?', False), ('21 C', True)]
     assert out.count('[tool call] get_weather {"city": "Paris"}') == 2
+
+
+def test_a_line_that_cannot_be_answered_is_an_error_and_the_chat_goes_on(monkeypatch, capsys):
+    from xtuner_like.cli import chat as chat_cli
+    from xtuner_like.errors import ConfigError
+    answered = []
+
+    class FakeSession:
+        tools, stops, tokenizer = [{'name': 'f'}], [], None
+
+        def ask(self, text, streamer=None, tool_result=False):
+            if tool_result:
+                raise ConfigError('a tool result answers a call, and the last reply made none')
+            answered.append(text)
+            return 'ok'
+    monkeypatch.setattr(chat_cli, 'build_session', lambda args: FakeSession())
+    monkeypatch.setattr('sys.stdin', io.StringIO('TOOL: 21 C\nHi\n'))
+    assert main(['chat', 'm', '--no-streamer']) == 0
+    captured = capsys.readouterr()
+    assert 'error: a tool result answers a call' in captured.err and answered == ['Hi']

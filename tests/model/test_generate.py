@@ -17,7 +17,8 @@ def test_stop_words_and_cut(tiny_tokenizer):
 
 def test_prompt_and_reply(tiny_model_dir, tiny_tokenizer):
     template = get_template('chatml')
-    prompt = chat_prompt(template, tiny_tokenizer, [{'input': 'Hi', 'output': 'Hello'}], 'Who?')
+    prompt = chat_prompt(template, tiny_tokenizer, [{'input': 'Hi', 'output': 'Hello'},
+                                                   {'input': 'Who?'}])
     assert prompt == ('<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello<|im_end|>\n'
                       '<|im_start|>user\nWho?<|im_end|>\n<|im_start|>assistant\n')
     model = load_causal_lm(str(tiny_model_dir))

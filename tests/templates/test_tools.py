@@ -3,9 +3,10 @@ import pytest
 
 from xtuner_like.errors import DatasetFormatError
 from xtuner_like.templates.tools import (TOOL_STYLES, derive_call_id, is_tool_response,
-                                         mistral_call_id, normalize_tools, results_text,
-                                         tool_call_text, tool_response_text, tools_block,
-                                         tools_system_text, turn_text)
+                                         mistral_call_id, normalize_tools, reply_fields,
+                                         results_text, tool_call_text, tool_calls_in,
+                                         tool_response_text, tools_block, tools_system_text,
+                                         turn_text)
 
 
 def test_tool_call_text_keeps_string_arguments_as_written():
@@ -76,3 +77,28 @@ def test_turn_text_writes_calls_and_results_as_hermes_text():
     assert turn_text(turn)['output'] == ('ok\n<tool_call>\n{"name": "f", "arguments": {}}\n'
                                          '</tool_call>')
     assert turn_text({'input': 'q', 'output': 'a'}) == {'input': 'q', 'output': 'a'}
+
+
+PARIS = {'name': 'get_weather', 'arguments': {'city': 'Paris'}}
+
+
+@pytest.mark.parametrize('reply, calls', [
+    ('Let me check.\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n'
+     '</tool_call>\n<tool_call>\nnot json\n</tool_call>', [PARIS]),
+    ('{"name": "get_weather", "parameters": {"city": "Paris"}}', [PARIS]),
+    ('[TOOL_CALLS] [{"name": "get_weather", "arguments": {"city": "Paris"}, "id": "abcdefghi"}, '
+     '{"name": "get_time", "arguments": {}}]',
+     [{**PARIS, 'id': 'abcdefghi'}, {'name': 'get_time', 'arguments': {}}]),
+    ('{"name": "Ada", "age": 36}', []),                   # JSON, but not a Llama call
+    ('[TOOL_CALLS] oops', []), ('It is sunny.', []),
+])
+def test_calls_are_read_back_in_every_style(reply, calls):
+    assert tool_calls_in(reply) == calls
+
+
+def test_a_reply_of_bare_calls_becomes_calls_and_any_other_stays_text():
+    mistral = '[TOOL_CALLS] [{"name": "get_weather", "arguments": {"city": "Paris"}}]'
+    assert reply_fields(mistral) == {'output': '', 'tool_calls': [PARIS]}
+    hermes = 'Sure.\n<tool_call>\n{"name": "get_weather", "arguments": {}}\n</tool_call>'
+    assert reply_fields(hermes) == {'output': hermes}
+    assert reply_fields('It is sunny.') == {'output': 'It is sunny.'}

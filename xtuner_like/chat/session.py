@@ -7,7 +7,7 @@ from typing import Any, Sequence
 from ..errors import ConfigError
 from ..model.generate import chat_prompt, generate_reply, stop_strings
 from ..templates.chat_format import ChatFormat
-from ..templates.tools import tool_response_text
+from ..templates.tools import reply_fields, tool_calls_in
 
 
 @dataclass
@@ -42,6 +42,8 @@ class ChatSession:
     settings: GenerationSettings = field(default_factory=GenerationSettings)
     history: list[dict] = field(default_factory=list)
     tools: list | None = None       # function schemas the model may call (chat --tools)
+    # calls of the last reply not answered yet: each tool result answers the first of them
+    pending_calls: list[dict] = field(default_factory=list)
 
     def __post_init__(self):
         if self.template is None and not getattr(self.tokenizer, 'chat_template', None):
@@ -61,19 +63,42 @@ class ChatSession:
     def reset(self) -> None:
         """Forget the conversation."""
         self.history.clear()
+        self.pending_calls.clear()
+
+    def _turn(self, text: str, tool_result: bool) -> dict:
+        """The next turn (no reply yet): a user text, or a tool's result answering the first
+        pending call (its id links them, which Mistral's format writes)."""
+        if not tool_result:
+            return {'input': text}
+        if not self.pending_calls and self.template is not None and (
+                self.template.tool_style == 'mistral'):
+            raise ConfigError('a tool result answers a call, and the last reply made none '
+                              "(Mistral's format links each result to its call's id); ask "
+                              'again instead')
+        call = self.pending_calls[0] if self.pending_calls else {}
+        return {'input': '', 'tool_results': [{'content': text, 'call_id': call.get('id'),
+                                               'name': call.get('name')}]}
 
     def prompt(self, text: str, tool_result: bool = False) -> str:
         """The text the model continues to answer ``text`` (a tool's result when
-        ``tool_result``) after the history."""
+        ``tool_result``) after the history: results and calls are written in the template's
+        tool style, as in training."""
+        turn = self._turn(text, tool_result)
         if self.template is not None:
-            user = tool_response_text(text) if tool_result else text
-            return chat_prompt(self.template, self.tokenizer, self.history, user, self.system,
-                               self.tools)
+            return chat_prompt(self.template, self.tokenizer, [*self.history, turn],
+                               self.system, self.tools)
         messages = [{'role': 'system', 'content': self.system}] if self.system else []
-        for turn in self.history:
-            messages += [{'role': turn.get('role', 'user'), 'content': turn['input']},
-                         {'role': 'assistant', 'content': turn['output']}]
-        messages.append({'role': 'tool' if tool_result else 'user', 'content': text})
+        for done in [*self.history, turn]:
+            for result in done.get('tool_results', []):
+                messages.append({'role': 'tool', 'content': result['content'],
+                                 **({'tool_call_id': result['call_id']}
+                                    if result['call_id'] else {})})
+            if done['input'] or not done.get('tool_results'):
+                messages.append({'role': 'user', 'content': done['input']})
+            if 'output' in done:
+                messages.append({'role': 'assistant', 'content': done['output'], **(
+                    {'tool_calls': [_openai_call(c) for c in done['tool_calls']]}
+                    if done.get('tool_calls') else {})})
         return self.tokenizer.apply_chat_template(messages, tools=self.tools, tokenize=False,
                                                   add_generation_prompt=True)
 
@@ -81,14 +106,24 @@ class ChatSession:
         """Answer ``text`` (a tool's result when ``tool_result``), remember the turn, and
         return the reply (stop words cut)."""
         s = self.settings
+        turn = self._turn(text, tool_result)
         prompt = self.prompt(text, tool_result=True) if tool_result else self.prompt(text)
         reply = generate_reply(self.model, self.tokenizer, prompt,
                                self.stops, max_new_tokens=s.max_new_tokens,
                                temperature=s.temperature, top_k=s.top_k, top_p=s.top_p,
                                repetition_penalty=s.repetition_penalty, streamer=streamer)
-        if self.template is not None and tool_result:
-            self.history.append({'input': tool_response_text(text), 'output': reply})
-        else:
-            self.history.append({'input': text, 'output': reply,
-                                 **({'role': 'tool'} if tool_result else {})})
+        if tool_result and self.pending_calls:
+            self.pending_calls.pop(0)
+        calls = tool_calls_in(reply) if self.tools is not None else []
+        if calls:   # a reply that calls tools waits for their results
+            self.pending_calls[:] = calls
+        # a reply that is only calls is kept as calls, so the history is written as training
+        # writes it (e.g. a Mistral call follows [/INST] without a reply's leading space)
+        self.history.append({**turn, **(reply_fields(reply) if calls else {'output': reply})})
         return reply
+
+
+def _openai_call(call: dict) -> dict:
+    """A parsed call as an OpenAI-style message's tool call (what chat templates read)."""
+    fn = {'type': 'function', 'function': {'name': call['name'], 'arguments': call['arguments']}}
+    return {**fn, 'id': call['id']} if 'id' in call else fn

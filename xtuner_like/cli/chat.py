@@ -14,6 +14,8 @@ import argparse
 import sys
 from typing import Iterator, TextIO
 
+from ..errors import ConfigError
+
 RESET, EXIT, TOOL = 'RESET', 'EXIT', 'TOOL:'
 
 
@@ -95,7 +97,6 @@ def read_tools(path: str) -> list:
     import json
     from pathlib import Path
 
-    from ..errors import ConfigError
     from ..templates.tools import normalize_tools
     try:
         data = json.loads(Path(path).read_text(encoding='utf-8'))
@@ -140,7 +141,11 @@ def run(args: argparse.Namespace) -> int:
         is_result = session.tools is not None and text.startswith(TOOL)
         if is_result:
             text = text[len(TOOL):].strip()
-        reply = session.ask(text, streamer, tool_result=is_result)
+        try:
+            reply = session.ask(text, streamer, tool_result=is_result)
+        except ConfigError as exc:   # this line cannot be answered; the session goes on
+            print(f'error: {exc}', file=sys.stderr, flush=True)
+            continue
         if streamer is None:
             print(reply, flush=True)
         if session.tools is not None:

@@ -83,11 +83,12 @@ def generate_reply(model: Any, tokenizer: Any, prompt: str, stops: Sequence[str]
     return cut_at_stop(text, stops).strip()
 
 
-def chat_prompt(template: PromptTemplate, tokenizer: Any, history: Sequence[dict],
-                user_input: str, system: str | None = None, tools: list | None = None) -> str:
-    """Prompt text for the reply to ``user_input`` after ``history`` (completed turns);
-    ``tools`` (function schemas) are rendered after the system text, as in training."""
-    turns = [*history, {'input': user_input}]
+def chat_prompt(template: PromptTemplate, tokenizer: Any, turns: Sequence[dict],
+                system: str | None = None, tools: list | None = None) -> str:
+    """Prompt text for the reply to the last of ``turns`` (the ones before it completed);
+    ``tools`` (function schemas) are rendered where the template's tool style puts them, as
+    in training."""
+    turns = list(turns)
     if tools:
         turns[0] = {**turns[0], 'tools': tools}
     return render_prompt(turns, template, system=system, eos_token=tokenizer.eos_token or '')

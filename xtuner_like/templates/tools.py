@@ -94,18 +94,44 @@ def is_tool_response(text: str) -> bool:
 
 
 def tool_calls_in(text: str) -> list[dict]:
-    """The ``{'name', 'arguments'}`` calls a reply makes (``<tool_call>`` blocks that hold
-    JSON; a block that does not is skipped, as a server's parser would)."""
-    calls = []
-    for block in text.split('<tool_call>')[1:]:
-        body = block.split('</tool_call>')[0].strip()
-        try:
-            call = json.loads(body)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(call, dict) and isinstance(call.get('name'), str):
-            calls.append({'name': call['name'], 'arguments': call.get('arguments', {})})
-    return calls
+    """The ``{'name', 'arguments'[, 'id']}`` calls a reply makes, in whichever style wrote
+    them: Hermes ``<tool_call>`` blocks that hold JSON (a block that does not is skipped, as
+    a server's parser would), Mistral's ``[TOOL_CALLS] [...]`` list, or Llama-3.1's bare
+    ``{"name", "parameters"}`` reply. Text in none of these shapes makes no call."""
+    stripped = text.strip()
+    if stripped.startswith('[TOOL_CALLS]'):
+        found = _json_or_none(stripped[len('[TOOL_CALLS]'):])
+        return [_call(c, 'arguments') for c in found if _is_call(c)] if isinstance(
+            found, list) else []
+    if '<tool_call>' not in text:
+        found = _json_or_none(stripped)
+        return [_call(found, 'parameters')] if _is_call(found) and 'parameters' in found else []
+    blocks = (_json_or_none(b.split('</tool_call>')[0]) for b in text.split('<tool_call>')[1:])
+    return [_call(c, 'arguments') for c in blocks if _is_call(c)]
+
+
+def reply_fields(text: str) -> dict:
+    """A generated reply as a turn's reply fields: one that is only calls in a bare-call
+    style (Mistral's ``[TOOL_CALLS]``, Llama-3.1's JSON) becomes ``tool_calls``, for the
+    template to write as in training; any other reply (Hermes blocks among text) stays text."""
+    calls = tool_calls_in(text) if '<tool_call>' not in text else []
+    return {'output': '', 'tool_calls': calls} if calls else {'output': text}
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return None
+
+
+def _is_call(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get('name'), str)
+
+
+def _call(value: dict, arguments_key: str) -> dict:
+    call = {'name': value['name'], 'arguments': value.get(arguments_key, {})}
+    return {**call, 'id': value['id']} if isinstance(value.get('id'), str) else call
 
 
 def normalize_tools(tools: Any) -> list | None:

@@ -61,7 +61,7 @@ class EvaluateChatHook(Hook):
         out = Path(runner.work_dir) / 'eval_chat.jsonl'
         lines = []
         for question in progress(self.evaluation_inputs, f'chat {when}'):
-            prompt = chat_prompt(template, tokenizer, [], question, system)
+            prompt = chat_prompt(template, tokenizer, [{'input': question}], system)
             answer = generate_reply(model.llm, tokenizer, prompt, stops,
                                     max_new_tokens=self.max_new_tokens)
             runner.logger.info(f'[chat {when}] Q: {question}\n  A: {answer}')

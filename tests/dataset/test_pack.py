@@ -144,3 +144,19 @@ def test_pack_dataset_matches_pack_group():
     packed, _ = pack_dataset(ds, 24)
     groups = plan_packs([s['length'] for s in samples], 24)
     assert packed.to_list() == [pack_group([samples[i] for i in g]) for g in groups]
+
+
+@pytest.mark.parametrize('num_proc', [1, 2])
+def test_a_filtered_many_chunk_dataset_packs_its_kept_rows(num_proc):
+    """After a filter, datasets reads through a row mapping: the packed rows hold exactly the
+    kept samples, as packing the same samples written out afresh (and carried columns too)."""
+    datasets = pytest.importorskip('datasets')
+    samples = [{**_sample(100 * k, 1 + k % 9), 'keep': k % 3 != 0, 'tag': k} for k in range(50)]
+    parts = [datasets.Dataset.from_list(samples[i:i + 10]) for i in range(0, 50, 10)]
+    ds = datasets.concatenate_datasets(parts).filter(lambda keep: keep, input_columns='keep')
+    assert ds._indices is not None and len(ds.data.table.to_batches()) > 1
+    fresh = datasets.Dataset.from_list([s for s in samples if s['keep']])
+    packed, _ = pack_dataset(ds.remove_columns('keep'), 20, num_proc=num_proc, carry=['tag'])
+    expected, _ = pack_dataset(fresh.remove_columns('keep'), 20, carry=['tag'])
+    assert packed.to_list() == expected.to_list()
+    assert sorted(t for row in packed['tag'] for t in row) == [k for k in range(50) if k % 3]

@@ -30,6 +30,7 @@ from ..utils.labels import IGNORE_INDEX
 
 if TYPE_CHECKING:
     import datasets
+    import pyarrow as pa
 
 PACK_COLUMNS = ('input_ids', 'labels', 'position_ids', 'length', 'num_samples')
 
@@ -131,15 +132,32 @@ def column_values(ds: datasets.Dataset, name: str) -> np.ndarray:
     return ds.select_columns([name]).with_format('arrow')[:][name].to_numpy()
 
 
-def _pack_batch(batch: dict, source, carry: tuple[str, ...] = ()) -> dict:
-    """Vectorized :func:`pack_group` over a batch of index groups.
+def _take_rows(ds: datasets.Dataset, rows: list[int]) -> 'pa.Table':
+    """Rows of ``ds`` in the given order as one Arrow table, gathered by Arrow in one call.
 
-    The source rows are gathered once, in group order, as Arrow; each packed
-    row is then a contiguous slice of the flattened columns. A source
-    ``position_ids`` column (samples of several sequences) is kept as it is.
+    ``ds[rows]`` gathers row by row in Python (half of the packing time for 52k samples).
+    A filtered dataset reads through datasets' row mapping (``_indices``: private, but the
+    only way to it that does not copy the table)."""
+    import pyarrow as pa
+    order = np.asarray(rows, dtype=np.int64)
+    mapping = getattr(ds, '_indices', None)
+    if mapping is not None:
+        order = mapping.column(0).to_numpy()[order]
+    return ds.data.table.take(pa.array(order))
+
+
+def _pack_batch(batch: dict, source, carry: tuple[str, ...] = ()) -> 'pa.Table':
+    """Vectorized :func:`pack_group` over a batch of index groups, as an Arrow table.
+
+    The source rows are gathered once, in group order, as Arrow; each packed row is a
+    contiguous slice of the flattened columns, so the packed list columns are built from
+    offsets in one go (returning per-row numpy slices made ``datasets`` convert every row:
+    most of the packing time). A source ``position_ids`` column (samples of several
+    sequences) is kept as it is.
     """
+    import pyarrow as pa
     groups = batch['indices']
-    table = source.with_format('arrow')[[i for g in groups for i in g]]
+    table = _take_rows(source, [i for g in groups for i in g])
     ids, offsets = _flat_column(table, 'input_ids')
     labels, label_offsets = _flat_column(table, 'labels')
     if not np.array_equal(offsets, label_offsets):
@@ -151,20 +169,19 @@ def _pack_batch(batch: dict, source, carry: tuple[str, ...] = ()) -> dict:
     else:
         sizes = np.diff(offsets)
         positions = np.arange(len(ids), dtype=np.int32) - np.repeat(offsets[:-1], sizes)
-    carried = {c: table[c].to_pylist() for c in carry}
-    out: dict[str, list] = {k: [] for k in (*PACK_COLUMNS, *carry)}
-    first = 0
-    for g in groups:
-        lo, hi = offsets[first], offsets[first + len(g)]
-        for c in carry:
-            out[c].append(carried[c][first:first + len(g)])
-        first += len(g)
-        out['input_ids'].append(ids[lo:hi])
-        out['labels'].append(labels[lo:hi])
-        out['position_ids'].append(positions[lo:hi])
-        out['length'].append(int(hi - lo))
-        out['num_samples'].append(len(g))
-    return out
+    samples = np.array([len(g) for g in groups], dtype=np.int32)
+    bounds = np.concatenate([[0], np.cumsum(samples)]).astype(np.int32)  # samples per row
+    rows = pa.array(offsets[bounds].astype(np.int32))                     # tokens per row
+
+    def lists(values: np.ndarray, at=rows) -> pa.ListArray:
+        return pa.ListArray.from_arrays(at, pa.array(values))
+    columns = {'input_ids': lists(ids.astype(np.int32, copy=False)), 'labels': lists(labels),
+               'position_ids': lists(positions),
+               'length': pa.array(np.diff(offsets[bounds]).astype(np.int32)),
+               'num_samples': pa.array(samples)}
+    for c in carry:
+        columns[c] = pa.ListArray.from_arrays(pa.array(bounds), table[c].combine_chunks())
+    return pa.table(columns)
 
 
 def pack_dataset(ds: datasets.Dataset, max_length: int, num_proc: int = 1,

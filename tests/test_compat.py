@@ -85,6 +85,15 @@ def test_dataset_fingerprint_changes_with_the_content():
     assert compat.dataset_fingerprint(a) != compat.dataset_fingerprint(b)
 
 
+def test_dataset_row_mapping_maps_a_filtered_dataset_to_its_table_rows():
+    import datasets
+    ds = datasets.Dataset.from_dict({'x': [10, 11, 12, 13]})
+    assert compat.dataset_row_mapping(ds) is None
+    kept = ds.filter(lambda x: x % 2 == 1, input_columns='x')
+    rows = compat.dataset_row_mapping(kept).column(0).to_pylist()
+    assert rows == [1, 3] and kept.data.table.take(rows)['x'].to_pylist() == kept['x']
+
+
 def test_numpy_reconstruct_is_what_array_pickles_call():
     reduced = np.arange(3).__reduce__()
     assert reduced[0] is compat.numpy_reconstruct()

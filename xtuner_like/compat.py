@@ -90,6 +90,13 @@ def dataset_fingerprint(ds: Any) -> str:
     return ds._fingerprint
 
 
+def dataset_row_mapping(ds: Any) -> Any:
+    """The table row of each of a ``Dataset``'s rows after ``filter``/``select`` (an Arrow
+    table, ``Dataset._indices``), or None when they are the table's rows in order: the only
+    way to a filtered dataset's rows that does not copy the table."""
+    return ds._indices
+
+
 # ---- numpy --------------------------------------------------------------------------------
 
 def numpy_reconstruct() -> Any:

@@ -8,3 +8,8 @@ def test_pretrain():
     assert pretrain_map_fn({'text': 'abc'}) == {'conversation': [{'input': '', 'output': 'abc'}]}
     with pytest.raises(DatasetFormatError, match="'text'"):
         pretrain_map_fn({'content': 'abc'})
+
+
+def test_columns_other_rows_fill_with_none_are_not_listed_as_found():
+    with pytest.raises(DatasetFormatError, match=r"found \['content'\]\)"):
+        pretrain_map_fn({'content': 'abc', 'text': None})

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ...errors import DatasetFormatError
 from ...registry import MAP_FNS
+from ._columns import present
 
 
 @MAP_FNS.register('alpaca')
@@ -16,6 +17,6 @@ def alpaca_map_fn(row: dict) -> dict:
     if missing:
         raise DatasetFormatError(
             f"alpaca row needs string fields 'instruction' and 'output'; missing or not text: "
-            f"{missing} (found {sorted(row)}); rename the columns or pick another dataset_map_fn")
+            f"{missing} (found {present(row)}); rename the columns or pick another dataset_map_fn")
     prompt = '\n'.join(p for p in (row['instruction'], row.get('input') or '') if p)
     return {'conversation': [{'input': prompt, 'output': row['output']}]}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ...errors import DatasetFormatError
 from ...registry import MAP_FNS
+from ._columns import present
 
 
 @MAP_FNS.register('pretrain')
@@ -15,5 +16,5 @@ def pretrain_map_fn(row: dict) -> dict:
     text = row.get('text')
     if not isinstance(text, str) or not text.strip():
         raise DatasetFormatError(f"pretrain row needs a non-empty 'text' field (found "
-                                 f"{sorted(row)})")
+                                 f"{present(row)})")
     return {'conversation': [{'input': '', 'output': text}]}

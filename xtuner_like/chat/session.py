@@ -7,7 +7,7 @@ from typing import Any, Sequence
 from ..errors import ConfigError
 from ..model.generate import chat_prompt, generate_reply, stop_strings
 from ..templates.chat_format import ChatFormat
-from ..templates.tools import reply_fields, tool_calls_in
+from ..templates.tools import TOOL_STYLES, reply_fields, tool_calls_in
 
 
 @dataclass
@@ -71,7 +71,7 @@ class ChatSession:
         if not tool_result:
             return {'input': text}
         if not self.pending_calls and self.template is not None and (
-                self.template.tool_style == 'mistral'):
+                TOOL_STYLES[self.template.tool_style].call_ids):
             raise ConfigError('a tool result answers a call, and the last reply made none '
                               "(Mistral's format links each result to its call's id); ask "
                               'again instead')
@@ -119,7 +119,7 @@ class ChatSession:
             self.pending_calls[:] = calls
         # a reply that is only calls is kept as calls, so the history is written as training
         # writes it (e.g. a Mistral call follows [/INST] without a reply's leading space)
-        self.history.append({**turn, **(reply_fields(reply) if calls else {'output': reply})})
+        self.history.append({**turn, **reply_fields(reply, calls)})
         return reply
 
 

@@ -170,16 +170,15 @@ def _pack_batch(batch: dict, source, carry: tuple[str, ...] = ()) -> 'pa.Table':
         positions = np.arange(len(ids), dtype=np.int32) - np.repeat(offsets[:-1], sizes)
     samples = np.array([len(g) for g in groups], dtype=np.int32)
     bounds = np.concatenate([[0], np.cumsum(samples)]).astype(np.int32)  # samples per row
-    rows = pa.array(offsets[bounds].astype(np.int32))                     # tokens per row
+    row_offsets = offsets[bounds].astype(np.int32)                       # tokens per row
 
-    def lists(values: np.ndarray, at=rows) -> pa.ListArray:
-        return pa.ListArray.from_arrays(at, pa.array(values))
+    def lists(values: np.ndarray, at: np.ndarray = row_offsets) -> pa.ListArray:
+        return pa.ListArray.from_arrays(pa.array(at), pa.array(values))
     columns = {'input_ids': lists(ids.astype(np.int32, copy=False)), 'labels': lists(labels),
-               'position_ids': lists(positions),
-               'length': pa.array(np.diff(offsets[bounds]).astype(np.int32)),
+               'position_ids': lists(positions), 'length': pa.array(np.diff(row_offsets)),
                'num_samples': pa.array(samples)}
     for c in carry:
-        columns[c] = pa.ListArray.from_arrays(pa.array(bounds), table[c].combine_chunks())
+        columns[c] = lists(table[c].combine_chunks(), bounds)
     return pa.table(columns)
 
 

@@ -77,10 +77,8 @@ def tool_call_text(name: Any, arguments: Any) -> str:
         raise DatasetFormatError(f'a tool call needs a function name, got {name!r}')
     if isinstance(arguments, str):
         parse_json(arguments, f'arguments of tool call {name!r}')
-        args = arguments
-    else:
-        args = to_json(arguments)
-    return f'<tool_call>\n{{"name": {to_json(name)}, "arguments": {args}}}\n</tool_call>'
+    return (f'<tool_call>\n{{"name": {to_json(name)}, "arguments": {_args_text(arguments)}}}'
+            '\n</tool_call>')
 
 
 def tool_response_text(content: Any) -> str:
@@ -110,11 +108,14 @@ def tool_calls_in(text: str) -> list[dict]:
     return [_call(c, 'arguments') for c in blocks if _is_call(c)]
 
 
-def reply_fields(text: str) -> dict:
+def reply_fields(text: str, calls: list[dict] | None = None) -> dict:
     """A generated reply as a turn's reply fields: one that is only calls in a bare-call
     style (Mistral's ``[TOOL_CALLS]``, Llama-3.1's JSON) becomes ``tool_calls``, for the
-    template to write as in training; any other reply (Hermes blocks among text) stays text."""
-    calls = tool_calls_in(text) if '<tool_call>' not in text else []
+    template to write as in training; any other reply (Hermes blocks among text) stays text.
+    ``calls``: the reply's ``tool_calls_in``, when the caller has them already."""
+    if '<tool_call>' in text:
+        return {'output': text}
+    calls = tool_calls_in(text) if calls is None else calls
     return {'output': '', 'tool_calls': calls} if calls else {'output': text}
 
 
@@ -182,6 +183,8 @@ class ToolStyle:
             the template's ``reply_prefix`` is not written before them.
         own_results_turn: A results turn is written whole by the style (its own role
             header), not inside the template's instruction.
+        call_ids: A result names the id of the call it answers (Mistral), so a result
+            without a call to answer cannot be written.
     """
 
     name: str
@@ -189,6 +192,7 @@ class ToolStyle:
     env: str = ''
     bare_calls: bool = False
     own_results_turn: bool = False
+    call_ids: bool = False
 
 
 TOOL_STYLES = {
@@ -201,7 +205,7 @@ TOOL_STYLES = {
     # Mistral v0.3: [AVAILABLE_TOOLS] before the last user turn, [TOOL_CALLS] with
     # 9-character ids, [TOOL_RESULTS] naming the call id.
     'mistral': ToolStyle('mistral', tools_at='last_query', bare_calls=True,
-                         own_results_turn=True),
+                         own_results_turn=True, call_ids=True),
 }
 CALL_ID = re.compile(r'[A-Za-z0-9]{9}')
 

@@ -1,5 +1,4 @@
-import sys
+"""``python -m xtuner_like``: the CLI, and how torchrun starts each worker."""
+from .cli.main import exit_process, main
 
-from .cli.main import main
-
-sys.exit(main())
+exit_process(main())

@@ -80,5 +80,19 @@ def _run(args: argparse.Namespace, argv: list[str] | None) -> int:
         return 1
 
 
+def exit_process(code: int) -> None:
+    """Leave the process with ``code``. A torchrun worker (``WORLD_SIZE`` > 1) runs Python's
+    exit handlers and flushes, then leaves without C++ static destructors: gloo and torch
+    threads still joinable there abort a finished run ("terminate called without an active
+    exception", exit -6) now and then. Any other process exits normally."""
+    if int(os.environ.get('WORLD_SIZE', '1') or 1) <= 1:
+        sys.exit(code)
+    import atexit
+    atexit._run_exitfuncs()   # what normal exit runs first: logging.shutdown, writers' flush
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_process(main())

@@ -8,9 +8,11 @@ Two sweeps, each point in fresh subprocesses through bench_train.py's workers:
            the speed)
 Per row: tokens/s, peak RSS, MFU, xtuner_packed ÷ hf_flat, and for xtuner_packed the memory
 estimate the run logged at start (model/memory.py, the interpreter and libraries included)
-against its measured peak RSS.
+against its measured peak RSS. ``--dtype bf16`` runs the pair in bf16 (xtuner_packed_bf16 vs
+hf_flat_bf16; MFU against the bf16 matmul peak).
 
     python tools/bench_train.py --sweep --steps 6 --warmup 2
+    python tools/bench_train.py --sweep --steps 6 --warmup 2 --dtype bf16
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ SIZES = {  # SmolLM2's shapes (vocabulary 49152, tied embeddings); '1b': SmolLM2
     '1b': dict(hidden_size=2048, intermediate_size=8192, num_hidden_layers=14,   # 1.04B
                num_attention_heads=32, num_key_value_heads=32),
 }
+PAIRS = {'fp32': ('xtuner_packed', 'hf_flat'), 'bf16': ('xtuner_packed_bf16', 'hf_flat_bf16')}
 _ESTIMATE = re.compile(r'memory estimate: peak ([\d.]+) GiB')
 
 
@@ -52,15 +55,16 @@ def logged_estimate(log: Path) -> float | None:
 
 
 def run_point(args: argparse.Namespace, label: str, work_dir: Path) -> list[dict]:
-    """xtuner_packed and hf_flat at one (model, length) point."""
+    """The xtuner / HF pair of ``args.dtype`` at one (model, length) point."""
+    import torch
     from bench_train import model_shape, prepare, run_configs, summarize
 
     from xtuner_like.utils.flops import matmul_peak
     work_dir.mkdir(parents=True, exist_ok=True)
     prepare(args)
     shape = model_shape(args)
-    results = run_configs(args, ['xtuner_packed', 'hf_flat'], work_dir)
-    peak = matmul_peak()
+    results = run_configs(args, list(PAIRS[args.dtype]), work_dir)
+    peak = matmul_peak(dtype=torch.bfloat16 if args.dtype == 'bf16' else torch.float32)
     rows = []
     for name, (result, launch) in results.items():
         row = summarize(name, result, launch, args, shape, peak)
@@ -71,13 +75,12 @@ def run_point(args: argparse.Namespace, label: str, work_dir: Path) -> list[dict
 
 
 def table(rows: list[dict]) -> str:
-    lines = ['| model | max_length | config | tokens/s | peak RSS (GiB) | MFU | xtuner ÷ hf_flat '
+    lines = ['| model | max_length | config | tokens/s | peak RSS (GiB) | MFU | xtuner ÷ HF '
              '| logged estimate (GiB) | peak RSS ÷ estimate |', '|---|---|---|---|---|---|---|---|---|']
     for r in rows:
-        pair = {x['config']: x for x in rows
-                if (x['model'], x['max_length']) == (r['model'], r['max_length'])}
-        ratio = (f"{pair['xtuner_packed']['tokens_per_s'] / pair['hf_flat']['tokens_per_s']:.2f}×"
-                 if len(pair) == 2 and r['config'] == 'xtuner_packed' else '')
+        pair = [x for x in rows if (x['model'], x['max_length']) == (r['model'], r['max_length'])]
+        ratio = (f"{pair[0]['tokens_per_s'] / pair[1]['tokens_per_s']:.2f}×"
+                 if len(pair) == 2 and r is pair[0] else '')
         est = r.get('estimate_gib')
         versus = (f"{est:.2f} | {r['peak_rss_gib'] / est:.2f}" if est else ' | ')
         lines.append(f"| {r['model']} | {r['max_length']} | {r['config']} | "
@@ -90,7 +93,7 @@ def sweep(args: argparse.Namespace) -> None:
     from xtuner_like.config import load_config
     from xtuner_like.model.resolve import resolve_model_path
     from bench_train import RECIPES
-    root = Path(args.work_dir) / 'sweep'
+    root = Path(args.work_dir) / ('sweep' if args.dtype == 'fp32' else f'sweep_{args.dtype}')
     rows: list[dict] = []
     for length in args.lengths:
         point = copy(args)

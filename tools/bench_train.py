@@ -3,7 +3,7 @@
 
 Workload (issue 5): SmolLM2-135M-Instruct, LoRA r=64 alpha=16 on all linear layers
 (lora_dropout as the recipe), the first 2,000 rows of alpaca_5000.json with the alpaca
-system template, max_length 512, fp32 on the CPU, ``--steps`` optimizer steps (default 30)
+system template, max_length 512, fp32 on the CPU (the _bf16 rows: bf16 weights), ``--steps`` optimizer steps (default 30)
 of which the first ``--warmup`` (3) are not timed, seed 0.
 
 Every configuration runs in its own subprocess (clean peak RSS and start-up time):
@@ -12,6 +12,8 @@ Every configuration runs in its own subprocess (clean peak RSS and start-up time
   xtuner_qlora     the QLoRA recipe (4-bit base), packed — for its peak RSS
   hf_pad[_gc]      Trainer + peft, DataCollatorForSeq2Seq padding to the longest, batch 4
   hf_flat[_gc]     Trainer + peft, DataCollatorWithFlattening, batch 4
+  xtuner_packed_bf16, hf_flat_bf16   the same in bf16 (bf16 base weights, fp32 adapters;
+                   HF: Trainer(bf16=True)), for CPUs with AMX or GPUs
 (_gc: gradient checkpointing on). The baselines train on the very token ids xtuner_like's
 pipeline produced. A fp32 2048x2048 matmul peak is measured before and after the runs.
 
@@ -51,14 +53,17 @@ CONFIGS = {
     'hf_flat_gc': dict(kind='hf', collator='flat', gc=True),
     'hf_flat': dict(kind='hf', collator='flat', gc=False),
     'xtuner_qlora': dict(kind='xtuner', packed=True, batch=1, recipe='qlora'),
+    'xtuner_packed_bf16': dict(kind='xtuner', packed=True, batch=1, recipe='lora', dtype='bf16'),
+    'hf_flat_bf16': dict(kind='hf', collator='flat', gc=False, dtype='bf16'),
 }
-BASELINES = ('hf_pad_gc', 'hf_pad', 'hf_flat_gc', 'hf_flat')
+BASELINES = ('hf_pad_gc', 'hf_pad', 'hf_flat_gc', 'hf_flat', 'hf_flat_bf16')
 
 
-def recipe_options(args: argparse.Namespace, packed: bool, batch: int) -> list[str]:
+def recipe_options(args: argparse.Namespace, packed: bool, batch: int,
+                   dtype: str = 'fp32') -> list[str]:
     """--cfg-options that turn the shipped recipe into the benchmark workload."""
     model = [f'pretrained_model_name_or_path={args.model}'] if args.model else []
-    return [*model, f'data_files={args.data}', f'max_rows={args.rows}',
+    return [*model, f"dtype='{dtype}'", f'data_files={args.data}', f'max_rows={args.rows}',
             f'max_length={args.max_length}',
             f'pack_to_max_length={packed}', f'batch_size={batch}', 'accumulative_counts=1',
             f"train_cfg={{'max_epochs': None, 'max_iters': {args.steps}}}",
@@ -101,7 +106,8 @@ def run_xtuner(args: argparse.Namespace, spec: dict, out: Path) -> dict:
     from xtuner_like.engine.hooks import ThroughputHook
     work_dir = out.parent / f'{args.worker}_run'
     argv = ['train', RECIPES[spec['recipe']], '--work-dir', str(work_dir), '--seed', '0',
-            '--cfg-options', *recipe_options(args, spec['packed'], spec['batch'])]
+            '--cfg-options', *recipe_options(args, spec['packed'], spec['batch'],
+                                              spec.get('dtype', 'fp32'))]
     profiler = StepProfiler(args, out)
     record_step = ThroughputHook.after_train_iter
 
@@ -136,8 +142,9 @@ def run_hf(args: argparse.Namespace, spec: dict, out: Path) -> dict:
              'labels': dataset[i]['labels'].tolist()} for i in range(len(dataset))]
     tokenizer = dataset.tokenizer
     path = args.model or resolve_model_path(cfg.pretrained_model_name_or_path)
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32,
-                                                 attn_implementation='sdpa')
+    bf16 = spec.get('dtype') == 'bf16'  # as an HF user does: bf16 weights, Trainer(bf16=True)
+    model = AutoModelForCausalLM.from_pretrained(path, attn_implementation='sdpa',
+                                                 dtype=torch.bfloat16 if bf16 else torch.float32)
     model = get_peft_model(model, LoraConfig(
         r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
         target_modules='all-linear', bias='none', task_type='CAUSAL_LM'))
@@ -166,7 +173,7 @@ def run_hf(args: argparse.Namespace, spec: dict, out: Path) -> dict:
         max_steps=args.steps, learning_rate=cfg.lr, weight_decay=0.0, max_grad_norm=1.0,
         lr_scheduler_type='cosine', warmup_steps=1, seed=0, logging_steps=10 ** 6,
         save_strategy='no', report_to=[], use_cpu=True, dataloader_num_workers=0,
-        remove_unused_columns=False, disable_tqdm=True, gradient_checkpointing=spec['gc'],
+        remove_unused_columns=False, disable_tqdm=True, gradient_checkpointing=spec['gc'], bf16=bf16,
         gradient_checkpointing_kwargs={'use_reentrant': False})
     Trainer(model=model, args=targs, train_dataset=rows, data_collator=collate,
             callbacks=[StepTimes()]).train()
@@ -230,17 +237,19 @@ def summarize(name: str, result: dict, launch: float, args: argparse.Namespace,
 def markdown(rows: list[dict], meta: dict) -> str:
     ref = {r['config']: r for r in rows}
     lines = [f"{meta['steps']} steps ({meta['warmup']} warm-up), matmul peak "
-             f"{meta['peak_start'] / 1e9:.1f} / {meta['peak_end'] / 1e9:.1f} GFLOP/s (start/end); "
+             f"{meta['peak_start'] / 1e9:.1f} / {meta['peak_end'] / 1e9:.1f} GFLOP/s fp32 (start/end)"
+             + (f", {meta['peak_bf16'] / 1e9:.0f} bf16" if meta.get('peak_bf16') else '') + '; '
              f"torch threads {meta['threads']}, {meta['cpus']} CPUs", '',
              '| config | tokens/s | loss tokens/s | start → 1st step (s) | peak RSS (GiB) | '
-             'MFU | padding | xtuner_packed ÷ this | xtuner_padded ÷ this |',
-             '|---|---|---|---|---|---|---|---|---|']
+             'MFU | padding | xtuner_packed ÷ this | xtuner_padded ÷ this | '
+             'xtuner_packed_bf16 ÷ this |',
+             '|---|---|---|---|---|---|---|---|---|---|']
     for r in rows:
         ratios = [f"{ref[x]['tokens_per_s'] / r['tokens_per_s']:.2f}×" if x in ref else '–'
-                  for x in ('xtuner_packed', 'xtuner_padded')]
+                  for x in ('xtuner_packed', 'xtuner_padded', 'xtuner_packed_bf16')]
         lines.append(f"| {r['config']} | {r['tokens_per_s']:.0f} | {r['loss_tokens_per_s']:.0f} | "
                      f"{r['first_step_s']:.1f} | {r['peak_rss_gib']:.2f} | {r['mfu']:.0%} | "
-                     f"{r['pad_fraction']:.0%} | {ratios[0]} | {ratios[1]} |")
+                     f"{r['pad_fraction']:.0%} | {' | '.join(ratios)} |")
     return '\n'.join(lines) + '\n'
 
 
@@ -280,6 +289,15 @@ def run_configs(args: argparse.Namespace, configs: list[str], work_dir: Path) ->
     return results
 
 
+def bf16_peak(configs: list[str]) -> float | None:
+    """The bf16 matmul peak when a bf16 configuration runs, else None."""
+    import torch
+    from xtuner_like.utils.flops import matmul_peak
+    if not any(CONFIGS[n].get('dtype') == 'bf16' for n in configs):
+        return None
+    return matmul_peak(dtype=torch.bfloat16)
+
+
 def driver(args: argparse.Namespace) -> None:
     import torch
     from xtuner_like.utils.flops import matmul_peak
@@ -291,11 +309,13 @@ def driver(args: argparse.Namespace) -> None:
     shape = model_shape(args)
     results = run_configs(args, args.configs, work_dir)
     peak_end = matmul_peak()
-    peak = max(peak_start, peak_end)
-    rows = [summarize(n, r, t, args, shape, peak) for n, (r, t) in results.items()]
+    # a bf16 row's MFU is against the bf16 peak (AMX on recent Xeons: several times fp32's)
+    peaks = {'fp32': max(peak_start, peak_end), 'bf16': bf16_peak(args.configs)}
+    rows = [summarize(n, r, t, args, shape, peaks[CONFIGS[n].get('dtype', 'fp32')])
+            for n, (r, t) in results.items()]
     meta = {'steps': args.steps, 'warmup': args.warmup, 'peak_start': peak_start,
-            'peak_end': peak_end, 'threads': torch.get_num_threads(), 'cpus': os.cpu_count(),
-            'shape': shape, 'rows': args.rows, 'data': str(args.data)}
+            'peak_end': peak_end, 'peak_bf16': peaks['bf16'], 'threads': torch.get_num_threads(),
+            'cpus': os.cpu_count(), 'shape': shape, 'rows': args.rows, 'data': str(args.data)}
     table = markdown(rows, meta)
     print(table)
     (work_dir / 'bench_train.md').write_text(table)
@@ -320,6 +340,8 @@ def main() -> None:
     p.add_argument('--lengths', type=int, nargs='+', default=[512, 1024, 2048, 4096])
     p.add_argument('--sizes', nargs='+', default=['135m', '360m', '1b'],
                    help='random Llama-shaped models at 512 tokens (see bench_sweep.SIZES)')
+    p.add_argument('--dtype', choices=['fp32', 'bf16'], default='fp32',
+                   help='precision of the --sweep pair (bf16: xtuner_packed_bf16 vs hf_flat_bf16)')
     p.add_argument('--worker', choices=list(CONFIGS), help=argparse.SUPPRESS)
     p.add_argument('--result', help=argparse.SUPPRESS)
     args = p.parse_args()

@@ -171,3 +171,31 @@ def test_fused_follows_peft_through_optimizer_steps(dropout):
     torch.testing.assert_close(losses, ref_losses)
     for name in ref_grads:
         torch.testing.assert_close(grads[name], ref_grads[name], msg=name)
+
+
+def relative_error(got: torch.Tensor, want: torch.Tensor) -> float:
+    return ((got.float() - want.float()).norm() / want.float().norm()).item()
+
+
+@pytest.mark.parametrize('dropout', [0.0, 0.1])
+def test_fused_trains_a_bf16_base_with_fp32_adapters_like_peft(monkeypatch, dropout):
+    """A bf16 base with peft's fp32 adapters (dtype='bf16') takes the fused path, its adapter
+    matmuls in bf16 as autocast would run them, and gives peft's loss and gradients up to bf16
+    rounding, the gradients in the adapters' fp32."""
+    from xtuner_like.model import lora_linear
+    apply, calls = lora_linear._LoraLinearFunction.apply, []
+    monkeypatch.setattr(lora_linear._LoraLinearFunction, 'apply',
+                        staticmethod(lambda *a: calls.append(1) or apply(*a)))
+    base = tiny().to(torch.bfloat16)
+    ids = torch.randint(0, 300, (2, 16))
+    ref, fused = peft_model(base, dropout, fused=False), peft_model(base, dropout, fused=True)
+    layer = fused.base_model.model.model.layers[0].mlp.up_proj
+    assert layer.lora_A['default'].weight.dtype == torch.float32
+    la, ga = loss_and_grads(ref, ids)
+    assert not calls
+    lb, gb = loss_and_grads(fused, ids)
+    assert len(calls) == 2 * 7  # every adapted linear of both layers
+    assert abs(la.item() - lb.item()) < 0.02 * abs(la.item())
+    for name in ga:
+        assert gb[name].dtype == torch.float32, name
+        assert relative_error(gb[name], ga[name]) < 0.05, name

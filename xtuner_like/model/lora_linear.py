@@ -68,6 +68,8 @@ class _LoraLinearFunction(torch.autograd.Function):
                 lora_a: torch.Tensor, lora_b: torch.Tensor, scaling: float,
                 p: float) -> torch.Tensor:
         flat = x.reshape(-1, x.shape[-1])
+        ctx.adapter_dtype = lora_a.dtype
+        lora_a, lora_b = lora_a.to(flat.dtype), lora_b.to(flat.dtype)
         out = F.linear(flat, weight, bias)
         mask, keep = None, 1.0
         if p > 0:
@@ -87,13 +89,13 @@ class _LoraLinearFunction(torch.autograd.Function):
         flat, weight, lora_a, lora_b, low, mask = ctx.saved_tensors
         grad = grad_out.reshape(-1, grad_out.shape[-1])
         grad_low = (grad @ lora_b).mul_(ctx.scaling)
-        grad_b = (grad.t() @ low).mul_(ctx.scaling) if lora_b.requires_grad else None
+        grad_b = (grad.t() @ low).mul_(ctx.scaling) if ctx.needs_input_grad[4] else None
         keep = 1.0 / ctx.keep if ctx.keep > 0 else 0.0
         if mask is not None:
             dropped = flat * mask
-            grad_a = (grad_low.t() @ dropped).mul_(keep) if lora_a.requires_grad else None
+            grad_a = (grad_low.t() @ dropped).mul_(keep) if ctx.needs_input_grad[3] else None
         else:
-            grad_a = grad_low.t() @ flat if lora_a.requires_grad else None
+            grad_a = grad_low.t() @ flat if ctx.needs_input_grad[3] else None
         grad_x = None
         if ctx.needs_input_grad[0]:
             grad_x = grad @ weight
@@ -102,6 +104,7 @@ class _LoraLinearFunction(torch.autograd.Function):
             else:
                 grad_x.addmm_(grad_low, lora_a)
             grad_x = grad_x.view(ctx.shape)
+        grad_a, grad_b = (g if g is None else g.to(ctx.adapter_dtype) for g in (grad_a, grad_b))
         return grad_x, None, None, grad_a, grad_b, None, None
 
 
@@ -130,7 +133,8 @@ class FusedLoraLinear(PeftLoraLinear):
             return None
         if self.lora_B[name].bias is not None or torch.is_autocast_enabled(x.device.type):
             return None
-        if not (x.dtype == base.weight.dtype == self.lora_A[name].weight.dtype):
+        if x.dtype != base.weight.dtype or self.lora_A[name].weight.dtype not in (
+                x.dtype, torch.float32):
             return None
         return name
 

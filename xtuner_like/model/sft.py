@@ -9,6 +9,7 @@ from peft import get_peft_model, prepare_model_for_kbit_training
 from ..errors import ConfigError
 from ..utils import fast_paths
 from ..utils.build import build
+from ..utils.dtype import note_bf16_base
 from ..utils.logging import log_once
 from .base import TrainableModel
 from .loss import token_loss_from_hidden, token_loss_from_logits
@@ -55,6 +56,9 @@ class SupervisedFinetune(TrainableModel):
             if fused_lora and not quantized and fast_paths.enabled('fused_lora'):
                 use_fused_lora(lora_config)
             model = get_peft_model(model, lora_config)
+            if not quantized:
+                weight = model.get_input_embeddings().weight
+                note_bf16_base(weight.dtype, weight.device)
         self.llm = model
         self.loss_on_trained_positions = loss_on_trained_positions
         self.gradient_checkpointing = self._setup_checkpointing(

@@ -11,7 +11,9 @@ both alike. Prints seconds per step (mean and median after warm-up) and B's spee
     python tools/bench_step.py "lora_dropout=0.1" "lora_dropout=0.0" --profile 10
 
 ``--profile N`` then profiles one more step of each variant (torch.profiler, CPU) and prints
-its top N ops by self CPU time.
+its top N ops by self CPU time, and the step's time by kind of op (matmul, attention, dropout
+masks, loss, optimizer, copies, elementwise, other): where the time a matmul-bound MFU misses
+goes.
 """
 from __future__ import annotations
 
@@ -77,12 +79,38 @@ def main() -> None:
             print(profile_step(model, wrapper, inputs, args.profile))
 
 
+# Where a step's time goes, by kind of op (the first pattern an op name contains wins).
+KINDS = (('matmul', ('::mm', '::addmm', '::bmm', '::baddbmm', '::matmul', '::linear')),
+         ('attention', ('scaled_dot_product', 'flash_attention')),
+         ('dropout masks', ('::random_', '::bernoulli', '::ge')),
+         ('loss (log-softmax, nll)', ('log_softmax', 'nll_loss', 'cross_entropy')),
+         ('optimizer', ('adam', '_foreach')),
+         ('copies and casts', ('::copy_', '::to', '::_to_copy', '::clone', '::contiguous')),
+         ('elementwise (norm, activation, rope, scale, add)',
+          ('::mul', '::add', '::div', '::silu', '::pow', '::rsqrt', '::mean', '::neg', '::cat',
+           '::sub', '::fill_', '::sum', '::where', '::exp', '::sigmoid', '::masked', '::index',
+           '::zero_', '::embedding')))
+
+
+def by_kind(prof) -> str:
+    """Self CPU time of one profiled step grouped by :data:`KINDS` (the rest: 'other')."""
+    totals: dict[str, float] = {}
+    for event in prof.key_averages():
+        kind = next((k for k, pats in KINDS if any(p in event.key for p in pats)), 'other')
+        totals[kind] = totals.get(kind, 0.0) + event.self_cpu_time_total
+    whole = sum(totals.values()) or 1.0
+    rows = sorted(totals.items(), key=lambda kv: -kv[1])
+    return '\n'.join(f'  {k:<50} {v / 1e3:8.1f} ms  {v / whole:6.1%}' for k, v in rows)
+
+
 def profile_step(model, wrapper, inputs: dict, top: int) -> str:
-    """torch.profiler's table of one training step: the ``top`` ops by self CPU time."""
+    """torch.profiler's table of one training step (the ``top`` ops by self CPU time) and
+    the same time by kind of op."""
     from torch.profiler import ProfilerActivity, profile
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         wrapper.update_params(model(**inputs)['loss'])
-    return prof.key_averages().table(sort_by='self_cpu_time_total', row_limit=top)
+    return (prof.key_averages().table(sort_by='self_cpu_time_total', row_limit=top)
+            + '\nby kind of op (self CPU time):\n' + by_kind(prof))
 
 
 if __name__ == '__main__':

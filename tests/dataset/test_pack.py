@@ -6,6 +6,7 @@ import random
 import pytest
 
 from xtuner_like.compat import dataset_row_mapping
+from xtuner_like.dataset import pack as pack_module
 from xtuner_like.dataset.pack import (
     IGNORE_INDEX, pack_dataset, pack_efficiency, pack_group, plan_packs)
 
@@ -126,13 +127,34 @@ def test_pack_dataset():
     assert sorted(seen) == list(range(40))
 
 
-def test_pack_dataset_num_proc_matches():
+@pytest.fixture
+def parallel_packing(monkeypatch):
+    """Pack small test sets with num_proc workers too (not only from PARALLEL_PACK_MIN)."""
+    monkeypatch.setattr(pack_module, 'PARALLEL_PACK_MIN', 0)
+
+
+def test_pack_dataset_num_proc_matches(parallel_packing):
     datasets = pytest.importorskip('datasets')
     samples = [_sample(10 * k, 1 + k % 7) for k in range(30)]
     ds = datasets.Dataset.from_list(samples)
     one, _ = pack_dataset(ds, 12)
     two, _ = pack_dataset(ds, 12, num_proc=2)
     assert one.to_list() == two.to_list()
+
+
+def test_small_sets_pack_in_one_process_whatever_num_proc(monkeypatch):
+    """Below PARALLEL_PACK_MIN samples the pool costs more than it saves (tools/bench_data.py)."""
+    datasets = pytest.importorskip('datasets')
+    ds = datasets.Dataset.from_list([_sample(10 * k, 1 + k % 7) for k in range(30)])
+    procs = []
+    real_map = datasets.Dataset.map
+    monkeypatch.setattr(datasets.Dataset, 'map',
+                        lambda self, *a, **kw: procs.append(kw.get('num_proc'))
+                        or real_map(self, *a, **kw))
+    pack_dataset(ds, 12, num_proc=2)
+    monkeypatch.setattr(pack_module, 'PARALLEL_PACK_MIN', 30)
+    pack_dataset(ds, 12, num_proc=2)
+    assert procs == [None, 2]
 
 
 def test_pack_dataset_matches_pack_group():
@@ -148,7 +170,7 @@ def test_pack_dataset_matches_pack_group():
 
 
 @pytest.mark.parametrize('num_proc', [1, 2])
-def test_a_filtered_many_chunk_dataset_packs_its_kept_rows(num_proc):
+def test_a_filtered_many_chunk_dataset_packs_its_kept_rows(num_proc, parallel_packing):
     """After a filter, datasets reads through a row mapping: the packed rows hold exactly the
     kept samples, as packing the same samples written out afresh (and carried columns too)."""
     datasets = pytest.importorskip('datasets')

@@ -98,3 +98,26 @@ def test_the_run_logs_the_peak_it_expects(tiny_model_dir, monkeypatch):
     peak = float(re.match(r'memory estimate: peak ([\d.]+) GiB = weights', line).group(1))
     # the whole process counts, not only the tiny model's few MiB
     assert peak * GIB >= 0.5 * psutil.Process().memory_info().rss
+
+
+def test_a_checkpoint_converted_while_loading_counts_its_mapped_file(tiny_model_dir, monkeypatch):
+    """An fp32 file loaded as bf16 (or 4-bit) is mapped whole while its tensors convert: the
+    logged peak is then the loading peak (file + weights + process), which peak RSS measures;
+    a file loaded in its own dtype adds nothing. The loading peak never decides checkpointing
+    (its pages are reclaimable)."""
+    file_bytes = sum(f.stat().st_size for f in tiny_model_dir.glob('*.safetensors'))
+    as_stored = load_causal_lm(str(tiny_model_dir), dtype='fp32')
+    narrower = load_causal_lm(str(tiny_model_dir), dtype='bf16')
+    assert memory.checkpoint_file_bytes(as_stored) == 0
+    assert memory.checkpoint_file_bytes(narrower) == file_bytes
+    assert memory.checkpoint_file_bytes(torch.nn.Linear(2, 2)) == 0  # no checkpoint folder
+    estimate = estimate_training_memory(narrower, 64, runtime=GIB, loading=file_bytes)
+    assert estimate.load_peak() == GIB + estimate.weights + file_bytes
+    assert estimate.total(False) == estimate_training_memory(narrower, 64, runtime=GIB).total(False)
+    assert 'while loading' in estimate.describe()
+    logged = []
+    monkeypatch.setattr(sft_module, 'log_once', logged.append)
+    SupervisedFinetune({**llm(tiny_model_dir), 'dtype': 'bf16'}, lora=lora(0.0),
+                       max_tokens_per_batch=8)
+    line = next(x for x in logged if x.startswith('memory estimate: '))
+    assert 'while loading, the checkpoint file mapped' in line

@@ -33,6 +33,10 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 PACK_COLUMNS = ('input_ids', 'labels', 'position_ids', 'length', 'num_samples')
+# Fewer samples than this pack in one process whatever num_proc says: packing 52k Alpaca
+# samples took 0.88 s in one process and 1.53 s in two (pool start-up and pickling outweigh
+# the ~17 us of work per sample until ~80k samples; tools/bench_data.py).
+PARALLEL_PACK_MIN = 100_000
 
 
 def plan_packs(lengths: Sequence[int], max_length: int) -> list[list[int]]:
@@ -190,7 +194,7 @@ def pack_dataset(ds: datasets.Dataset, max_length: int, num_proc: int = 1,
         ds: Dataset with ``input_ids``, ``labels`` and ``length`` columns (and
             ``position_ids`` when a sample holds several sequences).
         max_length: Capacity of one packed row.
-        num_proc: Processes for building the rows.
+        num_proc: Processes for building the rows (one below ``PARALLEL_PACK_MIN`` samples).
         carry: Per-sample columns kept as one list per packed row.
 
     Returns:
@@ -220,8 +224,9 @@ def pack_dataset(ds: datasets.Dataset, max_length: int, num_proc: int = 1,
     # An explicit fingerprint spares datasets from hashing the source table.
     fingerprint = Hasher.hash(('pack_dataset/v1', dataset_fingerprint(ds), max_length,
                                *carry))
+    parallel = num_proc > 1 and len(lengths) >= PARALLEL_PACK_MIN
     packed = index_ds.map(
-        _pack_batch, batched=True, batch_size=256, num_proc=num_proc if num_proc > 1 else None,
+        _pack_batch, batched=True, batch_size=256, num_proc=num_proc if parallel else None,
         remove_columns=['indices'], features=features, fn_kwargs={'source': source, 'carry': carry},
         new_fingerprint=fingerprint, desc=f'Packing to {max_length} tokens')
     pack_lengths = [sum(lengths[i] for i in g) for g in groups]

@@ -45,11 +45,18 @@ class MemoryEstimate:
     checkpointed: int
     tokens: int
     runtime: int = 0   # the process besides the model (host runs only; process_baseline)
+    loading: int = 0   # checkpoint file pages mapped while loading (checkpoint_file_bytes)
 
     def total(self, gradient_checkpointing: bool) -> int:
-        """Peak estimate for a run with or without gradient checkpointing."""
+        """Peak estimate of training with or without gradient checkpointing."""
         acts = self.checkpointed if gradient_checkpointing else self.activations
         return self.weights + self.gradients + self.optimizer_states + acts + self.runtime
+
+    def load_peak(self) -> int:
+        """Peak while loading: the process, the loaded weights and the mapped checkpoint file
+        (0 when the file is not converted). Its file pages are reclaimable page cache, so
+        this never decides gradient checkpointing; it is what peak RSS measures."""
+        return self.runtime + self.weights + self.loading if self.loading else 0
 
     def describe(self) -> str:
         """One line for the log, in GiB."""
@@ -59,7 +66,27 @@ class MemoryEstimate:
                 f'{g(self.gradients)}, AdamW states {g(self.optimizer_states)}, activations '
                 f'for {self.tokens} tokens {g(self.activations)} '
                 f'({g(self.checkpointed)} with checkpointing)'
-                + (f', runtime {g(self.runtime)}' if self.runtime else '') + ' GiB')
+                + (f', runtime {g(self.runtime)}' if self.runtime else '') + ' GiB'
+                + (f'; while loading, the checkpoint file mapped ({g(self.loading)} GiB) on top '
+                   f'of the weights: {g(self.load_peak())} GiB' if self.loading else ''))
+
+
+def checkpoint_file_bytes(model: torch.nn.Module) -> int:
+    """Bytes of the local checkpoint ``model`` was converted from while loading, else 0.
+
+    transformers maps the safetensors file and converts tensor by tensor; every page it read
+    stays resident (counted in RSS) until loading ends. A checkpoint stored in the dtype it
+    loads in is used as it is (0 here): only a narrower load (fp32 file -> bf16, or a 4-bit
+    base) holds the file and the converted weights at once.
+    """
+    from pathlib import Path
+    folder = Path(str(getattr(getattr(model, 'config', None), '_name_or_path', '') or ''))
+    if not folder.is_dir():
+        return 0
+    file_bytes = sum(f.stat().st_size for f in folder.glob('*.safetensors'))
+    weight_bytes = sum(t.numel() * t.element_size()
+                       for t in list(model.parameters()) + list(model.buffers()))
+    return file_bytes if file_bytes > 1.2 * weight_bytes else 0
 
 
 def process_baseline() -> int:
@@ -108,7 +135,7 @@ def estimate_training_memory(model: torch.nn.Module, tokens: int,
                              optimizer_states_per_param: int = 2,
                              logits_chunk: int = 4096,
                              weight_bytes: int | None = None,
-                             runtime: int = 0) -> MemoryEstimate:
+                             runtime: int = 0, loading: int = 0) -> MemoryEstimate:
     """Estimate the memory of training ``model`` on batches of ``tokens`` tokens.
 
     Args:
@@ -120,6 +147,7 @@ def estimate_training_memory(model: torch.nn.Module, tokens: int,
             hold them as they will be stored (a meta-device stand-in for a 4-bit base).
         runtime: bytes the process holds besides the training state
             (:func:`process_baseline`); 0 for an estimate of another machine's run.
+        loading: checkpoint file bytes mapped while loading (:func:`checkpoint_file_bytes`).
 
     Returns:
         A :class:`MemoryEstimate`.
@@ -151,7 +179,7 @@ def estimate_training_memory(model: torch.nn.Module, tokens: int,
     return MemoryEstimate(weights=weight_bytes, trainable=trainable_bytes,
                           gradients=trainable_bytes, optimizer_states=states,
                           activations=full + logits, checkpointed=checkpointed + logits,
-                          tokens=tokens, runtime=runtime)
+                          tokens=tokens, runtime=runtime, loading=loading)
 
 
 def available_memory(device: torch.device | str | None = None) -> tuple[int, str]:

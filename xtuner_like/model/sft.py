@@ -14,7 +14,7 @@ from ..utils.logging import log_once
 from .base import TrainableModel
 from .loss import token_loss_from_hidden, token_loss_from_logits
 from .lora_linear import use_fused_lora
-from .memory import (GIB, available_memory, choose_gradient_checkpointing,
+from .memory import (GIB, available_memory, checkpoint_file_bytes, choose_gradient_checkpointing,
                      estimate_training_memory, process_baseline)
 
 # Configs whose logits are rescaled after the LM head; they take the full-logits path.
@@ -45,6 +45,7 @@ class SupervisedFinetune(TrainableModel):
         super().__init__(data_preprocessor=data_preprocessor)
         baseline = process_baseline()   # counted in the memory estimate (model/memory.py)
         model = build(llm)
+        loading = checkpoint_file_bytes(model) if baseline else 0
         quantized = bool(getattr(model, 'is_loaded_in_4bit', False)
                          or getattr(model, 'is_loaded_in_8bit', False))
         if quantized:
@@ -62,7 +63,7 @@ class SupervisedFinetune(TrainableModel):
         self.llm = model
         self.loss_on_trained_positions = loss_on_trained_positions
         self.gradient_checkpointing = self._setup_checkpointing(
-            use_gradient_checkpointing, max_tokens_per_batch, baseline)
+            use_gradient_checkpointing, max_tokens_per_batch, baseline, loading)
         if compile:
             self._compile_layers(compile if isinstance(compile, dict) else {})
         trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
@@ -75,16 +76,18 @@ class SupervisedFinetune(TrainableModel):
             self._register_state_dict_hook(_keep_trainable_only)
 
     def _setup_checkpointing(self, setting: bool | str, max_tokens: int | None,
-                             runtime: int) -> bool:
+                             runtime: int, loading: int = 0) -> bool:
         """Estimate memory, log it, and enable checkpointing when asked or needed."""
         backbone = self.backbone
         if max_tokens is None:
             max_tokens = min(int(getattr(backbone.config, 'max_position_embeddings', 4096)
                                  or 4096), 4096)
-        estimate = estimate_training_memory(self.llm, max_tokens, runtime=runtime)
+        estimate = estimate_training_memory(self.llm, max_tokens, runtime=runtime,
+                                            loading=loading)
         budget, where = available_memory()
         enabled, why = choose_gradient_checkpointing(setting, estimate, budget, where)
-        log_once(f'memory estimate: peak {estimate.total(enabled) / GIB:.2f} GiB = '
+        peak = max(estimate.total(enabled), estimate.load_peak())
+        log_once(f'memory estimate: peak {peak / GIB:.2f} GiB = '
                  f'{estimate.describe()}; gradient checkpointing {why}')
         if enabled:
             backbone.gradient_checkpointing_enable(

@@ -143,18 +143,19 @@ def test_pack_dataset_num_proc_matches(parallel_packing):
 
 
 def test_small_sets_pack_in_one_process_whatever_num_proc(monkeypatch):
-    """Below PARALLEL_PACK_MIN samples the pool costs more than it saves (tools/bench_data.py)."""
+    """Below PARALLEL_PACK_MIN samples the pool costs more than it saves (tools/bench_data.py);
+    both ways give the same rows."""
     datasets = pytest.importorskip('datasets')
     ds = datasets.Dataset.from_list([_sample(10 * k, 1 + k % 7) for k in range(30)])
-    procs = []
-    real_map = datasets.Dataset.map
-    monkeypatch.setattr(datasets.Dataset, 'map',
-                        lambda self, *a, **kw: procs.append(kw.get('num_proc'))
-                        or real_map(self, *a, **kw))
-    pack_dataset(ds, 12, num_proc=2)
+    in_workers = []
+    real = pack_module._pack_in_workers
+    monkeypatch.setattr(pack_module, '_pack_in_workers',
+                        lambda *a, **kw: in_workers.append(a[3]) or real(*a, **kw))
+    one, _ = pack_dataset(ds, 12, num_proc=2)
     monkeypatch.setattr(pack_module, 'PARALLEL_PACK_MIN', 30)
-    pack_dataset(ds, 12, num_proc=2)
-    assert procs == [None, 2]
+    two, _ = pack_dataset(ds, 12, num_proc=2)
+    assert in_workers == [2]
+    assert one.to_list() == two.to_list() and one.features == two.features
 
 
 def test_pack_dataset_matches_pack_group():
@@ -183,3 +184,20 @@ def test_a_filtered_many_chunk_dataset_packs_its_kept_rows(num_proc, parallel_pa
     expected, _ = pack_dataset(fresh.remove_columns('keep'), 20, carry=['tag'])
     assert packed.to_list() == expected.to_list()
     assert sorted(t for row in packed['tag'] for t in row) == [k for k in range(50) if k % 3]
+
+
+def test_gather_takes_list_rows_in_any_order_empty_rows_included():
+    import numpy as np
+    rng = np.random.default_rng(0)
+    rows_in = [list(rng.integers(0, 99, size=n)) for n in rng.integers(0, 6, size=40)]
+    offsets = np.concatenate([[0], np.cumsum([len(r) for r in rows_in])])
+    values = np.concatenate([np.array(r, dtype=np.int64) for r in rows_in])
+    order = rng.permutation(40)[:25]
+    flat = {'ids': (values, offsets), 'same': (values * 2, offsets.copy()),
+            'tag': np.arange(40)}
+    out = pack_module._gather(flat, order)
+    got_values, got_offsets = out['ids']
+    got = [list(got_values[a:b]) for a, b in zip(got_offsets[:-1], got_offsets[1:])]
+    assert got == [rows_in[i] for i in order]
+    assert np.array_equal(out['same'][0], got_values * 2)
+    assert list(out['tag']) == list(order)

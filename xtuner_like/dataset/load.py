@@ -129,9 +129,18 @@ def rows_to_dataset(rows: list[dict]) -> datasets.Dataset:
     A column of one plain kind (text, int, float, bool; nulls allowed) is a plain column;
     anything else (lists, objects, mixed kinds) is a ``Json`` column, decoded row by row.
     """
+    import pyarrow as pa
     features = _features(rows)
-    data = {key: [row.get(key) for row in rows] for key in features}
-    return datasets.Dataset.from_dict(data, features=features)
+    columns = {}
+    for key, feature in features.items():
+        values = [row.get(key) for row in rows]
+        if not isinstance(feature, datasets.Value):
+            values = features.encode_column(values, key)
+        # Arrow converts a plain column in C; Dataset.from_dict would encode value by value
+        # in Python (0.4 s of the 0.7 s that loading 52k Alpaca rows took).
+        columns[key] = pa.array(values, type=feature.pa_type)
+    return datasets.Dataset(datasets.table.InMemoryTable(pa.table(columns)),
+                            info=datasets.DatasetInfo(features=features))
 
 
 def _features(rows: Iterable[dict]) -> datasets.Features:

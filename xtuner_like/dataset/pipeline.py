@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
 import datasets
+import numpy as np
 
 from ..errors import ConfigError, DatasetFormatError, XtunerLikeError
 from ..registry import Registry
@@ -265,12 +266,6 @@ def _map_batch(batch: dict, indices: list[int], *, spec: PipelineSpec, tokenizer
         c: [] for c in spec.rows.columns}
 
 
-def column_sum(ds: datasets.Dataset, name: str, positive: bool = False) -> int:
-    """Sum (or count of positive values) of a numeric column."""
-    values = column_values(ds, name)
-    return int((values > 0).sum() if positive else values.sum())
-
-
 # The encoded columns' types, given to ``map``: inferred per batch, a batch whose samples were
 # all emptied by truncation (``[]`` ids) would fix ``input_ids`` as a list of nulls and the next
 # batch would fail to cast ("Couldn't cast array of type int64 to null").
@@ -307,19 +302,20 @@ def run_pipeline(spec: PipelineSpec, tokenizer: Any,
     if skipped:
         log(f"dataset: skipped {skipped} bad rows of {len(raw)} (on_bad_row='skip')",
             logging.WARNING)
-    emptied = len(encoded) - (column_sum(encoded, 'num_trained', positive=True)
-                              if len(encoded) else 0)
+    counts = {name: column_values(encoded, name) for name in ('length', 'num_trained', 'truncated')}
+    kept = counts['num_trained'] > 0
+    emptied = int((~kept).sum())
     if emptied:
-        encoded = encoded.filter(lambda n: n > 0, input_columns='num_trained')
+        encoded = encoded.select(np.flatnonzero(kept))
         log(f'dataset: dropped {emptied} samples whose first reply does not fit in max_length='
             f'{spec.max_length} (a reply is never cut from its end of turn); raise max_length '
             'to keep them', logging.WARNING)
     if len(encoded) == 0:
         raise DatasetFormatError(f'{list(spec.files) or spec.path}: no usable rows')
-    truncated = column_sum(encoded, 'truncated')
+    truncated = int(counts['truncated'][kept].sum())
     stats.update(samples=len(encoded), skipped=skipped, emptied=emptied, truncated=truncated,
-                 tokens=column_sum(encoded, 'length'),
-                 trained_tokens=column_sum(encoded, 'num_trained'))
+                 tokens=int(counts['length'][kept].sum()),
+                 trained_tokens=int(counts['num_trained'][kept].sum()))
     if truncated:
         log(f'dataset: {truncated} of {len(encoded)} samples were longer than max_length='
             f'{spec.max_length}; they keep their first whole turns (conversations) or first '

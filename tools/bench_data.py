@@ -12,8 +12,8 @@ For num_proc 1 and 2, each in its own subprocess (clean peak RSS):
                   over the same rendered text (rendered beforehand, untimed): no labels,
                   no packing, no saving
 
-    python tools/bench_data.py                  # ~2 min on 2 idle cores
-    python tools/bench_data.py --rows 10000     # quicker
+    python tools/bench_data.py                  # ~4 min on 2 idle cores (3 runs of each)
+    python tools/bench_data.py --rows 10000 --repeat 1   # quicker
 
 Writes ``<work-dir>/bench_data.json`` and ``bench_data.md``.
 """
@@ -24,6 +24,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -104,17 +105,20 @@ def driver(args: argparse.Namespace) -> None:
     rows = []
     for num_proc in args.num_proc:
         cache = work_dir / f'cache_np{num_proc}'
-        shutil.rmtree(cache, ignore_errors=True)
-        for mode in ('floor', 'cold', 'warm'):
-            out = work_dir / f'{mode}_np{num_proc}.json'
-            cmd = [sys.executable, __file__, '--worker', mode, '--num-proc', str(num_proc),
-                   '--data-file', str(data), '--cache-dir', str(cache), '--result', str(out)]
-            with open(work_dir / f'{mode}_np{num_proc}.log', 'w') as log:
-                code = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-            if code:
-                raise SystemExit(f'{mode} num_proc={num_proc} failed; see {log.name}')
-            rows.append({'mode': mode, 'num_proc': num_proc, **json.loads(out.read_text())})
-            print(f"  {mode:5} num_proc={num_proc}: {rows[-1]['seconds']:.2f} s", flush=True)
+        for repeat in range(args.repeat):  # floor and pipeline alternate: noise hits both
+            shutil.rmtree(cache, ignore_errors=True)
+            for mode in ('floor', 'cold', 'warm'):
+                out = work_dir / f'{mode}_np{num_proc}.json'
+                cmd = [sys.executable, __file__, '--worker', mode, '--num-proc', str(num_proc),
+                       '--data-file', str(data), '--cache-dir', str(cache), '--result', str(out)]
+                with open(work_dir / f'{mode}_np{num_proc}.log', 'w') as log:
+                    code = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+                if code:
+                    raise SystemExit(f'{mode} num_proc={num_proc} failed; see {log.name}')
+                rows.append({'mode': mode, 'num_proc': num_proc, 'repeat': repeat,
+                             **json.loads(out.read_text())})
+                print(f"  {mode:5} num_proc={num_proc} run {repeat + 1}: "
+                      f"{rows[-1]['seconds']:.2f} s", flush=True)
     table = markdown(rows, args.rows)
     print(table)
     (work_dir / 'bench_data.md').write_text(table)
@@ -122,11 +126,23 @@ def driver(args: argparse.Namespace) -> None:
     print(f'written: {work_dir / "bench_data.md"}, {work_dir / "bench_data.json"}')
 
 
+def median_rows(rows: list[dict]) -> list[dict]:
+    """One row per (mode, num_proc): the median seconds of its repeats, the largest RSS."""
+    out = []
+    for key in dict.fromkeys((r['mode'], r['num_proc']) for r in rows):
+        runs = [r for r in rows if (r['mode'], r['num_proc']) == key]
+        out.append({**runs[0], 'seconds': statistics.median(r['seconds'] for r in runs),
+                    'peak_rss': max(r['peak_rss'] for r in runs), 'runs': len(runs)})
+    return out
+
+
 def markdown(rows: list[dict], n: int) -> str:
+    rows = median_rows(rows)
     floors = {r['num_proc']: r['seconds'] for r in rows if r['mode'] == 'floor'}
     names = {'floor': 'floor: batched tokenize only', 'cold': 'pipeline, cold cache',
              'warm': 'pipeline, warm cache (reload)'}
-    lines = [f'{n} Alpaca rows (alpaca_5000.json cycled), max_length {MAX_LENGTH}, packed', '',
+    lines = [f'{n} Alpaca rows (alpaca_5000.json cycled), max_length {MAX_LENGTH}, packed; '
+             f'median of {rows[0]["runs"]} runs each', '',
              '| run | num_proc | seconds | rows/s | tokens/s | ÷ floor | peak RSS (GiB) | '
              'pack efficiency |', '|---|---|---|---|---|---|---|---|']
     for r in rows:
@@ -142,6 +158,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--rows', type=int, default=52002, help='rows to build by cycling')
     p.add_argument('--num-proc', type=int, nargs='+', default=[1, 2])
+    p.add_argument('--repeat', type=int, default=3,
+                   help='runs of each (floor, pipeline) pair; the table shows medians')
     p.add_argument('--work-dir', default=str(ROOT / 'work_dirs' / 'bench_data'))
     p.add_argument('--worker', choices=['floor', 'cold', 'warm'], help=argparse.SUPPRESS)
     p.add_argument('--data-file', help=argparse.SUPPRESS)

@@ -110,8 +110,10 @@ def _tokenize(texts: list[str], char_spans: list[list[Span]],
 
 def _fast_span(encoding, start: int, end: int) -> Span | None:
     """Tokens overlapping characters [start, end), from the offsets of a fast tokenizer."""
-    first = last = None
-    for pos in range(start, end):  # usually one step: few characters have no token
+    first, last = encoding.char_to_token(start), encoding.char_to_token(end - 1)
+    if first is not None and last is not None:  # nearly always: few characters have no token
+        return first, last + 1
+    for pos in range(start, end):
         first = encoding.char_to_token(pos)
         if first is not None:
             break
@@ -205,7 +207,10 @@ def _join(row: Sequence[SegmentLike]) -> tuple[str, list[Span]]:
 
 
 def _pair(segment: SegmentLike) -> tuple[str, bool]:
-    if type(segment) is dict or isinstance(segment, Mapping):  # dict first: isinstance is slow
+    # exact types first: isinstance against the Mapping / Sequence ABCs is slow
+    if type(segment) is tuple and len(segment) == 2:
+        text, trained = segment
+    elif type(segment) is dict or isinstance(segment, Mapping):
         text, trained = segment.get('text'), segment.get('trained')
     elif isinstance(segment, Sequence) and not isinstance(segment, str) and len(segment) == 2:
         text, trained = segment

@@ -271,7 +271,7 @@ def _map_batch(batch: dict, indices: list[int], *, spec: PipelineSpec, tokenizer
 # batch would fail to cast ("Couldn't cast array of type int64 to null").
 ENCODED_FEATURES = {
     'input_ids': datasets.Sequence(datasets.Value('int32')),
-    'labels': datasets.Sequence(datasets.Value('int64')),
+    'labels': datasets.Sequence(datasets.Value('int32')),
     'position_ids': datasets.Sequence(datasets.Value('int64')),
     'length': datasets.Value('int64'), 'num_trained': datasets.Value('int64'),
     'truncated': datasets.Value('bool'), 'desirable': datasets.Value('bool')}

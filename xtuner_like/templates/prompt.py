@@ -277,7 +277,8 @@ def _append(segments: list[Segment], text: str, trained: bool) -> None:
 
 def _check_conversation(conversation: Sequence[Mapping], need_input: bool,
                         last_output: bool = True) -> None:
-    if isinstance(conversation, (str, bytes, Mapping)) or not conversation:
+    if type(conversation) is not list and isinstance(conversation, (str, bytes, Mapping)) \
+            or not conversation:
         raise DatasetFormatError(
             f'a conversation must be a non-empty list of turns, got {conversation!r:.80}; '
             "a dataset_map_fn should return {'conversation': [{'input', 'output'}]}")
@@ -285,7 +286,7 @@ def _check_conversation(conversation: Sequence[Mapping], need_input: bool,
         keys = ['input'] if need_input else []
         if last_output or i < len(conversation) - 1:
             keys.append('output')
-        if not isinstance(turn, Mapping):
+        if type(turn) is not dict and not isinstance(turn, Mapping):  # dict: the fast check
             raise DatasetFormatError(f'conversation turn {i} is {type(turn).__name__}, '
                                      "not a dict with 'input' and 'output'")
         for key in keys:

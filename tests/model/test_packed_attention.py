@@ -10,6 +10,13 @@ from xtuner_like.model import attention, packed_attention
 from xtuner_like.model.packed_attention import sample_spans, supports_packed_sdpa
 
 
+@pytest.fixture(autouse=True)
+def registered():
+    """The implementation is registered when a model is built through xtuner_like; here the
+    tests build transformers models directly (alone, this file would not find it)."""
+    packed_attention.register()
+
+
 def with_attn(model, name):
     model.config._attn_implementation = name
     return model
@@ -29,8 +36,12 @@ def packed_batch(vocab, lengths_per_row, seed=0):
     return ids, positions
 
 
-def test_training_step_equals_masked_sdpa(monkeypatch):
-    """Two packed rows with different sample boundaries: same loss and gradients."""
+@pytest.mark.parametrize('bucket', [1, 4, 64])
+def test_training_step_equals_masked_sdpa(monkeypatch, bucket):
+    """Two packed rows with different sample boundaries: same loss and gradients, also with
+    each sample's call widened to a multiple of ``bucket`` tokens (into the next sample, or
+    zeros past the row's end)."""
+    monkeypatch.setattr(packed_attention, 'shape_bucket', lambda query: bucket)
     spans = []
     monkeypatch.setattr(packed_attention, 'sample_spans',
                         lambda p: spans.append(sample_spans(p)) or spans[-1])
@@ -81,3 +92,16 @@ def test_saved_models_do_not_name_it(tmp_path):
     model = with_attn(make_tiny_llama(97), 'sdpa_packed')
     model.save_pretrained(tmp_path)
     assert 'sdpa_packed' not in json.dumps(json.loads((tmp_path / 'config.json').read_text()))
+
+
+def test_widened_calls_see_only_bucketed_lengths(monkeypatch):
+    seen = []
+    real = torch.nn.functional.scaled_dot_product_attention
+    monkeypatch.setattr(packed_attention.F, 'scaled_dot_product_attention',
+                        lambda q, *a, **kw: seen.append(q.shape[2]) or real(q, *a, **kw))
+    query = torch.randn(1, 2, 19, 4)
+    out = packed_attention._sample_attention(query, query, query, (3, 9), 8, None, False)
+    exact = real(query[:, :, 3:9], query[:, :, 3:9], query[:, :, 3:9], is_causal=True)
+    torch.testing.assert_close(out, exact)
+    packed_attention._sample_attention(query, query, query, (14, 19), 8, None, False)
+    assert seen == [8, 8]  # 6 tokens widened into the row, 5 at its end padded with zeros

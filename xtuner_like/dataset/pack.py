@@ -202,9 +202,9 @@ def _pack_batch(batch: dict, source: 'datasets.Dataset | tuple[Flat, np.ndarray 
     """Vectorized :func:`pack_group` over a batch of index groups, as an Arrow table.
 
     The source rows (a dataset, or its columns as :func:`_flat_rows` gives them) are
-    gathered once, in group order; each packed row is a contiguous slice of the flattened columns, so the
-    packed list columns are built from offsets in one go (returning per-row numpy slices
-    made ``datasets`` convert every row: most of the packing time). A source
+    gathered once, in group order; each packed row is a contiguous slice of the flattened
+    columns, so the packed list columns are built from offsets in one go (returning per-row
+    numpy slices made ``datasets`` convert every row: most of the packing time). A source
     ``position_ids`` column (samples of several sequences) is kept as it is.
     """
     import pyarrow as pa

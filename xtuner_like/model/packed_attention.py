@@ -20,6 +20,8 @@ from transformers import AttentionInterface, PretrainedConfig
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 
+from .cpu_shapes import round_up, shape_bucket
+
 NAME = 'sdpa_packed'
 
 
@@ -52,6 +54,23 @@ def sample_spans(position_ids: torch.Tensor) -> list[tuple[int, int]]:
     return list(zip(bounds, bounds[1:]))
 
 
+def _sample_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
+                      span: tuple[int, int], bucket: int, scaling: float | None,
+                      gqa: bool) -> torch.Tensor:
+    """Causal attention of one sample ``[start, end)`` of a ``[1, H, L, D]`` row, computed
+    over a window widened to a multiple of ``bucket`` (``cpu_shapes``): the row's next
+    tokens, or zeros past its end. Causal attention hides the extra keys from the real
+    queries, and only the real queries' outputs are kept, so results are unchanged."""
+    start, end = span
+    width = round_up(end - start, bucket)
+    stop = min(start + width, query.shape[2])
+    q, k, v = (t[:, :, start:stop] for t in (query, key, value))
+    if stop - start < width:
+        q, k, v = (F.pad(t, (0, 0, 0, width - (stop - start))) for t in (q, k, v))
+    out = F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=scaling, enable_gqa=gqa)
+    return out[:, :, :end - start]
+
+
 def packed_sdpa_attention(module: torch.nn.Module, query: torch.Tensor, key: torch.Tensor,
                           value: torch.Tensor, attention_mask: torch.Tensor | None,
                           dropout: float = 0.0, scaling: float | None = None,
@@ -64,12 +83,12 @@ def packed_sdpa_attention(module: torch.nn.Module, query: torch.Tensor, key: tor
             or not getattr(module, 'is_causal', True)):
         return sdpa_attention_forward(module, query, key, value, attention_mask,
                                       dropout=dropout, scaling=scaling, **kwargs)
-    gqa = query.shape[1] != key.shape[1]
+    gqa, bucket = query.shape[1] != key.shape[1], shape_bucket(query)
     rows = []
     for b, positions in enumerate(position_ids.expand(query.shape[0], -1)):
-        parts = [F.scaled_dot_product_attention(
-            query[b:b + 1, :, s:e], key[b:b + 1, :, s:e], value[b:b + 1, :, s:e],
-            is_causal=True, scale=scaling, enable_gqa=gqa) for s, e in sample_spans(positions)]
+        q, k, v = query[b:b + 1], key[b:b + 1], value[b:b + 1]
+        parts = [_sample_attention(q, k, v, span, bucket, scaling, gqa)
+                 for span in sample_spans(positions)]
         rows.append(parts[0] if len(parts) == 1 else torch.cat(parts, dim=2))
     out = rows[0] if len(rows) == 1 else torch.cat(rows, dim=0)
     return out.transpose(1, 2).contiguous(), None

@@ -66,5 +66,5 @@ def note_bf16_base(weight_dtype: torch.dtype, device: torch.device | str) -> Non
     if torch.device(device).type == 'cpu' and weight_dtype == torch.float32 \
             and cpu_has_native_bf16():
         log_once("note: this CPU multiplies bf16 matrices in hardware (AMX): dtype='bf16' "
-                 'keeps the frozen base in bf16 (adapters stay fp32) and trains LoRA about '
-                 '1.5x faster here (tools/bench_train.py, xtuner_packed_bf16)')
+                 'keeps the frozen base in bf16 (adapters stay fp32) and trained LoRA '
+                 '1.3-1.5x faster on such a CPU (tools/bench_train.py, xtuner_packed_bf16)')

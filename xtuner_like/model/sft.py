@@ -12,6 +12,7 @@ from ..utils.build import build
 from ..utils.dtype import note_bf16_base
 from ..utils.logging import log_once
 from .base import TrainableModel
+from .cpu_shapes import pad_batch, shape_bucket
 from .loss import token_loss_from_hidden, token_loss_from_logits
 from .lora_linear import use_fused_lora
 from .memory import (GIB, available_memory, checkpoint_file_bytes, choose_gradient_checkpointing,
@@ -107,7 +108,8 @@ class SupervisedFinetune(TrainableModel):
         """(sum of token losses, trained tokens) of a collated batch."""
         inputs = dict(input_ids=batch['input_ids'], position_ids=batch.get('position_ids'),
                       attention_mask=batch.get('attention_mask'), use_cache=False)
-        return self.token_loss(inputs, batch['labels'])
+        bucket = shape_bucket(self.backbone.get_input_embeddings().weight)
+        return self.token_loss(*pad_batch(inputs, batch['labels'], bucket))
 
     def token_loss(self, inputs: dict, labels: torch.Tensor) -> tuple[torch.Tensor, int]:
         """(sum of token losses, trained tokens) for one micro-batch."""

@@ -3,8 +3,9 @@
 
 Workload (issue 5): SmolLM2-135M-Instruct, LoRA r=64 alpha=16 on all linear layers
 (lora_dropout as the recipe), the first 2,000 rows of alpaca_5000.json with the alpaca
-system template, max_length 512, fp32 on the CPU (the _bf16 rows: bf16 weights), ``--steps`` optimizer steps (default 30)
-of which the first ``--warmup`` (3) are not timed, seed 0.
+system template, max_length 512, fp32 on the CPU (the _bf16 rows: bf16 weights),
+``--steps`` optimizer steps (default 30) of which the first ``--warmup`` (3) are not timed,
+seed 0.
 
 Every configuration runs in its own subprocess (clean peak RSS and start-up time):
   xtuner_packed    `xtuner-like train` on the shipped recipe (cli.main in-process), packed rows
@@ -173,7 +174,8 @@ def run_hf(args: argparse.Namespace, spec: dict, out: Path) -> dict:
         max_steps=args.steps, learning_rate=cfg.lr, weight_decay=0.0, max_grad_norm=1.0,
         lr_scheduler_type='cosine', warmup_steps=1, seed=0, logging_steps=10 ** 6,
         save_strategy='no', report_to=[], use_cpu=True, dataloader_num_workers=0,
-        remove_unused_columns=False, disable_tqdm=True, gradient_checkpointing=spec['gc'], bf16=bf16,
+        remove_unused_columns=False, disable_tqdm=True, gradient_checkpointing=spec['gc'],
+        bf16=bf16,
         gradient_checkpointing_kwargs={'use_reentrant': False})
     Trainer(model=model, args=targs, train_dataset=rows, data_collator=collate,
             callbacks=[StepTimes()]).train()
@@ -237,7 +239,8 @@ def summarize(name: str, result: dict, launch: float, args: argparse.Namespace,
 def markdown(rows: list[dict], meta: dict) -> str:
     ref = {r['config']: r for r in rows}
     lines = [f"{meta['steps']} steps ({meta['warmup']} warm-up), matmul peak "
-             f"{meta['peak_start'] / 1e9:.1f} / {meta['peak_end'] / 1e9:.1f} GFLOP/s fp32 (start/end)"
+             f"{meta['peak_start'] / 1e9:.1f} / {meta['peak_end'] / 1e9:.1f} GFLOP/s fp32 "
+             '(start/end)'
              + (f", {meta['peak_bf16'] / 1e9:.0f} bf16" if meta.get('peak_bf16') else '') + '; '
              f"torch threads {meta['threads']}, {meta['cpus']} CPUs", '',
              '| config | tokens/s | loss tokens/s | start → 1st step (s) | peak RSS (GiB) | '

@@ -179,11 +179,15 @@ def _gather(flat: Flat, rows: np.ndarray) -> Flat:
     return out
 
 
-def _flat_rows(ds: datasets.Dataset) -> tuple[Flat, np.ndarray | None]:
-    """The columns of ``ds``'s table as numpy (see :data:`Flat`), and the rows it selects
-    (None: all, in order)."""
+def _selected_rows(ds: datasets.Dataset) -> np.ndarray | None:
+    """The table rows ``ds`` selects, in its order (None: all, in order)."""
     mapping = dataset_row_mapping(ds)
-    return _flatten(ds.data.table), None if mapping is None else mapping.column(0).to_numpy()
+    return None if mapping is None else mapping.column(0).to_numpy()
+
+
+def _flat_rows(ds: datasets.Dataset) -> tuple[Flat, np.ndarray | None]:
+    """The columns of ``ds``'s table as numpy (see :data:`Flat`), and the rows it selects."""
+    return _flatten(ds.data.table), _selected_rows(ds)
 
 
 def column_values(ds: datasets.Dataset, name: str) -> np.ndarray:
@@ -192,9 +196,8 @@ def column_values(ds: datasets.Dataset, name: str) -> np.ndarray:
     Iterating ``ds[name]`` formats row by row: 7 s for five such reads over 52k samples; and
     datasets' own Arrow read gathers a selected dataset's rows in Python-sized chunks.
     """
-    values = ds.data.table.column(name).to_numpy()
-    mapping = dataset_row_mapping(ds)
-    return values if mapping is None else values[mapping.column(0).to_numpy()]
+    values, selected = ds.data.table.column(name).to_numpy(), _selected_rows(ds)
+    return values if selected is None else values[selected]
 
 
 def _pack_batch(batch: dict, source: 'datasets.Dataset | tuple[Flat, np.ndarray | None]',
@@ -214,10 +217,9 @@ def _pack_batch(batch: dict, source: 'datasets.Dataset | tuple[Flat, np.ndarray 
         flat, selected = source
         rows = _gather(flat, order if selected is None else selected[order])
     else:  # a worker process: its share of a large memory-mapped dataset
-        mapping = dataset_row_mapping(source)
-        if mapping is not None:
-            order = mapping.column(0).to_numpy()[order]
-        rows = _flatten(source.data.table.take(pa.array(order)))
+        selected = _selected_rows(source)
+        rows = _flatten(source.data.table.take(
+            pa.array(order if selected is None else selected[order])))
     ids, offsets = rows['input_ids']
     labels, label_offsets = rows['labels']
     if not np.array_equal(offsets, label_offsets):

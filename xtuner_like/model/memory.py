@@ -16,6 +16,7 @@ costs about a third more compute, which a run that fits should not pay.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -79,7 +80,6 @@ def checkpoint_file_bytes(model: torch.nn.Module) -> int:
     loads in is used as it is (0 here): only a narrower load (fp32 file -> bf16, or a 4-bit
     base) holds the file and the converted weights at once.
     """
-    from pathlib import Path
     folder = Path(str(getattr(getattr(model, 'config', None), '_name_or_path', '') or ''))
     if not folder.is_dir():
         return 0

@@ -12,8 +12,6 @@ with read_base():
     from .._base_.runtime.preference import *
     from .._base_.schedules.persona_demo import *
 
-loss_type = 'sigmoid'
-beta = 0.1
 # DPO + an NLL term on the chosen replies (RPO): with it a 20-step run also learns to *say*
 # the persona, not only to score it higher; rpo_alpha=None is plain DPO.
-rpo_alpha = 1.0
+loss = dict(type='DPOLoss', beta=0.1, label_smoothing=0.0, rpo_alpha=1.0)

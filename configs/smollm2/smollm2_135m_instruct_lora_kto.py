@@ -13,7 +13,6 @@ with read_base():
     from .._base_.runtime.preference import *
     from .._base_.schedules.persona_demo import *
 
-loss_type = 'kto'
+loss = dict(type='KTOLoss', beta=0.1, desirable_weight=1.0, undesirable_weight=1.0)
 row_type = 'kto'
 dataset_map_fn = 'kto'
-beta = 0.1

@@ -13,5 +13,4 @@ with read_base():
     from .._base_.runtime.preference import *
     from .._base_.schedules.persona_demo import *
 
-loss_type = 'orpo'
-beta = 0.1
+loss = dict(type='ORPOLoss', beta=0.1)

@@ -1,5 +1,5 @@
 # SimPO with LoRA on SmolLM2-135M-Instruct: no reference model; length-normalised rewards and
-# a target margin simpo_gamma. Persona pairs (generated, no download); your own pairs
+# a target margin gamma. Persona pairs (generated, no download); your own pairs
 # (LLaMA-Factory format):
 #   xtuner-like train smollm2_135m_instruct_lora_simpo \
 #       --cfg-options data_files=dpo_en_demo.json dataset_map_fn=sharegpt_preference max_length=1024
@@ -13,6 +13,4 @@ with read_base():
     from .._base_.runtime.preference import *
     from .._base_.schedules.persona_demo import *
 
-loss_type = 'simpo'
-beta = 2.0
-simpo_gamma = 0.5
+loss = dict(type='SimPOLoss', beta=2.0, gamma=0.5)

@@ -10,13 +10,16 @@ from peft import LoraConfig
 
 from xtuner_like.dataset.map_fns import get_map_fn
 from xtuner_like.dataset.preference import KtoRows, PreferenceCollator, PreferenceRows
-from xtuner_like.errors import UnknownNameError
+from xtuner_like.errors import ConfigError, UnknownNameError
 from xtuner_like.model import load_causal_lm
-from xtuner_like.model.preference import LOSS_TYPES, PreferenceFinetune, count_samples
+from xtuner_like.model.preference import PreferenceFinetune, count_samples
+from xtuner_like.registry import LOSSES
 from xtuner_like.model.sequence_logps import sequence_index
 
 LORA = dict(type=LoraConfig, r=4, lora_alpha=8, lora_dropout=0.0, target_modules='all-linear',
             task_type='CAUSAL_LM')
+# Every registered loss a causal LM trains with (the reward model's are in test_reward.py).
+LOSS_TYPES = [name for name, cls in LOSSES.items() if cls.inputs == 'logps']
 PAIRS = [{'prompt': 'Who are you?', 'chosen': 'I am Tuna.', 'rejected': 'The fox.'},
          {'prompt': 'Give three tips.', 'chosen': 'Eat well, sleep.', 'rejected': 'No.'},
          {'prompt': 'Hi', 'chosen': 'Hello! I am Tuna.', 'rejected': 'quick brown dog'}]
@@ -26,8 +29,8 @@ def llm_spec(path):
     return dict(type=load_causal_lm, pretrained_model_name_or_path=str(path), dtype='fp32')
 
 
-def make_batch(tokenizer, loss_type: str = 'sigmoid') -> dict:
-    kto = loss_type == 'kto'
+def make_batch(tokenizer, loss_type: str = 'DPOLoss') -> dict:
+    kto = loss_type == 'KTOLoss'
     rows = KtoRows() if kto else PreferenceRows()
     spec = SimpleNamespace(map_fn=get_map_fn('kto' if kto else 'plain_preference'),
                            max_length=128, chat_format=SimpleNamespace(template='chatml',
@@ -42,8 +45,10 @@ def make_batch(tokenizer, loss_type: str = 'sigmoid') -> dict:
 @pytest.mark.parametrize('loss_type', LOSS_TYPES)
 def test_every_loss_type_gives_a_finite_loss_metrics_and_gradients(tiny_model_dir, tiny_tokenizer,
                                                                    loss_type, lora):
-    model = PreferenceFinetune(llm_spec(tiny_model_dir), lora=lora, loss_type=loss_type,
-                               rpo_alpha=0.5 if loss_type == 'sigmoid' else None)
+    rpo = {'rpo_alpha': 0.5} if loss_type == 'DPOLoss' else {}
+    model = PreferenceFinetune(llm_spec(tiny_model_dir), lora=lora,
+                               loss=dict(type=loss_type, **rpo))
+    assert bool(model._frozen_reference) == (model.loss.needs_reference and lora is None)
     out = model(**make_batch(tiny_tokenizer, loss_type))
     assert math.isfinite(float(out['loss']))
     assert {'rewards/chosen', 'rewards/rejected', 'rewards/margins'} <= set(out)
@@ -110,13 +115,25 @@ def test_loss_units_are_samples_and_the_denominator_spans_the_window(tiny_model_
 
 
 def test_unknown_loss_type_suggests_the_close_name(tiny_model_dir):
-    with pytest.raises(UnknownNameError, match="did you mean 'simpo'"):
-        PreferenceFinetune(llm_spec(tiny_model_dir), loss_type='simp0')
+    with pytest.raises(UnknownNameError, match="did you mean 'SimPOLoss'"):
+        PreferenceFinetune(llm_spec(tiny_model_dir), loss=dict(type='SimP0Loss'))
+
+
+def test_a_loss_on_scores_is_refused_with_the_model_to_use(tiny_model_dir):
+    with pytest.raises(ConfigError, match='BradleyTerryLoss takes scores.*RewardModel'):
+        PreferenceFinetune(llm_spec(tiny_model_dir), loss='BradleyTerryLoss')
+
+
+def test_the_loss_says_whether_the_model_keeps_a_reference(tiny_model_dir):
+    simpo = PreferenceFinetune(llm_spec(tiny_model_dir), loss=dict(type='SimPOLoss'))
+    assert not simpo.needs_reference and not simpo._frozen_reference
+    assert PreferenceFinetune(llm_spec(tiny_model_dir)).needs_reference
 
 
 def test_a_few_dpo_steps_raise_the_margin(tiny_model_dir, tiny_tokenizer):
     torch.manual_seed(0)
-    model = PreferenceFinetune(llm_spec(tiny_model_dir), lora=LORA, beta=0.5)
+    model = PreferenceFinetune(llm_spec(tiny_model_dir), lora=LORA,
+                               loss=dict(type='DPOLoss', beta=0.5))
     batch = make_batch(tiny_tokenizer)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
     margins = []
@@ -177,12 +194,12 @@ def test_packed_pairs_give_the_unpacked_losses_and_rewards(tiny_model_dir, tiny_
     per-pair rewards (<= 1e-5), for every loss type and the reward model."""
     from xtuner_like.model import RewardModel
     packed_ds, alone_ds = _datasets(tiny_tokenizer, tmp_path,
-                                    'kto' if loss_type == 'kto' else 'preference')
+                                    'kto' if loss_type == 'KTOLoss' else 'preference')
     assert len(packed_ds) < len(alone_ds)
     if loss_type == 'reward':
         model = RewardModel(dict(llm_spec(tiny_model_dir), head='reward'), lora=LORA)
     else:
-        model = PreferenceFinetune(llm_spec(tiny_model_dir), lora=LORA, loss_type=loss_type)
+        model = PreferenceFinetune(llm_spec(tiny_model_dir), lora=LORA, loss=loss_type)
     _trained_model(model)
     model.eval()
     packed, alone = _all_rows(packed_ds), _all_rows(alone_ds)
@@ -192,7 +209,7 @@ def test_packed_pairs_give_the_unpacked_losses_and_rewards(tiny_model_dir, tiny_
         for name in out_packed:  # means over pairs: the order of the pairs does not matter
             assert torch.allclose(out_packed[name].float(), out_alone[name].float(), atol=1e-5,
                                   rtol=0), name
-        if loss_type != 'kto':
+        if loss_type != 'KTOLoss':
             by_pair = [dict(zip(_key(b), zip(*[r.tolist() for r in model.pair_rewards(b)])))
                        for b in (packed, alone)]
             assert by_pair[0].keys() == by_pair[1].keys()

@@ -8,6 +8,7 @@ import torch
 from peft import LoraConfig
 from transformers import AutoModelForSequenceClassification
 
+from xtuner_like.errors import ConfigError
 from xtuner_like.model import RewardModel, load_causal_lm
 from xtuner_like.templates.chat_format import ChatFormat
 
@@ -38,12 +39,18 @@ def test_packed_scores_equal_the_hf_classifier_on_each_sequence(tiny_model_dir, 
 
 
 def test_training_step_logs_accuracy_and_the_score_head_trains(tiny_model_dir, tiny_tokenizer):
-    model = RewardModel(reward_spec(tiny_model_dir), lora=LORA, center_rewards_coefficient=0.01)
+    model = RewardModel(reward_spec(tiny_model_dir), lora=LORA,
+                        loss=dict(type='BradleyTerryLoss', center_rewards_coefficient=0.01))
     trainable = [n for n, p in model.named_parameters() if p.requires_grad]
     assert any('score' in n for n in trainable) and any('lora_' in n for n in trainable)
     out = model(**make_batch(tiny_tokenizer))
     assert math.isfinite(float(out['loss'])) and 'rewards/accuracy' in out
     out['loss'].backward()
+
+
+def test_a_loss_on_log_probs_is_refused_with_the_model_to_use(tiny_model_dir):
+    with pytest.raises(ConfigError, match='DPOLoss takes logps.*PreferenceFinetune'):
+        RewardModel(reward_spec(tiny_model_dir), loss='DPOLoss')
 
 
 def test_export_is_a_sequence_classifier_with_the_trained_scores(tiny_model_dir, tiny_tokenizer,

@@ -18,7 +18,8 @@ from mmengine.config import Config
 from mmengine.config.lazy import LazyAttr, LazyObject
 
 from ..compat import cfg_dict, imported_names
-from ..errors import ConfigError
+from ..errors import ConfigError, UnknownNameError
+from ..registry import named_type
 from ..utils import fast_paths
 from ..utils.build import locate, unknown_kwargs
 from .options import apply_options
@@ -148,8 +149,10 @@ def _spec_problems(value: Any, where: str, problems: list[str]) -> None:
         if 'type' in value:
             try:
                 type_ = dict.__getitem__(value, 'type')
-                fn = locate(type_.build() if isinstance(type_, (LazyObject, LazyAttr)) else type_)
-            except ConfigError as exc:
+                # A registered name (loss=dict(type='DPOLoss')), or a class / dotted path.
+                fn = named_type(type_) or locate(
+                    type_.build() if isinstance(type_, (LazyObject, LazyAttr)) else type_)
+            except (ConfigError, UnknownNameError) as exc:
                 problems.append(f'{where}: {exc}')
                 fn = None
             if fn is not None:

@@ -1,5 +1,6 @@
 """RewardModel: a scalar-head model trained with the Bradley-Terry loss on preference pairs.
 
+The loss is a registered object that takes scores (model/losses/; ``BradleyTerryLoss``).
 The model is a Hugging Face sequence-classification model with one label
 (``load_causal_lm(..., head='reward')``): the decoder of the causal LM plus a ``score``
 head. A pair's two sequences sit in one packed row (dataset/preference.py); the score of a
@@ -23,26 +24,31 @@ from ..errors import ConfigError
 from ..templates.chat_format import ChatFormat
 from ..utils.build import build
 from .export import save_hf
+from .losses import LossInputs, build_loss
+from .losses.base import check_model_inputs
 from .preference import PairwiseModel
-from .preference_loss import PreferenceLoss, bradley_terry_loss
 from .sequence_logps import last_token_index
 
 
 class RewardModel(PairwiseModel):
-    """Sequence-classification model + optional LoRA/QLoRA, Bradley-Terry loss.
+    """Sequence-classification model + optional LoRA/QLoRA, trained with a loss on scores.
 
     Args:
         llm: a sequence-classification model or its spec (``load_causal_lm`` with
             ``head='reward'``).
         lora: a ``peft.LoraConfig`` spec; its task type is set to 'SEQ_CLS' so the new
             score head is trained (and saved) along with the adapters.
-        center_rewards_coefficient: weight of ``mean((s_chosen + s_rejected)^2)``, which keeps
-            scores centred on 0 (None: off).
+        loss: the loss spec: a loss that takes scores, e.g. ``dict(type='BradleyTerryLoss',
+            center_rewards_coefficient=0.01)`` (model/losses/).
         **kwargs: as :class:`SupervisedFinetune`.
     """
 
-    def __init__(self, llm: Any, lora: Any = None,
-                 center_rewards_coefficient: float | None = None, **kwargs: Any):
+    def __init__(self, llm: Any, lora: Any = None, loss: Any = 'BradleyTerryLoss',
+                 **kwargs: Any):
+        self.loss = build_loss(loss)
+        check_model_inputs(self.loss, 'scores', 'RewardModel',
+                           'train it with PreferenceFinetune (configs/_base_/models/'
+                           'preference.py)')
         lora_config = build(lora)
         if lora_config is not None:
             lora_config.task_type = 'SEQ_CLS'
@@ -50,7 +56,6 @@ class RewardModel(PairwiseModel):
         if not hasattr(self.backbone, 'score'):
             raise ConfigError(f'{type(self.backbone).__name__} has no `score` head; a reward '
                               "model needs load_causal_lm(..., head='reward')")
-        self.center_rewards_coefficient = center_rewards_coefficient
 
     def scores(self, batch: dict) -> torch.Tensor:
         """One score per sequence of the packed batch ``[sequences]``."""
@@ -61,15 +66,9 @@ class RewardModel(PairwiseModel):
         last = hidden.flatten(0, 1)[last_token_index(batch['position_ids'])]
         return backbone.score(last)[:, 0].float()
 
-    def preference_loss(self, batch: dict) -> PreferenceLoss:
-        scores = self.scores(batch)
-        return bradley_terry_loss(scores[0::2], scores[1::2],
-                                  center_rewards_coefficient=self.center_rewards_coefficient)
-
-    @torch.no_grad()
-    def pair_rewards(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
-        scores = self.scores(batch)
-        return scores[0::2], scores[1::2]
+    def loss_inputs(self, batch: dict) -> LossInputs:
+        """The scores of every sequence (a reward model has no reference)."""
+        return LossInputs(scores=self.scores(batch), batch=batch)
 
     def export(self, out_dir: str | os.PathLike, tokenizer: Any, chat_format: ChatFormat,
                **options: Any) -> Path:

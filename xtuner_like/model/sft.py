@@ -18,8 +18,15 @@ from .lora_linear import use_fused_lora
 from .memory import (GIB, available_memory, checkpoint_file_bytes, choose_gradient_checkpointing,
                      estimate_training_memory, process_baseline)
 
-# Configs whose logits are rescaled after the LM head; they take the full-logits path.
-_LOGIT_POSTPROCESSING = ('final_logit_softcapping', 'logit_scale', 'logits_scaling')
+# Config fields that rescale logits after the LM head (Gemma 2's soft-capping, Cohere's
+# logit_scale, Granite's logits_scaling).
+LOGIT_POSTPROCESSING = ('final_logit_softcapping', 'logit_scale', 'logits_scaling')
+
+
+def rescales_logits(config: Any) -> bool:
+    """Whether a model's logits are rescaled after its LM head: such a model takes the
+    full-logits loss path (the head applied to hidden states alone would be wrong)."""
+    return any(getattr(config, k, None) for k in LOGIT_POSTPROCESSING)
 
 
 class SupervisedFinetune(TrainableModel):
@@ -114,8 +121,7 @@ class SupervisedFinetune(TrainableModel):
     def token_loss(self, inputs: dict, labels: torch.Tensor) -> tuple[torch.Tensor, int]:
         """(sum of token losses, trained tokens) for one micro-batch."""
         backbone = self.backbone
-        if not self.loss_on_trained_positions or any(
-                getattr(backbone.config, k, None) for k in _LOGIT_POSTPROCESSING):
+        if not self.loss_on_trained_positions or rescales_logits(backbone.config):
             return token_loss_from_logits(self.llm(**inputs).logits, labels)
         hidden = backbone.get_decoder()(**inputs).last_hidden_state
         return token_loss_from_hidden(hidden, labels, backbone.get_output_embeddings())

@@ -1,16 +1,15 @@
 # Preference training of the model base's causal LM (import after the model and adapter
-# bases). loss_type: 'sigmoid' (DPO), 'robust', 'hinge', 'ipo', 'orpo', 'simpo', 'kto'.
+# bases). The loss is one registered object (xtuner_like/model/losses/): 'DPOLoss',
+# 'RobustDPOLoss', 'HingeLoss', 'IPOLoss' (beta, label_smoothing, rpo_alpha), 'SimPOLoss'
+# (beta, gamma, label_smoothing, rpo_alpha), 'ORPOLoss' (beta, rpo_alpha), 'KTOLoss' (beta,
+# desirable_weight, undesirable_weight). Override a field with --cfg-options loss.beta=0.2,
+# switch within the DPO family with loss.type=IPOLoss.
 # With LoRA/QLoRA the reference is the same model with adapters off; a full fine-tune keeps a
-# frozen copy. ORPO and SimPO need no reference.
+# frozen copy. A loss that needs no reference (SimPO, ORPO) gets none.
 from xtuner_like.model import PreferenceFinetune, load_causal_lm
 
-loss_type = 'sigmoid'
-beta = 0.1
-label_smoothing = 0.0
-rpo_alpha = None                    # weight of an NLL term on the chosen replies
-simpo_gamma = 0.5
-desirable_weight = 1.0              # KTO
-undesirable_weight = 1.0            # KTO
+# rpo_alpha: weight of an NLL term on the chosen replies (None: plain DPO)
+loss = dict(type='DPOLoss', beta=0.1, label_smoothing=0.0, rpo_alpha=None)
 
 model = dict(
     type=PreferenceFinetune,
@@ -21,8 +20,6 @@ model = dict(
              quantization='${quantization}',
              trust_remote_code='${trust_remote_code}'),
     lora='${lora}',
-    loss_type='${loss_type}', beta='${beta}', label_smoothing='${label_smoothing}',
-    rpo_alpha='${rpo_alpha}', simpo_gamma='${simpo_gamma}',
-    desirable_weight='${desirable_weight}', undesirable_weight='${undesirable_weight}',
+    loss='${loss}',
     use_gradient_checkpointing='${use_gradient_checkpointing}',
     max_tokens_per_batch='${max_length * batch_size * 2}')

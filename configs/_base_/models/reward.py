@@ -4,7 +4,8 @@
 # that AutoModelForSequenceClassification loads.
 from xtuner_like.model import RewardModel, load_causal_lm
 
-center_rewards_coefficient = None   # e.g. 0.01 keeps scores centred on 0
+# center_rewards_coefficient: e.g. 0.01 keeps scores centred on 0 (None: off)
+loss = dict(type='BradleyTerryLoss', center_rewards_coefficient=None)
 
 model = dict(
     type=RewardModel,
@@ -16,6 +17,6 @@ model = dict(
              trust_remote_code='${trust_remote_code}',
              head='reward'),
     lora='${lora}',
-    center_rewards_coefficient='${center_rewards_coefficient}',
+    loss='${loss}',
     use_gradient_checkpointing='${use_gradient_checkpointing}',
     max_tokens_per_batch='${max_length * batch_size * 2}')

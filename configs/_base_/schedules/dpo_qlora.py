@@ -6,8 +6,6 @@ with read_base():
     from .cosine_iters import *
 
 qlora_compute_dtype = 'bfloat16'
-loss_type = 'sigmoid'
-beta = 0.1
 lr = 5e-5
 max_iters = 1000
 warmup_iters = 100

@@ -66,7 +66,7 @@ def test_precomputed_reference_gives_the_same_loss_and_is_cached(tmp_path, tiny_
 
 def test_disabled_or_reference_free_does_nothing(tmp_path, tiny_tokenizer, tiny_model_dir):
     simpo = PreferenceFinetune(dict(type=load_causal_lm, pretrained_model_name_or_path=str(
-        tiny_model_dir), dtype='fp32'), lora=LORA, loss_type='simpo')
+        tiny_model_dir), dtype='fp32'), lora=LORA, loss=dict(type='SimPOLoss'))
     runner = _runner(tmp_path, tiny_tokenizer, simpo)
     PrecomputeReferenceHook(enabled=True).before_train(runner)
     assert 'reference_logps' not in runner.train_dataloader.dataset[0]

@@ -47,7 +47,9 @@ class PrecomputeReferenceHook(Hook):
 
     def before_train(self, runner) -> None:
         model = unwrap_model(runner.model)
-        if not self.enabled or not getattr(model, 'needs_reference', False):
+        # The loss object says whether it reads reference log-probs (model/losses/).
+        if not self.enabled or not getattr(getattr(model, 'loss', None), 'needs_reference',
+                                           False):
             return
         dataset = runner.train_dataloader.dataset
         cache = Path(dataset.data.cache_files[0]['filename']).parent / \

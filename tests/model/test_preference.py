@@ -124,6 +124,11 @@ def test_a_loss_on_scores_is_refused_with_the_model_to_use(tiny_model_dir):
         PreferenceFinetune(llm_spec(tiny_model_dir), loss='BradleyTerryLoss')
 
 
+def test_a_policy_gradient_loss_is_refused_until_a_model_gives_rollouts(tiny_model_dir):
+    with pytest.raises(ConfigError, match='GRPOLoss takes rollouts, which PreferenceFinetune'):
+        PreferenceFinetune(llm_spec(tiny_model_dir), loss='GRPOLoss')
+
+
 def test_the_loss_says_whether_the_model_keeps_a_reference(tiny_model_dir):
     simpo = PreferenceFinetune(llm_spec(tiny_model_dir), loss=dict(type='SimPOLoss'))
     assert not simpo.needs_reference and not simpo._frozen_reference

@@ -105,8 +105,7 @@ class PreferenceFinetune(PairwiseModel):
     def __init__(self, llm: Any, lora: Any = None, loss: Any = 'DPOLoss',
                  reference_llm: Any = None, **kwargs: Any):
         self.loss = build_loss(loss)
-        check_model_inputs(self.loss, 'logps', 'PreferenceFinetune',
-                           'train it with RewardModel (configs/_base_/models/reward.py)')
+        check_model_inputs(self.loss, 'logps', 'PreferenceFinetune')
         super().__init__(llm, lora=lora, **kwargs)
         # A plain list: the frozen copy must stay out of state_dict, parameters() and ZeRO.
         self._frozen_reference: list[torch.nn.Module] = []

@@ -46,9 +46,7 @@ class RewardModel(PairwiseModel):
     def __init__(self, llm: Any, lora: Any = None, loss: Any = 'BradleyTerryLoss',
                  **kwargs: Any):
         self.loss = build_loss(loss)
-        check_model_inputs(self.loss, 'scores', 'RewardModel',
-                           'train it with PreferenceFinetune (configs/_base_/models/'
-                           'preference.py)')
+        check_model_inputs(self.loss, 'scores', 'RewardModel')
         lora_config = build(lora)
         if lora_config is not None:
             lora_config.task_type = 'SEQ_CLS'

@@ -38,7 +38,7 @@ def test_paired_metrics_have_margins_and_accuracy():
 
 
 def test_a_model_refuses_a_loss_of_the_other_inputs():
-    check_model_inputs(Loss(), 'logps', 'PreferenceFinetune', '')
+    check_model_inputs(Loss(), 'logps', 'PreferenceFinetune')
     with pytest.raises(ConfigError, match='Loss takes logps, which RewardModel does not give; '
-                                          'use PreferenceFinetune'):
-        check_model_inputs(Loss(), 'scores', 'RewardModel', 'use PreferenceFinetune')
+                                          r'train it with PreferenceFinetune \(configs/'):
+        check_model_inputs(Loss(), 'scores', 'RewardModel')

@@ -6,7 +6,8 @@ A model takes ONE loss spec and builds it with :func:`build_loss`; the names liv
 
 - **Declares** (class attributes, read by the model and the hooks, never by name):
   ``inputs`` ('logps': a causal LM's log-probs of the scored tokens; 'scores': one scalar
-  per sequence from a reward head), ``reduction`` (how a sequence's token log-probs enter:
+  per sequence from a reward head; 'rollouts': log-probs of generated completions with
+  their rollout data), ``reduction`` (how a sequence's token log-probs enter:
   'sum', 'mean', 'score', or 'token' for per-token policy-gradient losses) and
   ``needs_reference`` (the model fills reference log-probs: adapters off, a frozen copy, or
   precomputed by PrecomputeReferenceHook; an instance may decide it from its arguments).
@@ -18,14 +19,16 @@ A model takes ONE loss spec and builds it with :func:`build_loss`; the names liv
   ``metrics()`` (names without 'loss'); :meth:`Loss.rewards` gives per-sequence rewards for
   held-out preference accuracy.
 
-A policy-gradient loss (GRPO family, RLOO) is one more registered class with
-``reduction = 'token'``: it reads ``policy.token_logps`` / ``policy.token_sequence`` (per-token
-log-probs and which completion each belongs to: the completion mask is implicit, only scored
-tokens are there), and from ``batch`` the rollout's ``old_token_logps`` and
-``reference_token_logps`` (``[scored tokens]``, stored at generation time) and
-``advantages`` (``[sequences]``, computed from rewards by the loss's own
-``advantages(rewards, group_size)``); ``needs_reference`` is ``beta != 0``; it returns the
-clipped surrogate loss and metrics such as kl and clip_ratio. Nothing in the model changes.
+A policy-gradient loss (GRPO family, RLOO: policy_gradient.py) is one more registered class
+with ``inputs = 'rollouts'`` and ``reduction = 'token'``: it reads ``policy.token_logps``
+and ``policy.token_sequence`` (per-token log-probs and the completion each belongs to; the
+completion mask is implicit, only scored tokens are there), and from ``batch`` the rollout:
+``old_token_logps`` and ``reference_token_logps`` (``[scored tokens]``, kept at generation
+time; the reference may come as ``LossInputs.reference`` in that layout) and ``advantages``
+(``[sequences]``, from rewards by the loss's own ``advantages(rewards, group_size)``).
+``needs_reference`` is ``beta != 0``. It returns the clipped surrogate loss with kl and
+clip_ratio metrics. The preference and reward models refuse it (they give no rollouts);
+the online-RL model (issue 26) is the one that will.
 
 Adding a loss: one class in a module here (imported below), one parity case in
 tests/model/losses/, and a recipe (or a recipe's ``--cfg-options loss.type=...``) that
@@ -38,7 +41,7 @@ from typing import Any, Mapping
 from ...errors import ConfigError
 from ...registry import LOSSES
 from ...utils.build import build
-from . import preference  # noqa: F401  (registers the preference and reward losses)
+from . import policy_gradient, preference  # noqa: F401  (register the losses)
 from .base import Loss, LossInputs, LossOutput, PreferenceLoss
 
 __all__ = ['LOSSES', 'Loss', 'LossInputs', 'LossOutput', 'PreferenceLoss', 'build_loss']

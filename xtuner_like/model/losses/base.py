@@ -26,7 +26,9 @@ class LossInputs:
     """
 
     policy: SequenceLogps | None = None      # scored tokens under the policy (None: scores)
-    reference: torch.Tensor | None = None    # [sequences] reference sums (needs_reference)
+    # The reference's log-probs when needs_reference: [sequences] sums, or [scored tokens]
+    # for a loss whose reduction is 'token'.
+    reference: torch.Tensor | None = None
     scores: torch.Tensor | None = None       # [sequences] a reward head's scores
     batch: Mapping[str, Any] = field(default_factory=dict)  # the collated batch (labels ...)
 
@@ -44,8 +46,10 @@ class Loss:
     """Base of every registered loss (see the package docstring).
 
     Class attributes a loss declares:
-        inputs: 'logps' (a causal LM's log-probs of the scored tokens) or 'scores' (one
-            scalar per sequence from a reward head): which model can train with it.
+        inputs: 'logps' (a causal LM's log-probs of the scored tokens of a dataset's rows),
+            'scores' (one scalar per sequence from a reward head) or 'rollouts' (log-probs
+            of generated completions with their rollout: advantages, old log-probs): which
+            model can train with it.
         reduction: how a sequence's token log-probs enter the loss: 'sum', 'mean' (per
             token), 'score' (no tokens) or 'token' (each token on its own: policy gradient).
         needs_reference: whether the model must fill ``LossInputs.reference`` (an instance
@@ -104,9 +108,17 @@ class PreferenceLoss:
         return out
 
 
-def check_model_inputs(loss: Loss, model_inputs: str, model_name: str, hint: str) -> None:
-    """A model that gives ``model_inputs`` ('logps' or 'scores') refuses a loss that needs
-    the other kind, naming the model to use instead."""
+# Which model gives a loss its inputs (for the error when a config pairs them wrongly).
+MODEL_FOR_INPUTS = {
+    'logps': 'PreferenceFinetune (configs/_base_/models/preference.py)',
+    'scores': 'RewardModel (configs/_base_/models/reward.py)',
+    'rollouts': 'an online-RL model (issue 26; none ships yet)',
+}
+
+
+def check_model_inputs(loss: Loss, model_inputs: str, model_name: str) -> None:
+    """A model that gives ``model_inputs`` refuses a loss that takes another kind, naming
+    the model that gives it."""
     if loss.inputs != model_inputs:
         raise ConfigError(f'{type(loss).__name__} takes {loss.inputs}, which {model_name} does '
-                          f'not give; {hint}')
+                          f'not give; train it with {MODEL_FOR_INPUTS[loss.inputs]}')

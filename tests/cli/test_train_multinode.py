@@ -27,7 +27,7 @@ RECIPE = 'smollm2_135m_instruct_lora_identity'
 MODES = {'ddp': [], 'zero2': ['--deepspeed', 'deepspeed_zero2']}
 OPTIONS = ['save_steps=2', 'log_interval=1', 'evaluation_inputs=[]', 'lora_dropout=0.0',
            'param_scheduler=[]', 'export_hf=False', 'lr=1e-2', 'max_iters=4']
-TOLERANCE = dict(rel=1e-4, abs=1e-5)   # fp32 sums in another order (tests/cli/test_train_distributed)
+TOLERANCE = dict(rel=1e-4, abs=1e-5)   # fp32 sums in another order (test_train_distributed.py)
 LAUNCHER_ENV = ('RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT', 'NNODES',
                 'NODE_RANK', 'NPROC_PER_NODE', 'ADDR', 'PORT')
 
@@ -124,6 +124,7 @@ def test_two_nodes_train_like_one_node_survive_a_lost_node_and_resume_exactly(
     assert re.search(r'error( \(rank \d\))?: lost contact with another process of this run '
                      r'\(2 processes\): Connection closed by peer', log), log[-3000:]
     assert 'Traceback' not in log
+    assert not leftovers(work)        # node 1's torchrun and worker died with its `train`
     ref, first = losses(one_node), losses(work)
     assert sorted(first) == [1, 2, 3]
     for step in first:
@@ -142,6 +143,18 @@ def test_two_nodes_train_like_one_node_survive_a_lost_node_and_resume_exactly(
     for step in again:
         assert again[step] == pytest.approx(ref[step], **TOLERANCE), (mode, step)
     assert (work / 'iter_4.pth').exists()
+
+
+def leftovers(work: Path, wait: float = 60) -> list[int]:
+    """Processes still running whose command line names ``work`` (after up to ``wait`` s)."""
+    import psutil
+    deadline = time.monotonic() + wait
+    while True:
+        found = [p.pid for p in psutil.process_iter(['cmdline'])
+                 if str(work) in ' '.join(p.info['cmdline'] or []) and alive(p.pid)]
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
 
 
 def descendants(pid: int) -> list[int]:

@@ -122,7 +122,7 @@ def test_two_nodes_train_like_one_node_survive_a_lost_node_and_resume_exactly(
     assert codes[1] == -signal.SIGKILL
     assert codes[0] == 1, log[-3000:]
     assert re.search(r'error( \(rank \d\))?: lost contact with another process of this run '
-                     r'\(2 processes\): Connection closed by peer', log), log[-3000:]
+                     r'\(2 processes\): ', log), log[-3000:]
     assert 'Traceback' not in log
     assert not leftovers(work)        # node 1's torchrun and worker died with its `train`
     ref, first = losses(one_node), losses(work)

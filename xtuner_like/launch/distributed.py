@@ -96,8 +96,9 @@ def relaunch(argv: list[str], flags: dict | None = None) -> int | None:
 
 # What a collective says when a peer process is gone (gloo, NCCL, the TCP store)
 PEER_LOST = ('Connection closed by peer', 'Connection reset by peer', 'Broken pipe',
-             'NCCL communicator was aborted', 'Watchdog caught collective operation timeout',
-             'failed to recv, got 0 bytes', 'Socket Timeout')
+             'gloo/transport/', 'NCCL communicator was aborted',
+             'Watchdog caught collective operation timeout', 'failed to recv, got 0 bytes',
+             'Socket Timeout')
 
 
 def peer_lost(exc: BaseException) -> PeerLostError | None:

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Train on a Slurm cluster: one task per GPU, every task runs `xtuner-like train --launcher slurm`.
+# (`xtuner-like launch slurm CONFIG --nodes N --gpus-per-node G` writes and submits a script
+# that runs one torchrun per node instead, with --resume auto on a requeue: docs/scaling.md.)
 # Submit with:  sbatch tools/slurm_train.sh CONFIG [train options...]
 #   e.g.        sbatch tools/slurm_train.sh llama3_1_8b_instruct_qlora_alpaca --deepspeed deepspeed_zero2
 # Each task reads its rank from SLURM_PROCID/SLURM_NTASKS/SLURM_LOCALID; node 0 (the first

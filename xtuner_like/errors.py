@@ -38,3 +38,7 @@ class UnknownNameError(XtunerLikeError, KeyError):
 
 class TrainingDivergedError(XtunerLikeError):
     """The loss or the gradients became non-finite (NaN or inf) during training."""
+
+
+class PeerLostError(XtunerLikeError):
+    """Another process of a multi-process (or multi-node) run stopped or became unreachable."""

@@ -57,6 +57,16 @@ def test_second_build_hits_the_cache(tiny_tokenizer, alpaca_file, tmp_path, monk
         build(tiny_tokenizer, alpaca_file, tmp_path, max_length=64)   # a new key
 
 
+def test_a_node_without_rank_0s_cache_says_to_share_it(tiny_tokenizer, alpaca_file, tmp_path,
+                                                      monkeypatch):
+    """Rank 1 of 2 on a node whose disk does not hold what rank 0 prepared (issue 28)."""
+    monkeypatch.setattr(build_module, 'get_dist_info', lambda: (1, 2))
+    monkeypatch.setattr(build_module, 'barrier', lambda: None)
+    with pytest.raises(ConfigError, match=r'rank 1: the dataset cache .* is not on this node; '
+                       r'put XTUNER_LIKE_HOME \(or cache_dir\) on a filesystem every node shares'):
+        build(tiny_tokenizer, alpaca_file, tmp_path)
+
+
 def test_bad_row_names_file_and_row(tiny_tokenizer, tmp_path):
     path = tmp_path / 'bad.json'
     path.write_text(json.dumps(ROWS[:3] + [{'instruction': 'x', 'response': 'y'}]))

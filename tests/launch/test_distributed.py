@@ -24,13 +24,66 @@ def test_single_node_reexecutes_the_same_interpreter():
                                         'zero2', '--launcher', 'pytorch']
 
 
-def test_multi_node_needs_the_address_of_node_0():
+def test_multi_node_meets_through_the_c10d_rendezvous_on_node_0():
     env = {'NPROC_PER_NODE': '8', 'NNODES': '2', 'NODE_RANK': '1', 'ADDR': '10.0.0.1'}
     cmd = distributed.torchrun_command(['train', 'cfg'], env)
-    assert {'--nnodes=2', '--node_rank=1', '--master_addr=10.0.0.1',
-            '--master_port=29500'} <= set(cmd)
-    with pytest.raises(ConfigError, match='set ADDR'):
+    assert {'--nnodes=2', '--node_rank=1', '--rdzv_backend=c10d',
+            '--rdzv_endpoint=10.0.0.1:29500', '--rdzv_conf=is_host=0'} <= set(cmd)
+    with pytest.raises(ConfigError, match='say where node 0 is'):
         distributed.torchrun_command(['train', 'cfg'], {'NPROC_PER_NODE': '8', 'NNODES': '2'})
+
+
+def test_flags_give_the_node_settings():
+    cmd = distributed.torchrun_command(['train', 'cfg'], {}, flags={
+        'nnodes': 2, 'node_rank': 0, 'nproc_per_node': 1, 'endpoint': '127.0.0.1:29400'})
+    assert '--rdzv_conf=is_host=1' in cmd and '--nproc_per_node=1' in cmd
+
+
+def test_under_torchrun_only_with_its_variables():
+    assert distributed.under_torchrun({'LOCAL_RANK': '0', 'WORLD_SIZE': '2',
+                                       'TORCHELASTIC_RUN_ID': 'x'})
+    assert not distributed.under_torchrun({'LOCAL_RANK': '0', 'WORLD_SIZE': '1',
+                                           'TORCHELASTIC_RUN_ID': 'x'})
+    assert not distributed.under_torchrun({'WORLD_SIZE': '2'})
+
+
+def test_a_lost_peer_is_one_line_that_says_what_to_do():
+    err = distributed.peer_lost(RuntimeError(
+        '[/x/gloo/transport/tcp/pair.cc:553] Connection closed by peer [127.0.0.1]:4. This is '
+        'typically caused by a remote worker crashing.'))
+    assert str(err).startswith('lost contact with another process of this run (? processes): '
+                               'Connection closed by peer [127.0.0.1]:4. A node or process')
+    assert '--resume auto' in str(err)
+    assert distributed.peer_lost(RuntimeError('CUDA out of memory')) is None
+    assert distributed.peer_lost(ValueError('Connection closed by peer')) is None
+
+
+def test_signals_to_the_launcher_reach_its_child(tmp_path):
+    """call_forwarding_signals: SIGTERM to this process goes to the child's process group."""
+    import os
+    import signal
+    import threading
+    import time
+    ready = tmp_path / 'ready'
+    child = (f"import signal, sys, time, pathlib\n"
+             f"signal.signal(signal.SIGTERM, lambda *a: sys.exit(7))\n"
+             f"pathlib.Path({str(ready)!r}).write_text('1')\n"
+             f"time.sleep(60)\n")
+
+    def kill_when_ready():
+        while not ready.exists():
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    before = signal.getsignal(signal.SIGTERM)
+    threading.Thread(target=kill_when_ready, daemon=True).start()
+    assert distributed.call_forwarding_signals([sys.executable, '-c', child]) == 7
+    assert signal.getsignal(signal.SIGTERM) is before    # this process's handler is back
+
+
+def test_a_child_killed_by_a_signal_gives_128_plus_its_number():
+    assert distributed.call_forwarding_signals(
+        [sys.executable, '-c', 'import os, signal; os.kill(os.getpid(), signal.SIGKILL)']) == 137
 
 
 def test_slurm_variables_become_launcher_variables(monkeypatch):

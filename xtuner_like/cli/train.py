@@ -36,6 +36,7 @@ def add_parser(subparsers) -> None:
     p.add_argument('--launcher', choices=('none', 'pytorch', 'slurm'), default='none',
                    help='how the processes were started (set NPROC_PER_NODE=N to start N '
                    'processes under torchrun; use slurm under srun)')
+    add_node_arguments(p)
     p.add_argument('--dry-run', action='store_true',
                    help='print the memory estimate (full / LoRA / QLoRA, per process) from the '
                    "model's config.json and exit: no weights are loaded or downloaded")
@@ -44,6 +45,30 @@ def add_parser(subparsers) -> None:
                    'file in the work dir)')
     add_cfg_options(p)
     p.set_defaults(run=run, optional_packages=optional_packages)
+
+
+def add_node_arguments(p) -> None:
+    """Where this node stands in a run of several (launch/rendezvous.py); unset ones come from
+    the environment torchrun, SLURM or Kubeflow set."""
+    g = p.add_argument_group('several processes or nodes (torchrun c10d rendezvous)')
+    g.add_argument('--nnodes', type=int, help='nodes (machines) in the run (default 1)')
+    g.add_argument('--node-rank', type=int,
+                   help='this node: 0 .. nnodes-1; node 0 hosts the rendezvous')
+    g.add_argument('--nproc-per-node', type=int,
+                   help='processes on this node (default: NPROC_PER_NODE, or one per GPU '
+                   'with --nnodes)')
+    g.add_argument('--rdzv-endpoint', metavar='HOST:PORT',
+                   help="node 0's address and a free port on it, the same on every node")
+    g.add_argument('--rdzv-id', help='a name for the run, the same on every node '
+                   '(default: the SLURM job id, or xtuner_like)')
+
+
+def node_flags(args: argparse.Namespace) -> dict:
+    """The node settings given on the command line, for ``launch.rendezvous.node_spec``."""
+    return {'nnodes': getattr(args, 'nnodes', None), 'node_rank': getattr(args, 'node_rank', None),
+            'nproc_per_node': getattr(args, 'nproc_per_node', None),
+            'endpoint': getattr(args, 'rdzv_endpoint', None),
+            'run_id': getattr(args, 'rdzv_id', None)}
 
 
 def optional_packages(args: argparse.Namespace) -> set[str]:
@@ -118,7 +143,8 @@ def run(args: argparse.Namespace) -> int:
         return dry_run(args)
     # Imported here, not at the top: they load torch, and `--help` must start without them.
     from ..dataset.build import check_dataset_spec
-    from ..launch.distributed import process_group, relaunch, slurm_env, torchrun_command
+    from ..launch.distributed import (peer_lost, process_group, relaunch, slurm_env,
+                                      torchrun_command, under_torchrun)
     from ..utils.build import locate
     os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
     if getattr(args, 'verbose', False):
@@ -130,13 +156,21 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(dataset, dict) and hasattr(locate(dataset.get('type')), 'pipeline_specs'):
         check_dataset_spec(dataset)
     prepare_models(cfg)
-    if args.launcher == 'none' and torchrun_command([]) is not None:
-        return relaunch(getattr(args, 'argv', None) or sys.argv[1:])
+    if args.launcher == 'none' and under_torchrun():
+        args.launcher = 'pytorch'   # started by torchrun itself (a user's or Kubeflow's)
+    if args.launcher == 'none' and torchrun_command([], flags=node_flags(args)) is not None:
+        return relaunch(getattr(args, 'argv', None) or sys.argv[1:], flags=node_flags(args))
     if args.deepspeed:
         from ..engine.flexible_runner import XFlexibleRunner as runner_cls
     else:
         from ..engine.runner import XRunner as runner_cls
     with process_group(args.launcher, use_deepspeed=bool(args.deepspeed)):
         name_this_run(cfg)
-        runner_cls.from_cfg(cfg).train()
+        try:
+            runner_cls.from_cfg(cfg).train()
+        except RuntimeError as exc:
+            lost = peer_lost(exc) if args.launcher != 'none' else None
+            if lost is None:
+                raise
+            raise lost from None
     return 0

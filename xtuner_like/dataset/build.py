@@ -14,6 +14,7 @@ from typing import Any, Callable
 import datasets
 from mmengine.dist import barrier, get_dist_info
 
+from ..errors import ConfigError
 from ..templates.chat_format import DEFAULT_TEMPLATE
 from ..utils.build import build
 from ..utils.io import atomic_dir
@@ -103,6 +104,10 @@ def build_from_spec(spec: PipelineSpec, tokenizer: Any, cache_dir: str | None = 
         cached = True
     if world_size > 1:
         barrier()
+        if not (target / 'done').exists():   # another node, whose disk rank 0 did not write
+            raise ConfigError(
+                f'rank {rank}: the dataset cache {target} that rank 0 prepared is not on this '
+                'node; put XTUNER_LIKE_HOME (or cache_dir) on a filesystem every node shares')
     dataset = SftDataset.load(target, tokenizer=tokenizer, chat_format=spec.chat_format,
                               packed=spec.pack, max_length=spec.max_length)
     stats = dataset.stats

@@ -13,16 +13,21 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 
 import torch
 import torch.distributed as dist
 
-from ..errors import ConfigError
+from ..errors import ConfigError, PeerLostError
 from ..utils.logging import log_once
+from .rendezvous import node_spec
+from .torchrun import PARENT_ENV   # launch/torchrun.py dies with the process it names
 
 LAUNCHERS = ('none', 'pytorch', 'slurm')
 
@@ -34,38 +39,87 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def torchrun_command(argv: list[str], env: dict | None = None) -> list[str] | None:
-    """The torchrun command that re-runs ``xtuner-like ARGV`` with NPROC_PER_NODE processes.
+def torchrun_command(argv: list[str], env: dict | None = None,
+                     flags: dict | None = None) -> list[str] | None:
+    """The torchrun command that re-runs ``xtuner-like ARGV`` as this node's processes.
 
-    Reads NPROC_PER_NODE, NNODES, NODE_RANK, ADDR and PORT from ``env``. Returns None when no
-    re-launch is wanted: NPROC_PER_NODE unset (or 1 on one node), or already under a launcher.
-    The same interpreter runs torchrun (``sys.executable -m xtuner_like.launch.torchrun``:
+    ``flags`` (``nnodes``, ``node_rank``, ``nproc_per_node``, ``endpoint``, ``run_id``) and
+    ``env`` say where this node stands (:func:`rendezvous.node_spec`). Returns None when no
+    re-launch is wanted: one node of one process, or already under a launcher. The same
+    interpreter runs torchrun (``sys.executable -m xtuner_like.launch.torchrun``:
     torch.distributed.run, ending a failed run with one line), so the virtualenv of the first
     process is the one every worker uses.
     """
     env = os.environ if env is None else env
-    nproc = int(env.get('NPROC_PER_NODE', 0) or 0)
-    nnodes = int(env.get('NNODES', 1) or 1)
-    if nproc < 1 or (nproc == 1 and nnodes == 1) or 'LOCAL_RANK' in env:
+    if 'LOCAL_RANK' in env:
         return None
-    cmd = [sys.executable, '-m', 'xtuner_like.launch.torchrun', f'--nproc_per_node={nproc}',
-           f'--nnodes={nnodes}', f"--node_rank={env.get('NODE_RANK', 0)}"]
-    if nnodes == 1:
-        cmd += ['--master_addr=127.0.0.1', f"--master_port={env.get('PORT') or free_port()}"]
-    else:
-        if not env.get('ADDR'):
-            raise ConfigError(f'NNODES={nnodes}: set ADDR (the address of node 0) and PORT')
-        cmd += [f"--master_addr={env['ADDR']}", f"--master_port={env.get('PORT', 29500)}"]
-    return [*cmd, '-m', 'xtuner_like', *argv, '--launcher', 'pytorch']
+    spec = node_spec(flags, env)
+    if spec is None:
+        return None
+    port = None if spec.multi_node else int(env.get('PORT') or free_port())
+    return [sys.executable, '-m', 'xtuner_like.launch.torchrun', *spec.torchrun_args(port),
+            '-m', 'xtuner_like', *argv, '--launcher', 'pytorch']
 
 
-def relaunch(argv: list[str]) -> int | None:
-    """Run ``torchrun_command(argv)`` when NPROC_PER_NODE asks for it; its exit code, or None."""
-    cmd = torchrun_command(argv)
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def call_forwarding_signals(cmd: list[str]) -> int:
+    """Run ``cmd`` in its own process group and wait for it; SIGINT, SIGTERM and SIGHUP sent to
+    this process are passed on to that group, so stopping the launcher stops its workers
+    (torchrun ends them on the signal) instead of leaving them running under PID 1."""
+    child = subprocess.Popen(cmd, start_new_session=True,
+                             env={**os.environ, PARENT_ENV: str(os.getpid())})
+
+    def forward(signum, frame):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signum)
+
+    main = threading.current_thread() is threading.main_thread()   # where handlers may go
+    previous = {sig: signal.signal(sig, forward) for sig in FORWARDED_SIGNALS} if main else {}
+    try:
+        code = child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 128 - code if code < 0 else code   # killed by signal N: 128 + N, as a shell says
+
+
+def relaunch(argv: list[str], flags: dict | None = None) -> int | None:
+    """Run ``torchrun_command(argv, flags=flags)`` when asked for; its exit code, or None."""
+    cmd = torchrun_command(argv, flags=flags)
     if cmd is None:
         return None
     print('launching: ' + ' '.join(cmd), file=sys.stderr, flush=True)
-    return subprocess.call(cmd)
+    return call_forwarding_signals(cmd)
+
+
+# What a collective says when a peer process is gone (gloo, NCCL, the TCP store)
+PEER_LOST = ('Connection closed by peer', 'Connection reset by peer', 'Broken pipe',
+             'gloo/transport/', 'NCCL communicator was aborted',
+             'Watchdog caught collective operation timeout', 'failed to recv, got 0 bytes',
+             'Socket Timeout')
+
+
+def peer_lost(exc: BaseException) -> PeerLostError | None:
+    """The one-line error for ``exc`` when it says another process of the run is gone."""
+    text = str(exc)
+    if not isinstance(exc, RuntimeError) or not any(s in text for s in PEER_LOST):
+        return None
+    world = dist.get_world_size() if dist.is_initialized() else '?'
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    first = re.sub(r'^\[[^\]]*\]\s*', '', first).split('. ')[0]   # no gloo source path
+    return PeerLostError(
+        f'lost contact with another process of this run ({world} processes): {first[:200]}. '
+        'A node or process stopped, or the network failed: see the first error in the other '
+        "nodes' logs, then start every node again with --resume auto")
+
+
+def under_torchrun(env: dict | None = None) -> bool:
+    """Whether this process is one of several that torchrun started (its variables are set)."""
+    env = os.environ if env is None else env
+    return 'LOCAL_RANK' in env and 'TORCHELASTIC_RUN_ID' in env and int(
+        env.get('WORLD_SIZE', '1') or 1) > 1
 
 
 def slurm_env() -> None:

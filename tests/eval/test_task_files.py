@@ -83,7 +83,7 @@ def test_loss_task_equals_the_training_loss_on_trained_tokens(task_files, tmp_pa
     fmt = ChatFormat.build('chatml')
     results = run_tasks(XtunerLM(model, tok), task_files=[f'{path}:loss'],
                         data_dir=tmp_path / 'data', chat_format=fmt)
-    got = results['results']['file_val']['loss,none']
+    got = results['results']['val_loss']['loss,none']
     from xtuner_like.dataset.map_fns import get_map_fn
     total, count = 0.0, 0
     for row in rows:

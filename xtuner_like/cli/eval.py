@@ -52,24 +52,34 @@ def _limit(value: float | None) -> int | float | None:
     return None if value is None else int(value) if value >= 1 else value
 
 
-def _evaluate(name: str, args: argparse.Namespace, out: Path, tasks: list[str]) -> dict:
+def _evaluate(name: str, args: argparse.Namespace, out: Path, tasks: list[str],
+              like: dict | None = None) -> tuple[dict, dict]:
+    """Results of ``name``, and how it was prompted (``like`` makes a baseline prompted the
+    same way: its requests are then the model's, text for text)."""
     from ..eval.backend import XtunerLM
     from ..eval.run import run_tasks
     from ..templates.chat_format import ChatFormat
     from ..utils.logging import log
     from ._eval_model import load_for_eval
     loaded = load_for_eval(name, args.bits, args.config, args.base)
-    chat = args.chat if args.chat is not None else bool(loaded.tokenizer.chat_template)
-    if chat and not loaded.tokenizer.chat_template:
-        raise ConfigError(f'{name}: --chat, but its tokenizer has no chat_template')
-    chat_format = loaded.chat_format
-    if args.prompt_template:
-        chat_format = ChatFormat.build(args.prompt_template)
-    log(f'{name}: prompted with ' + ('its chat template (the training template for an '
-                                     'exported run)' if chat else 'raw text (base model)'))
-    lm = XtunerLM(loaded.model, loaded.tokenizer, batch_size=args.batch_size)
-    return run_tasks(lm, tasks, args.task_file, out / 'task_data', _limit(args.limit), chat,
-                     chat_format, args.num_fewshot)
+    tokenizer = loaded.tokenizer
+    if like is None:
+        chat = args.chat if args.chat is not None else bool(tokenizer.chat_template)
+        if chat and not tokenizer.chat_template:
+            raise ConfigError(f'{name}: --chat, but its tokenizer has no chat_template')
+        chat_format = ChatFormat.build(args.prompt_template) if args.prompt_template \
+            else loaded.chat_format
+        like = {'chat': chat, 'template': tokenizer.chat_template, 'chat_format': chat_format}
+        how = ('its chat template (the training template for an exported run)' if chat
+               else 'raw text (base model)')
+    else:
+        tokenizer.chat_template = like['template']
+        how = "the evaluated model's chat template" if like['chat'] else 'raw text'
+    log(f'{name}: prompted with {how}')
+    lm = XtunerLM(loaded.model, tokenizer, batch_size=args.batch_size)
+    results = run_tasks(lm, tasks, args.task_file, out / 'task_data', _limit(args.limit),
+                        like['chat'], like['chat_format'], args.num_fewshot)
+    return results, like
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,10 +98,10 @@ def run(args: argparse.Namespace) -> int:
     model_dir = Path(args.model)
     out = Path(args.output_dir) if args.output_dir else (
         model_dir / 'eval' if model_dir.is_dir() else Path('eval_results'))
-    tuned = _evaluate(args.model, args, out, tasks)
+    tuned, prompting = _evaluate(args.model, args, out, tasks)
     save_results(tuned, out, args.log_samples)
     if args.baseline:
-        base = _evaluate(args.baseline, args, out / 'baseline', tasks)
+        base, _ = _evaluate(args.baseline, args, out / 'baseline', tasks, like=prompting)
         save_results(base, out / 'baseline', args.log_samples)
         table = markdown_table(compare(tuned, base), 'model', 'baseline')
     else:

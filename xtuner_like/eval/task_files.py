@@ -156,9 +156,11 @@ class LossRowsTask(ConfigurableTask):
     def fewshot_context(self, doc: dict, num_fewshot: int, **kwargs: Any) -> str:
         return ''
 
-    def process_results(self, doc: dict, results: list) -> dict:
-        total = sum(r[0] for r in results)
-        return {'loss': (total, doc['tokens']), 'perplexity': (total, doc['tokens'])}
+
+
+def _loss_scores(doc: dict, results: list) -> dict:
+    total = sum(r[0] for r in results)
+    return {'loss': (total, doc['tokens']), 'perplexity': (total, doc['tokens'])}
 
 
 def _mean_loss(items: list) -> float:
@@ -204,7 +206,7 @@ def build_file_task(spec: str, out_dir: Path, tokenizer: Any = None,
         raise ConfigError(f'{path}: no rows')
     columns = set().union(*(r.keys() for r in rows if isinstance(r, dict)))
     kind = kind or detect_kind(path, columns)
-    name = f'file_{path.stem}'
+    name = f'{path.stem}_{kind}'
     if kind in ('chat', 'loss'):
         map_fn = _chat_map_fn(path, columns) if 'conversation' not in columns else None
     if kind == 'loss':
@@ -245,6 +247,7 @@ def build_file_task(spec: str, out_dir: Path, tokenizer: Any = None,
             process_results=_chat_scores, metric_list=_means('exact_match', 'rougeL', 'chrf')))
     return LossRowsTask(config=dict(
         base, output_type='loglikelihood', doc_to_text=lambda d: '', doc_to_target=lambda d: '',
+        process_results=_loss_scores,
         metric_list=[dict(metric='loss', aggregation=_mean_loss, higher_is_better=False),
                      dict(metric='perplexity', aggregation=_perplexity,
                           higher_is_better=False)]))

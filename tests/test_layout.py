@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / 'xtuner_like'
 # Higher imports lower; equal levels are separate packages that must not import each other.
 LEVELS = {
     '__main__': 7, 'cli': 6,
-    'engine': 5, 'convert': 5, 'chat': 5,
+    'engine': 5, 'convert': 5, 'chat': 5, 'eval': 5,
     'launch': 4, 'curate': 4,
     'model': 3, 'dataset': 3,
     'templates': 2,

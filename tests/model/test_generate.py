@@ -44,3 +44,45 @@ def test_set_stop_tokens_puts_eos_first_and_keeps_or_replaces_the_old_ids(tiny_t
     already = GenerationConfig(eos_token_id=eos)
     set_stop_tokens(already, tiny_tokenizer)
     assert already.eos_token_id == eos
+
+
+def _greedy_alone(model, prompt, n):
+    import torch
+    ids = torch.tensor([prompt])
+    out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=n,
+                         do_sample=False, pad_token_id=0, eos_token_id=None)
+    return out[0, len(prompt):].tolist()
+
+
+def test_generate_batch_equals_each_prompt_alone_and_rows_stop_on_their_own(tiny_tokenizer):
+    import torch
+    from conftest import make_tiny_llama
+    from xtuner_like.model.generate import generate_batch
+    model = make_tiny_llama(len(tiny_tokenizer)).eval()
+    g = torch.Generator().manual_seed(1)
+    prompts = [torch.randint(5, 300, (n,), generator=g).tolist() for n in (3, 11, 7, 1)]
+    alone = [_greedy_alone(model, p, 8) for p in prompts]
+    got = generate_batch(model, tiny_tokenizer, prompts, max_new_tokens=8)
+    assert got == alone
+    # a stop id ends its row only (the stop token is kept; other rows go on)
+    stop = alone[1][2]
+    cut = generate_batch(model, tiny_tokenizer, prompts, max_new_tokens=8, stop_ids=[stop])
+    for row, full in zip(cut, alone):
+        end = full.index(stop) + 1 if stop in full else len(full)
+        assert row == full[:end]
+
+
+def test_generate_batch_stops_at_a_stop_text_and_samples_reproducibly(tiny_tokenizer):
+    import torch
+    from conftest import make_tiny_llama
+    from xtuner_like.model.generate import generate_batch
+    model = make_tiny_llama(len(tiny_tokenizer)).eval()
+    prompt = tiny_tokenizer.encode('Who are you?', add_special_tokens=False)
+    full, = generate_batch(model, tiny_tokenizer, [prompt], max_new_tokens=10)
+    text = tiny_tokenizer.decode(full[:4])
+    stopped, = generate_batch(model, tiny_tokenizer, [prompt], 10, stop_texts=[text[-2:]])
+    assert len(stopped) <= 4 and text[-2:] in tiny_tokenizer.decode(stopped)
+    runs = [generate_batch(model, tiny_tokenizer, [prompt, prompt], 6, temperature=1.0,
+                           top_p=0.9, top_k=50, generator=torch.Generator().manual_seed(3))
+            for _ in range(2)]
+    assert runs[0] == runs[1]

@@ -6,6 +6,7 @@ from typing import Any, Sequence
 import torch
 
 from ..templates import PromptTemplate, render_prompt
+from .kv_cache import cache_of, with_cache
 
 
 def stop_strings(stop_words: Sequence[str], tokenizer: Any) -> list[str]:
@@ -92,3 +93,94 @@ def chat_prompt(template: PromptTemplate, tokenizer: Any, turns: Sequence[dict],
     if tools:
         turns[0] = {**turns[0], 'tools': tools}
     return render_prompt(turns, template, system=system, eos_token=tokenizer.eos_token or '')
+
+
+def _next_tokens(logits: torch.Tensor, temperature: float, top_k: int, top_p: float,
+                 generator: torch.Generator | None) -> torch.Tensor:
+    """Greedy (``temperature`` 0) or sampled next tokens from the last logits ``[B, V]``."""
+    if temperature <= 0:
+        return logits.argmax(-1)
+    logits = logits.float() / temperature
+    if top_k:
+        kth = logits.topk(min(top_k, logits.shape[-1]), dim=-1).values[:, -1:]
+        logits = logits.masked_fill(logits < kth, float('-inf'))
+    if top_p < 1.0:
+        sorted_logits, order = logits.sort(dim=-1, descending=True)
+        probs = sorted_logits.softmax(-1)
+        # keep the smallest prefix whose mass reaches top_p (the first token always stays)
+        drop = probs.cumsum(-1) - probs > top_p
+        logits = logits.scatter(1, order, sorted_logits.masked_fill(drop, float('-inf')))
+    return torch.multinomial(logits.softmax(-1), 1, generator=generator).squeeze(1)
+
+
+class _StopChecker:
+    """Whether a row's generated ids end with a stop token or contain a stop text."""
+
+    def __init__(self, tokenizer: Any, stop_ids: Sequence[int], stop_texts: Sequence[str]):
+        self.tokenizer, self.stop_ids = tokenizer, set(stop_ids)
+        self.stop_texts = [s for s in stop_texts if s]
+        longest = max((len(tokenizer.encode(s, add_special_tokens=False))
+                       for s in self.stop_texts), default=0)
+        self.tail = longest + 2      # tokens decoded to find a text that just completed
+
+    def __call__(self, ids: list[int]) -> bool:
+        if ids[-1] in self.stop_ids:
+            return True
+        if not self.stop_texts:
+            return False
+        tail = self.tokenizer.decode(ids[-self.tail:], skip_special_tokens=False)
+        return any(s in tail for s in self.stop_texts)
+
+
+@torch.no_grad()
+def generate_batch(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]],
+                   max_new_tokens: int, stop_texts: Sequence[str] = (),
+                   stop_ids: Sequence[int] = (), temperature: float = 0.0, top_k: int = 0,
+                   top_p: float = 1.0, generator: torch.Generator | None = None,
+                   pad_id: int = 0) -> list[list[int]]:
+    """New token ids for each prompt (token ids), generated together with one KV cache.
+
+    Prompts are left-padded into one batch; a row leaves the batch as soon as it ends (a
+    stop id, a stop text, or ``max_new_tokens``), so the remaining steps run on the rows
+    still generating only (``model.generate`` keeps computing finished rows until the last
+    one ends). The returned ids include the stop token/text that ended a row; callers cut it.
+    This serves evaluation and RL rollouts alike; ``chat`` streams one reply through
+    :func:`generate_reply`.
+    """
+    if not prompts:
+        return []
+    device = next(model.parameters()).device
+    width = max(len(p) for p in prompts)
+    ids = torch.full((len(prompts), width), pad_id, dtype=torch.long, device=device)
+    mask = torch.zeros_like(ids)
+    for row, prompt in enumerate(prompts):
+        ids[row, width - len(prompt):] = torch.tensor(list(prompt), device=device)
+        mask[row, width - len(prompt):] = 1
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True,
+                logits_to_keep=1)
+    cache, logits = cache_of(out), out.logits[:, -1]
+    stopped = _StopChecker(tokenizer, stop_ids, stop_texts)
+    generated: list[list[int]] = [[] for _ in prompts]
+    active = torch.arange(len(prompts), device=device)    # original row of each batch row
+    next_pos = positions[:, -1] + 1
+    for step in range(max_new_tokens):
+        tokens = _next_tokens(logits, temperature, top_k, top_p, generator)
+        keep = []
+        for b, (row, token) in enumerate(zip(active.tolist(), tokens.tolist())):
+            generated[row].append(token)
+            if not stopped(generated[row]) and step + 1 < max_new_tokens:
+                keep.append(b)
+        if not keep:
+            break
+        if len(keep) < len(active):
+            index = torch.tensor(keep, device=device)
+            cache.reorder_cache(index)
+            active, mask, tokens = active[index], mask[index], tokens[index]
+            next_pos = next_pos[index]
+        mask = torch.cat([mask, mask.new_ones(len(active), 1)], dim=1)
+        out = model(input_ids=tokens[:, None], attention_mask=mask,
+                    position_ids=next_pos[:, None], use_cache=True, **with_cache(model, cache))
+        cache, logits = cache_of(out), out.logits[:, -1]
+        next_pos = next_pos + 1
+    return generated

@@ -5,6 +5,7 @@ from mmengine.visualization import LocalVisBackend, TensorboardVisBackend, Visua
 from xtuner_like.engine.hooks import (CurveHook, DatasetInfoHook, DivergenceHook,
                                      EvaluateChatHook, HFExportHook, ProgressHook,
                                      SafeCheckpointHook, ThroughputHook)
+from xtuner_like.eval.eval_tasks_hook import EvalTasksHook
 
 log_interval = 10                   # iterations between log lines
 save_steps = 500                    # iterations between checkpoints
@@ -20,6 +21,11 @@ export_hf = True                    # write <work_dir>/hf (adapter or model + to
 disabled_fast_paths = []            # e.g. ['sdpa_packed', 'fused_lora', 'rust_tokenizer']
 max_skipped_steps = 0               # NaN/inf gradient: stop (0) or skip up to N optimizer steps
 loss_spike_factor = 5.0             # warn when a loss exceeds N x the recent median (None: off)
+eval_tasks = []                     # lm-eval tasks run during training, e.g. ['arc_easy']
+eval_task_files = []                # your own rows as tasks: 'FILE[:mc|qa|chat|loss]'
+eval_interval = None                # also evaluate every N iterations (None: at the end only)
+eval_limit = None                   # samples per task (N, or a share below 1)
+save_best = None                    # '<task>/<metric>': keep best_eval.pth at its best value
 
 default_hooks = dict(
     timer=dict(type=IterTimerHook),
@@ -38,6 +44,8 @@ custom_hooks = [
     dict(type=EvaluateChatHook, evaluation_inputs='${evaluation_inputs}',
          every_n_iters='${evaluation_freq}',
          max_new_tokens='${evaluation_max_new_tokens}'),
+    dict(type=EvalTasksHook, tasks='${eval_tasks}', task_files='${eval_task_files}',
+         interval='${eval_interval}', limit='${eval_limit}', save_best='${save_best}'),
     dict(type=HFExportHook, enabled='${export_hf}'),
     dict(type=ProgressHook),        # a live bar on a terminal; the log lines elsewhere
     dict(type=CurveHook),           # <work_dir>/curves.png at every checkpoint and the end

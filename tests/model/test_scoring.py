@@ -1,4 +1,5 @@
-"""score_continuations equals a plain forward of context + continuation, request by request."""
+"""score_continuations equals a plain forward of context + continuation, request by request,
+however the groups are packed (one group a pass, several, all in one row)."""
 from __future__ import annotations
 
 import pytest
@@ -22,15 +23,15 @@ def model():
     return make_tiny_llama(64).eval()
 
 
-@pytest.mark.parametrize('batch_size', [1, 3, 16])
-def test_shared_contexts_and_batches_equal_plain_forwards(model, batch_size):
+@pytest.mark.parametrize('tokens_per_pass', [1, 20, 4096])
+def test_shared_contexts_and_packed_rows_equal_plain_forwards(model, tokens_per_pass):
     g = torch.Generator().manual_seed(0)
     contexts = [torch.randint(0, 64, (n,), generator=g).tolist() for n in (1, 5, 9, 17, 5)]
     requests = []
     for ctx in contexts:        # 1-4 continuations each, of 1-6 tokens; contexts repeat
         for k in range(1 + len(ctx) % 4):
             requests.append((ctx, torch.randint(0, 64, (1 + (k * 3) % 6,), generator=g).tolist()))
-    got = score_continuations(model, requests, max_length=64, batch_size=batch_size)
+    got = score_continuations(model, requests, max_length=64, tokens_per_pass=tokens_per_pass)
     for (ctx, cont), (logp, greedy) in zip(requests, got):
         want, want_greedy = reference(model, ctx, cont)
         assert logp == pytest.approx(want, abs=1e-4)

@@ -31,8 +31,8 @@ class XtunerLM(TemplateLM):
         model: the causal LM, or a model folder / hub id / the embedded model's id (loaded by
             :func:`xtuner_like.model.load.load_causal_lm`).
         tokenizer: its tokenizer (loaded from ``model`` when it is a path or id).
-        batch_size: contexts per forward pass and prompts per generation batch; ``'auto'``
-            is 16.
+        batch_size: prompts per generation batch; ``'auto'`` is 16.
+        tokens_per_pass: tokens of log-likelihood requests packed into one forward pass.
         max_length: the most tokens the model sees (default: its config's context length).
         max_gen_toks: default generation budget when a task sets none.
         add_bos_token: as lm-eval's ``hf`` backend (None: the tokenizer's default).
@@ -40,7 +40,8 @@ class XtunerLM(TemplateLM):
 
     def __init__(self, model: Any, tokenizer: Any = None, batch_size: int | str = 8,
                  max_length: int | None = None, max_gen_toks: int = 256,
-                 add_bos_token: bool | None = None, **unused: Any):
+                 add_bos_token: bool | None = None, tokens_per_pass: int = 1024,
+                 **unused: Any):
         super().__init__()
         if isinstance(model, str):      # `lm_eval --model xtuner_like --model_args model=...`
             from ..model.load import load_causal_lm, load_tokenizer
@@ -53,6 +54,7 @@ class XtunerLM(TemplateLM):
             getattr(model, 'config', None), tokenizer, default=DEFAULT_MAX_LENGTH)
         self._max_gen_toks = max_gen_toks
         self.add_bos_token = add_bos_token
+        self.tokens_per_pass = int(tokens_per_pass)
 
     # ---- what lm-eval asks of a model --------------------------------------------------
     @property
@@ -120,7 +122,7 @@ class XtunerLM(TemplateLM):
     def _loglikelihood_tokens(self, requests: list, disable_tqdm: bool = False,
                               **kwargs: Any) -> list[tuple[float, bool]]:
         pairs = [(ctx, cont) for _, ctx, cont in requests]
-        results = score_continuations(self.model, pairs, self.max_length, self.batch_size)
+        results = score_continuations(self.model, pairs, self.max_length, self.tokens_per_pass)
         for (key, _, _), result in zip(requests, results):
             if key is not None:
                 self.cache_hook.add_partial('loglikelihood', key, result)

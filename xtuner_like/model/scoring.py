@@ -1,11 +1,19 @@
-"""Log-likelihood of continuations, each shared context run once.
+"""Log-likelihood of continuations, in packed rows, each shared context run once.
 
 Multiple-choice evaluation asks for ``log p(continuation | context)`` of several continuations
 of one context. A causal LM's states over the context do not depend on what follows it, so
-the context is run once with a KV cache and only the continuations are run after it, as one
-right-padded batch (right padding needs no mask: a causal token never sees what comes after
-it). Contexts of one batch are right-padded too, and their caches are sliced per context.
-The numbers equal a full forward of ``context + continuation`` up to float rounding.
+one *group* lays a context out once, followed by each of its continuations:
+
+    tokens      c0 c1 c2 | a0 a1 | b0 b1 b2
+    positions    0  1  2 |  3  4 |  3  4  5
+    a1 sees     c0 c1 c2   a0 a1            (its context and itself, never b)
+
+Groups are packed whole into rows of ``tokens_per_pass`` tokens (no padding), each with a
+4-D mask that lets a token see the earlier tokens of its own group's context and of its own
+continuation. The LM head runs only where a prediction is scored (the context's last token and
+each continuation but its last token). So a model reads every context token once, however
+many choices follow it, and never a padding token; the numbers equal a plain forward of
+``context + continuation`` up to float rounding (tested).
 """
 from __future__ import annotations
 
@@ -13,8 +21,6 @@ from collections import defaultdict
 from typing import Any, Sequence
 
 import torch
-
-from .kv_cache import cache_of, with_cache
 
 Request = tuple[Sequence[int], Sequence[int]]   # (context ids, continuation ids)
 
@@ -32,72 +38,83 @@ def truncate_left(context: Sequence[int], continuation: Sequence[int],
     return tuple(context), tuple(continuation)
 
 
+def _group_length(context: tuple[int, ...], continuations: list[tuple[int, ...]]) -> int:
+    """Tokens a group feeds the model: the context, then each continuation but its last."""
+    return len(context) + sum(len(c) - 1 for c in continuations)
+
+
 @torch.no_grad()
 def score_continuations(model: Any, requests: Sequence[Request], max_length: int,
-                        batch_size: int = 8) -> list[tuple[float, bool]]:
+                        tokens_per_pass: int = 1024) -> list[tuple[float, bool]]:
     """``(log p(continuation | context), continuation is the greedy one)`` per request.
 
     Args:
         model: a causal LM (eval mode is the caller's choice).
         requests: (context ids, continuation ids); a context must hold at least one token.
-        max_length: the most tokens the model sees; longer requests lose context on the left.
-        batch_size: contexts per forward pass (their continuations follow in one more pass).
+        max_length: the most tokens the model sees for one request; longer requests lose
+            context on the left.
+        tokens_per_pass: tokens packed into one forward pass (a larger group gets its own).
     """
     groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
     cut = [truncate_left(ctx, cont, max_length) for ctx, cont in requests]
     for i, (ctx, _) in enumerate(cut):
         groups[ctx].append(i)
-    # longest first: the slowest batches run first and similar lengths share a batch
-    contexts = sorted(groups, key=len, reverse=True)
     results: list[tuple[float, bool] | None] = [None] * len(requests)
-    device = next(model.parameters()).device
-    for start in range(0, len(contexts), batch_size):
-        batch = contexts[start:start + batch_size]
-        members = [(c, i) for c, ctx in enumerate(batch) for i in groups[ctx]]
-        _score_batch(model, batch, [(c, cut[i][1]) for c, i in members], device,
-                     out=results, where=[i for _, i in members])
+    row: list[tuple[int, ...]] = []
+    used = 0
+    # longest first, so groups of similar sizes share a row (best-fit is not worth it here)
+    for ctx in sorted(groups, key=lambda c: -_group_length(c, [cut[i][1] for i in groups[c]])):
+        size = _group_length(ctx, [cut[i][1] for i in groups[ctx]])
+        if row and used + size > tokens_per_pass:
+            _score_row(model, row, groups, cut, results)
+            row, used = [], 0
+        row.append(ctx)
+        used += size
+    if row:
+        _score_row(model, row, groups, cut, results)
     return results  # type: ignore[return-value]
 
 
-def _score_batch(model: Any, contexts: list[tuple[int, ...]],
-                 continuations: list[tuple[int, tuple[int, ...]]], device: torch.device,
-                 out: list, where: list[int]) -> None:
-    """Score ``continuations`` ((index of its context, ids)) of one batch of ``contexts``."""
-    lengths = torch.tensor([len(c) for c in contexts], device=device)
-    width = int(lengths.max())
-    ids = torch.zeros(len(contexts), width, dtype=torch.long, device=device)
-    for row, ctx in enumerate(contexts):
-        ids[row, :len(ctx)] = torch.tensor(ctx, device=device)
-    longest = max(len(cont) for _, cont in continuations)
-    need_cache = longest > 1
-    mask = (torch.arange(width, device=device)[None] < lengths[:, None]).long()
-    # the LM head runs only where a context ends (the whole-vocabulary logits of every
-    # position would be batch x width x vocab floats)
-    first = model(input_ids=ids, attention_mask=mask, use_cache=need_cache,
-                  logits_to_keep=(lengths - 1)[:, None])
-    last = first.logits[:, 0]
-    first_logp = torch.log_softmax(last.float(), dim=-1)          # predicts token 0
-    rest_logp = None
-    if need_cache:
-        rows = torch.tensor([c for c, _ in continuations], device=device)
-        cont_ids = torch.zeros(len(continuations), longest - 1, dtype=torch.long, device=device)
-        for r, (_, cont) in enumerate(continuations):
-            cont_ids[r, :len(cont) - 1] = torch.tensor(cont[:-1], device=device)
-        past_mask = mask.index_select(0, rows)
-        new_mask = torch.ones_like(cont_ids)
-        positions = lengths.index_select(0, rows)[:, None] + torch.arange(longest - 1,
-                                                                          device=device)
-        cache = cache_of(first)
-        cache.reorder_cache(rows)          # one cache row per continuation (rows repeat)
-        second = model(input_ids=cont_ids, **with_cache(model, cache),
-                       attention_mask=torch.cat([past_mask, new_mask], dim=1),
-                       position_ids=positions, use_cache=False)
-        rest_logp = torch.log_softmax(second.logits.float(), dim=-1)
-    for r, ((c, cont), index) in enumerate(zip(continuations, where)):
-        target = torch.tensor(cont, device=device)
-        logp = first_logp[c:c + 1]
-        if len(cont) > 1:
-            logp = torch.cat([logp, rest_logp[r, :len(cont) - 1]])
-        picked = logp.gather(1, target[:, None]).squeeze(1)
-        greedy = bool((logp.argmax(-1) == target).all())
-        out[index] = (float(picked.double().sum()), greedy)
+def _score_row(model: Any, contexts: list[tuple[int, ...]], groups: dict, cut: list,
+               results: list) -> None:
+    """One forward pass over the packed groups of ``contexts``; fills their requests' results."""
+    device = next(model.parameters()).device
+    ids, positions, owner, part = [], [], [], []      # owner: group index; part: 0 = context
+    kept = []            # (request, [input index predicting each continuation token])
+    for g, ctx in enumerate(contexts):
+        start = len(ids)
+        ids += ctx
+        positions += range(len(ctx))
+        owner += [g] * len(ctx)
+        part += [0] * len(ctx)
+        last_context = start + len(ctx) - 1
+        for k, request in enumerate(groups[ctx], start=1):
+            cont = cut[request][1]
+            first = len(ids)
+            ids += cont[:-1]
+            positions += range(len(ctx), len(ctx) + len(cont) - 1)
+            owner += [g] * (len(cont) - 1)
+            part += [k] * (len(cont) - 1)
+            kept.append((request, [last_context, *range(first, first + len(cont) - 1)]))
+    n = len(ids)
+    owner_t, part_t = torch.tensor(owner, device=device), torch.tensor(part, device=device)
+    index = torch.arange(n, device=device)
+    visible = ((owner_t[:, None] == owner_t[None, :]) & (index[None, :] <= index[:, None])
+               & ((part_t[None, :] == 0) | (part_t[None, :] == part_t[:, None])))
+    needed = sorted({i for _, where in kept for i in where})
+    keep = torch.zeros(1, n, dtype=torch.bool, device=device)
+    keep[0, needed] = True
+    logits = model(input_ids=torch.tensor([ids], device=device),
+                   attention_mask=visible[None, None],
+                   position_ids=torch.tensor([positions], device=device),
+                   use_cache=False, logits_to_keep=keep).logits
+    logits = logits.reshape(-1, logits.shape[-1])     # one row per kept position, in order
+    row_of = {pos: r for r, pos in enumerate(needed)}
+    for request, where in kept:
+        target = torch.tensor(cut[request][1], device=device)
+        picked_logits = logits[[row_of[w] for w in where]].float()
+        # log p = logit - logsumexp: no vocabulary-sized log-softmax copy is kept
+        logp = picked_logits.gather(1, target[:, None]).squeeze(1) \
+            - picked_logits.logsumexp(-1)
+        greedy = bool((picked_logits.argmax(-1) == target).all())
+        results[request] = (float(logp.double().sum()), greedy)

@@ -1,0 +1,143 @@
+#!/usr/bin/env python
+"""Evaluation speed: our lm-eval backend against lm-eval's own `hf` backend, same tasks, one run.
+
+Workload: SmolLM2-135M-Instruct (the embedded copy), fp32, raw-text prompts, two task files
+built from Alpaca rows (``../shared/data/alpaca_en_demo.json``; generated rows without it):
+
+- ``mc``: ``--mc-rows`` sentence completions in the shape of HellaSwag: the context is an
+  instruction and the first part of its reply, the four choices are the rest of that reply
+  (the last 10 words) and the endings of three other replies: log-likelihood requests, 4 per
+  row, a long shared context and short continuations (as ARC, HellaSwag, PIQA, ...);
+- ``gen``: ``--gen-rows`` QA rows (the instruction as question), ``--gen-tokens`` greedy new
+  tokens at most, stopping at a blank line: generation requests.
+
+Each (backend, task) runs in its own process (peak RSS is its own); both backends get the same
+``--batch-size`` (lm-eval's ``hf`` defaults to 1; ``--hf-batch-size`` changes its). Prints a
+Markdown table: seconds of the harness call, requests/s, speed-up, peak RSS, and whether the
+metrics (and, for generation, every generated text) equal the ``hf`` backend's.
+
+    python tools/bench_eval.py --mc-rows 60 --gen-rows 16
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / 'shared' / 'data' / 'alpaca_en_demo.json'
+MODEL = 'HuggingFaceTB/SmolLM2-135M-Instruct'
+
+
+def alpaca_rows() -> list[dict]:
+    if DATA.is_file():
+        return [r for r in json.loads(DATA.read_text()) if r.get('output')]
+    words = 'the a model answer question data train token fox dog river blue green'.split()
+    rng = random.Random(0)
+    return [{'instruction': ' '.join(rng.choices(words, k=10)) + '?',
+             'output': ' '.join(rng.choices(words, k=rng.randint(12, 60)))} for _ in range(400)]
+
+
+def write_tasks(out: Path, mc_rows: int, gen_rows: int) -> dict[str, Path]:
+    rng = random.Random(0)
+    rows = [r for r in alpaca_rows() if 12 <= len(r['output'].split()) <= 60]
+    mc = []
+
+    def split(text: str) -> tuple[str, str]:
+        words = text.split()
+        return ' '.join(words[:-10]), ' '.join(words[-10:])
+    for row in rows[:mc_rows]:
+        head, ending = split(row['output'])
+        others = [split(r['output'])[1] for r in rng.sample(rows, 3)]
+        choices = [ending, *others]
+        rng.shuffle(choices)
+        mc.append({'question': f"{row['instruction']}\n{head}", 'choices': choices,
+                   'answer': choices.index(ending)})
+    gen = [{'question': r['instruction'], 'answer': r['output']}
+           for r in rows[mc_rows:mc_rows + gen_rows]]
+    paths = {'mc': out / 'bench_mc.jsonl', 'gen': out / 'bench_gen.jsonl'}
+    for name, data in (('mc', mc), ('gen', gen)):
+        paths[name].write_text(''.join(json.dumps(d) + '\n' for d in data))
+    return paths
+
+
+def worker(backend: str, task: str, args: argparse.Namespace) -> dict:
+    import torch
+    torch.set_num_threads(int(os.environ.get('BENCH_THREADS', torch.get_num_threads())))
+    from xtuner_like.eval.run import run_tasks
+    from xtuner_like.model.load import load_causal_lm, load_tokenizer
+    tokenizer = load_tokenizer(MODEL)
+    model = load_causal_lm(MODEL).eval()
+    if backend == 'ours':
+        from xtuner_like.eval.backend import XtunerLM
+        lm = XtunerLM(model, tokenizer, batch_size=args.batch_size,
+                      max_gen_toks=args.gen_tokens)
+    else:
+        from lm_eval.models.huggingface import HFLM
+        lm = HFLM(pretrained=model, tokenizer=tokenizer, device='cpu',
+                  batch_size=args.hf_batch_size or args.batch_size, max_gen_toks=args.gen_tokens)
+    spec = f"{args.files[task]}:{'mc' if task == 'mc' else 'qa'}"
+    start = time.perf_counter()
+    results = run_tasks(lm, task_files=[spec], data_dir=Path(args.out) / backend)
+    seconds = time.perf_counter() - start
+    name = next(iter(results['results']))
+    samples = results['samples'][name]
+    return {'seconds': seconds, 'requests': sum(len(s['arguments']) for s in samples),
+            'metrics': {k: v for k, v in results['results'][name].items() if ',' in k},
+            'outputs': [s['filtered_resps'] for s in samples] if task == 'gen' else None,
+            'peak_rss_gib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--mc-rows', type=int, default=60)
+    parser.add_argument('--gen-rows', type=int, default=16)
+    parser.add_argument('--gen-tokens', type=int, default=48)
+    parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument('--hf-batch-size', type=int, help="the hf backend's (default: the same)")
+    parser.add_argument('--tasks', nargs='+', default=['mc', 'gen'], choices=['mc', 'gen'])
+    parser.add_argument('--out', default='work_dirs/bench_eval')
+    parser.add_argument('--worker', nargs=2, metavar=('BACKEND', 'TASK'), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    args.files = {'mc': out / 'bench_mc.jsonl', 'gen': out / 'bench_gen.jsonl'}
+    if args.worker:
+        print('RESULT ' + json.dumps(worker(*args.worker, args)))
+        return
+    write_tasks(out, args.mc_rows, args.gen_rows)
+    rows = []
+    for task in args.tasks:
+        got = {}
+        for backend in ('hf', 'ours'):
+            cmd = [sys.executable, __file__, *sys.argv[1:], '--worker', backend, task]
+            run = subprocess.run(cmd, capture_output=True, text=True,
+                                 env={**os.environ, 'HF_HUB_OFFLINE': '1'})
+            line = next((ln for ln in run.stdout.splitlines() if ln.startswith('RESULT ')), None)
+            if line is None:
+                sys.exit(f'{backend} {task} failed:\n{run.stderr[-3000:]}')
+            got[backend] = json.loads(line[7:])
+        hf, ours = got['hf'], got['ours']
+        same = hf['metrics'] == ours['metrics'] and hf['outputs'] == ours['outputs']
+        for name, res in (('lm-eval hf', hf), ('xtuner_like', ours)):
+            rows.append(f"| {task} | {name} | {res['requests']} | {res['seconds']:.1f} | "
+                        f"{res['requests'] / res['seconds']:.1f} | "
+                        f"{hf['seconds'] / res['seconds']:.2f}x | {res['peak_rss_gib']:.2f} | "
+                        f"{'yes' if same else 'NO'} |")
+    print(f'batch size {args.batch_size} (hf: {args.hf_batch_size or args.batch_size}), '
+          f'{args.mc_rows} mc rows, {args.gen_rows} generation rows of <= {args.gen_tokens} '
+          'tokens\n')
+    print('| task | backend | requests | seconds | requests/s | vs hf | peak RSS (GiB) | '
+          'same metrics and outputs |')
+    print('| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |')
+    print('\n'.join(rows))
+
+
+if __name__ == '__main__':
+    main()

@@ -243,7 +243,7 @@ def build_file_task(spec: str, out_dir: Path, tokenizer: Any = None,
         return ChatRowsTask(config=dict(
             base, output_type='generate_until', doc_to_text=lambda d: '',
             doc_to_target='{{reference}}',
-            generation_kwargs=dict(until=['\nuser:'], do_sample=False, max_gen_toks=256),
+            generation_kwargs=dict(until=['\nuser:'], do_sample=False, max_gen_toks=128),
             process_results=_chat_scores, metric_list=_means('exact_match', 'rougeL', 'chrf')))
     return LossRowsTask(config=dict(
         base, output_type='loglikelihood', doc_to_text=lambda d: '', doc_to_target=lambda d: '',

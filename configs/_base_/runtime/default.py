@@ -1,10 +1,10 @@
 # Logging, checkpoints, TensorBoard, seeds and the training hooks.
 from mmengine.hooks import DistSamplerSeedHook, IterTimerHook, LoggerHook, ParamSchedulerHook
-from mmengine.visualization import LocalVisBackend, TensorboardVisBackend, Visualizer
 
 from xtuner_like.engine.hooks import (CurveHook, DatasetInfoHook, DivergenceHook,
                                      EvaluateChatHook, HFExportHook, ProgressHook,
-                                     SafeCheckpointHook, ThroughputHook)
+                                     RunRecordHook, SafeCheckpointHook, ThroughputHook)
+from xtuner_like.engine.tracking_backends import TrackingVisualizer
 
 log_interval = 10                   # iterations between log lines
 save_steps = 500                    # iterations between checkpoints
@@ -20,6 +20,8 @@ export_hf = True                    # write <work_dir>/hf (adapter or model + to
 disabled_fast_paths = []            # e.g. ['sdpa_packed', 'fused_lora', 'rust_tokenizer']
 max_skipped_steps = 0               # NaN/inf gradient: stop (0) or skip up to N optimizer steps
 loss_spike_factor = 5.0             # warn when a loss exceeds N x the recent median (None: off)
+report_to = ['tensorboard']         # + 'mlflow', 'wandb' (or train --report-to ...); see
+                                    # docs/tracking.md. scalars.json is always written
 
 default_hooks = dict(
     timer=dict(type=IterTimerHook),
@@ -41,10 +43,11 @@ custom_hooks = [
     dict(type=HFExportHook, enabled='${export_hf}'),
     dict(type=ProgressHook),        # a live bar on a terminal; the log lines elsewhere
     dict(type=CurveHook),           # <work_dir>/curves.png at every checkpoint and the end
+    dict(type=RunRecordHook),       # <work_dir>/run.json: status, wall time (xtuner-like runs)
 ]
 
-visualizer = dict(type=Visualizer,
-                  vis_backends=[dict(type=LocalVisBackend), dict(type=TensorboardVisBackend)])
+# backend_args: e.g. {'mlflow': {'tracking_uri': 'http://host:5000'}}
+visualizer = dict(type=TrackingVisualizer, report_to='${report_to}', backend_args={})
 log_processor = dict(by_epoch=False, window_size='${log_interval}')
 log_level = 'INFO'
 env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork'),

@@ -61,7 +61,7 @@ def grid_points(grid: list[tuple[str, list[str]]]) -> list[dict[str, str]]:
 
 def point_name(point: dict[str, str]) -> str:
     """``{'lr': '1e-4', 'lora_r': '8'}`` -> ``'lr-1e-4_lora_r-8'`` (a safe folder name)."""
-    return '_'.join(re.sub(r'[^A-Za-z0-9.+-]', '-', f'{k}-{v}') for k, v in point.items())
+    return '_'.join(re.sub(r'[^A-Za-z0-9._+-]', '-', f'{k}-{v}') for k, v in point.items())
 
 
 def strip_flags(argv: list[str], flags: dict) -> tuple[list[str], list[str]]:

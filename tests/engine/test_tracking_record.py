@@ -1,4 +1,4 @@
-"""run.json: atomic updates, wall time over resumed segments, and the status of a run that raised."""
+"""run.json: atomic updates, wall time over resumed segments, the status of a run that raised."""
 from __future__ import annotations
 
 import os

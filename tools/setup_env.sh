@@ -23,6 +23,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   pip install -q -r requirements/ray.txt
   # matplotlib, for <work-dir>/curves.png (optional: training runs without it and says so).
   pip install -q -r requirements/plot.txt
+  # MLflow and W&B (optional: train --report-to mlflow,wandb), so CI runs the tracking tests.
+  pip install -q -r requirements/tracking.txt
   pip install -q --no-deps -e .
   echo "$want" > "$stamp"
 fi

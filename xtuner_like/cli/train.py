@@ -44,6 +44,7 @@ def add_parser(subparsers) -> None:
                    help='also print the environment, config and hook table (always in the log '
                    'file in the work dir)')
     add_cfg_options(p)
+    add_tracking_args(p)
     p.set_defaults(run=run, optional_packages=optional_packages)
 
 
@@ -71,6 +72,21 @@ def node_flags(args: argparse.Namespace) -> dict:
             'run_id': getattr(args, 'rdzv_id', None)}
 
 
+def add_tracking_args(p: argparse.ArgumentParser) -> None:
+    """``--report-to`` and the sweep flags (engine/tracking.py, engine/sweep.py)."""
+    p.add_argument('--report-to', metavar='NAMES',
+                   help='tracking backends, comma-separated: tensorboard (default), mlflow, '
+                   'wandb, or none (the config knob report_to)')
+    p.add_argument('--sweep', nargs='+', metavar='KEY=V1,V2', default=None,
+                   help='train the grid of these values one run after another, each in '
+                   '<work-dir>/<values>; a stopped sweep resumes where it left off')
+    p.add_argument('--sweep-sort', metavar='METRIC',
+                   help='sort the final runs table by METRIC (default: val_loss, else loss)')
+    p.add_argument('--sweep-mode', choices=('auto', 'local', 'slurm'), default='auto',
+                   help='auto: a SLURM job array where sbatch exists, else one run after another')
+    p.add_argument('--sweep-index', type=int, help=argparse.SUPPRESS)  # one SLURM array task
+
+
 def optional_packages(args: argparse.Namespace) -> set[str]:
     """The optional packages this run uses (utils/optional_imports.py): deepspeed with
     ``--deepspeed``, bitsandbytes when the config refers to it."""
@@ -89,7 +105,12 @@ def prepare_config(args: argparse.Namespace):
         options['seed'] = args.seed
     if args.deterministic:
         options['deterministic'] = True
+    if getattr(args, 'report_to', None):
+        options['report_to'] = [n for n in args.report_to.split(',') if n.strip()]
     cfg = load_config(args.config, options)
+    from ..engine.tracking import check_installed, parse_report_to, record_run_info
+    check_installed(parse_report_to(cfg.get('report_to')))   # one line: what to install
+    record_run_info(cfg, options, getattr(args, 'sweep_point', None))
     cfg.work_dir = args.work_dir or str(Path('work_dirs') / Path(cfg.filename).stem)
     check_writable(cfg.work_dir)
     check_work_dir(cfg.work_dir, bool(args.resume), getattr(args, 'overwrite', False))
@@ -141,6 +162,9 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, 'dry_run', False):
         from ._dry_run import dry_run
         return dry_run(args)
+    if getattr(args, 'sweep', None):
+        from ..engine.sweep import run_sweep
+        return run_sweep(args, run)
     # Imported here, not at the top: they load torch, and `--help` must start without them.
     from ..dataset.build import check_dataset_spec
     from ..launch.distributed import (peer_lost, process_group, relaunch, slurm_env,
@@ -164,13 +188,16 @@ def run(args: argparse.Namespace) -> int:
         from ..engine.flexible_runner import XFlexibleRunner as runner_cls
     else:
         from ..engine.runner import XRunner as runner_cls
+    from ..engine.tracking_record import recording
     with process_group(args.launcher, use_deepspeed=bool(args.deepspeed)):
         name_this_run(cfg)
-        try:
-            runner_cls.from_cfg(cfg).train()
-        except RuntimeError as exc:
-            lost = peer_lost(exc) if args.launcher != 'none' else None
-            if lost is None:
-                raise
-            raise lost from None
+        runner = runner_cls.from_cfg(cfg)
+        with recording(cfg.work_dir):   # run.json says diverged/stopped if training raises
+            try:
+                runner.train()
+            except RuntimeError as exc:
+                lost = peer_lost(exc) if args.launcher != 'none' else None
+                if lost is None:
+                    raise
+                raise lost from None
     return 0

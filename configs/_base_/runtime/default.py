@@ -1,10 +1,10 @@
 # Logging, checkpoints, TensorBoard, seeds and the training hooks.
 from mmengine.hooks import DistSamplerSeedHook, IterTimerHook, LoggerHook, ParamSchedulerHook
-from mmengine.visualization import LocalVisBackend, TensorboardVisBackend, Visualizer
 
 from xtuner_like.engine.hooks import (CurveHook, DatasetInfoHook, DivergenceHook,
                                      EvaluateChatHook, HFExportHook, ProgressHook,
-                                     SafeCheckpointHook, ThroughputHook)
+                                     RunRecordHook, SafeCheckpointHook, ThroughputHook)
+from xtuner_like.engine.tracking_backends import TrackingVisualizer
 from xtuner_like.eval.eval_tasks_hook import EvalTasksHook
 
 log_interval = 10                   # iterations between log lines
@@ -26,6 +26,8 @@ eval_task_files = []                # your own rows as tasks: 'FILE[:mc|qa|chat|
 eval_interval = None                # also evaluate every N iterations (None: at the end only)
 eval_limit = None                   # samples per task (N, or a share below 1)
 save_best = None                    # '<task>/<metric>': keep best_eval.pth at its best value
+report_to = ['tensorboard']         # + 'mlflow', 'wandb' (or train --report-to ...); see
+                                    # docs/tracking.md. scalars.json is always written
 
 default_hooks = dict(
     timer=dict(type=IterTimerHook),
@@ -49,10 +51,11 @@ custom_hooks = [
     dict(type=HFExportHook, enabled='${export_hf}'),
     dict(type=ProgressHook),        # a live bar on a terminal; the log lines elsewhere
     dict(type=CurveHook),           # <work_dir>/curves.png at every checkpoint and the end
+    dict(type=RunRecordHook),       # <work_dir>/run.json: status, wall time (xtuner-like runs)
 ]
 
-visualizer = dict(type=Visualizer,
-                  vis_backends=[dict(type=LocalVisBackend), dict(type=TensorboardVisBackend)])
+# backend_args: e.g. {'mlflow': {'tracking_uri': 'http://host:5000'}}
+visualizer = dict(type=TrackingVisualizer, report_to='${report_to}', backend_args={})
 log_processor = dict(by_epoch=False, window_size='${log_interval}')
 log_level = 'INFO'
 env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork'),

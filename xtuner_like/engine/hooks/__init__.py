@@ -6,11 +6,13 @@ from .divergence_hook import DivergenceHook
 from .evaluate_chat_hook import EvaluateChatHook
 from .hf_export_hook import HFExportHook
 from .progress_hook import ProgressHook
+from .run_record_hook import RunRecordHook
 from .precompute_reference_hook import PrecomputeReferenceHook
 from .preference_eval_hook import PreferenceEvalHook
 from .throughput_hook import ThroughputHook
 from .val_loss_hook import ValLossHook
 
 __all__ = ['CurveHook', 'DatasetInfoHook', 'DivergenceHook', 'EvaluateChatHook', 'HFExportHook',
-           'PrecomputeReferenceHook', 'PreferenceEvalHook', 'ProgressHook', 'SafeCheckpointHook',
+           'PrecomputeReferenceHook', 'PreferenceEvalHook', 'ProgressHook', 'RunRecordHook',
+           'SafeCheckpointHook',
            'ThroughputHook', 'ValLossHook']

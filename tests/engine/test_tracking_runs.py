@@ -31,14 +31,16 @@ def test_a_row_holds_what_the_hooks_logged(tmp_path):
                          'data_rows': 10, 'data_tokens': 500, 'wall_seconds': 12.5,
                          'tokens_per_sec': 99.0})
     (work / 'eval_results.jsonl').write_text(
-        json.dumps({'task': 'arc', 'acc': 0.5, 'n': 100}) + '\n' + json.dumps({'mmlu': 0.3}))
+        json.dumps({'task': 'arc', 'acc': 0.5, 'n': 100}) + '\n' + json.dumps({'mmlu': 0.3})
+        + '\n' + json.dumps({'iter': 4, 'val_loss/loss': 1.25}))     # EvalTasksHook's rows
     row = runs.summarize(work)
     assert row['recipe'] == 'r' and row['delta'] == 'lr=0.001' and row['status'] == 'finished'
     assert (row['steps'], row['loss'], row['val_loss']) == (2, 2.5, 2.6)
     assert (row['data_rows'], row['data_tokens'], row['wall_s']) == (10, 500, 12.5)
     assert row['tokens_per_sec'] == 99.0 and row['reward_acc'] is None
     assert row['eval/arc/acc'] == 0.5 and row['eval/mmlu'] == 0.3 and 'eval/arc/n' not in row
-    assert row['eval'] == 'arc/acc=0.5 mmlu=0.3'
+    assert row['eval/val_loss/loss'] == 1.25 and 'eval/iter' not in row
+    assert row['eval'] == 'arc/acc=0.5 mmlu=0.3 val_loss/loss=1.25'
     assert row['curves']['loss'] == [(1, 3.0), (2, 2.5)]
 
 

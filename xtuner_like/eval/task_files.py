@@ -206,7 +206,8 @@ def build_file_task(spec: str, out_dir: Path, tokenizer: Any = None,
         raise ConfigError(f'{path}: no rows')
     columns = set().union(*(r.keys() for r in rows if isinstance(r, dict)))
     kind = kind or detect_kind(path, columns)
-    name = f'{path.stem}_{kind}'
+    stem = path.stem
+    name = stem if stem == kind or stem.endswith(f'_{kind}') else f'{stem}_{kind}'
     if kind in ('chat', 'loss'):
         map_fn = _chat_map_fn(path, columns) if 'conversation' not in columns else None
     if kind == 'loss':

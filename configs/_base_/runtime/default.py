@@ -1,12 +1,12 @@
 # Logging, checkpoints, TensorBoard, seeds and the training hooks.
-from mmengine.hooks import DistSamplerSeedHook, IterTimerHook, LoggerHook, ParamSchedulerHook
+from mmengine.hooks import DistSamplerSeedHook, IterTimerHook, ParamSchedulerHook
 from mmengine.visualization import LocalVisBackend, TensorboardVisBackend, Visualizer
 
 from xtuner_like.engine.hooks import (CurveHook, DatasetInfoHook, DivergenceHook,
                                      EvaluateChatHook, HFExportHook, ProgressHook,
-                                     SafeCheckpointHook, ThroughputHook)
+                                     SafeCheckpointHook, ThroughputHook, TrainLoggerHook)
 
-log_interval = 10                   # iterations between log lines
+log_interval = 10                   # iterations between log lines (and always the first/last)
 save_steps = 500                    # iterations between checkpoints
 save_total_limit = 2                # checkpoints kept (-1: all)
 save_optimizer = True               # False: weights only (no --resume of AdamW); 'latest':
@@ -23,7 +23,7 @@ loss_spike_factor = 5.0             # warn when a loss exceeds N x the recent me
 
 default_hooks = dict(
     timer=dict(type=IterTimerHook),
-    logger=dict(type=LoggerHook, interval='${log_interval}', log_metric_by_epoch=False),
+    logger=dict(type=TrainLoggerHook, interval='${log_interval}', log_metric_by_epoch=False),
     param_scheduler=dict(type=ParamSchedulerHook),
     checkpoint=dict(type=SafeCheckpointHook, by_epoch=False, interval='${save_steps}',
                     max_keep_ckpts='${save_total_limit}', save_last=True,

@@ -9,8 +9,9 @@ from .progress_hook import ProgressHook
 from .precompute_reference_hook import PrecomputeReferenceHook
 from .preference_eval_hook import PreferenceEvalHook
 from .throughput_hook import ThroughputHook
+from .train_logger_hook import TrainLoggerHook
 from .val_loss_hook import ValLossHook
 
 __all__ = ['CurveHook', 'DatasetInfoHook', 'DivergenceHook', 'EvaluateChatHook', 'HFExportHook',
            'PrecomputeReferenceHook', 'PreferenceEvalHook', 'ProgressHook', 'SafeCheckpointHook',
-           'ThroughputHook', 'ValLossHook']
+           'ThroughputHook', 'TrainLoggerHook', 'ValLossHook']

@@ -45,11 +45,7 @@ KNOBS_KEY = '_knobs'
 def load_config(name_or_path: str, cfg_options: dict | None = None,
                 resolve: bool = True) -> Config:
     """Load a recipe by path or name, apply overrides, resolve references and check keys."""
-    path = find_config(name_or_path)
-    try:
-        cfg = Config.fromfile(str(path))
-    except Exception as exc:  # syntax errors, failed imports: name the file
-        raise ConfigError(f'{path}: cannot load config: {type(exc).__name__}: {exc}') from exc
+    cfg = read_config(name_or_path)
     # Knobs the recipe declares stay known even when an option replaces the value using them
     # (e.g. ``lora=None`` leaves ``lora_r`` unused).
     knobs = referenced_knobs(cfg_dict(cfg))
@@ -65,6 +61,18 @@ def load_config(name_or_path: str, cfg_options: dict | None = None,
     # The fast paths of this run (utils/fast_paths.py): every one on unless the config says.
     fast_paths.set_disabled(cfg_dict(cfg).get(fast_paths.CONFIG_KEY))
     return cfg
+
+
+def read_config(name_or_path: str) -> Config:
+    """``Config.fromfile`` of a recipe name or config path; a file that does not load (a
+    syntax error, a failed import, not a config) is one ConfigError naming it."""
+    path = find_config(name_or_path)
+    try:
+        return Config.fromfile(str(path))
+    except Exception as exc:  # syntax errors, failed imports: name the file
+        first = (str(exc).strip().splitlines() or [''])[0]
+        raise ConfigError(f'{path}: cannot load config: {type(exc).__name__}: {first}') \
+            from exc
 
 
 def _substitute(value: Any, knobs: dict, where: str, problems: list[str],

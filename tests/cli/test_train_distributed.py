@@ -153,3 +153,17 @@ def test_divergence_under_deepspeed_stops_with_one_error(tmp_path, tiny_model_di
     assert 'Traceback' not in out.stderr      # not the launcher's ChildFailedError either
     assert errors[-1].startswith('error: 2 worker process(es) failed, first rank ')
     assert not (work / 'hf').exists()
+
+
+def test_a_hub_dataset_offline_is_one_line_per_worker(tmp_path, tiny_model_dir, xl_home):
+    """Issue 23, item 12: rank 0 printed datasets' ConnectionError traceback, rank 1 gloo's
+    'Connection closed by peer' traceback, then the launcher's summary line."""
+    out = launch_two_processes(tmp_path / 'work', tiny_model_dir, [], [
+        'train_cfg.max_iters=2', 'evaluation_inputs=[]'],
+        recipe='smollm2_135m_instruct_lora_alpaca')
+    assert out.returncode == 1
+    assert 'Traceback' not in out.stderr, out.stderr[-3000:]
+    pieces = re.split(r'\n|(?=error(?: \(rank \d+\))?: )', out.stderr)
+    errors = [x for x in pieces if x.startswith('error')]
+    assert any(x.startswith("error: hub dataset 'tatsu-lab/alpaca'") for x in errors), errors
+    assert errors[-1].startswith('error: 2 worker process(es) failed')

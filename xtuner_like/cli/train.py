@@ -138,5 +138,27 @@ def run(args: argparse.Namespace) -> int:
         from ..engine.runner import XRunner as runner_cls
     with process_group(args.launcher, use_deepspeed=bool(args.deepspeed)):
         name_this_run(cfg)
-        runner_cls.from_cfg(cfg).train()
+        try:
+            runner_cls.from_cfg(cfg).train()
+        except RuntimeError as exc:
+            lost = lost_peer(exc)
+            if lost is None:
+                raise
+            raise XtunerLikeError(lost) from exc
     return 0
+
+
+# How gloo and NCCL word a collective that failed because another process went away.
+_PEER_GONE = ('Connection closed by peer', 'Connection reset by peer', 'remote worker crash',
+              'Broken pipe', 'remote process exited', 'NCCL communicator was aborted')
+
+
+def lost_peer(exc: BaseException) -> str | None:
+    """One line for a worker whose collective failed because another worker stopped (its
+    own error is the real one, printed above), or None for any other error."""
+    world = int(os.environ.get('WORLD_SIZE', '1') or 1)
+    seen = next((p for p in _PEER_GONE if p in str(exc)), None)
+    if world <= 1 or seen is None:
+        return None
+    return (f'stopped: another worker process failed or was stopped ({type(exc).__name__}: '
+            f'{seen}); its error is printed above')

@@ -20,6 +20,9 @@ export_hf = True                    # write <work_dir>/hf (adapter or model + to
 disabled_fast_paths = []            # e.g. ['sdpa_packed', 'fused_lora', 'rust_tokenizer']
 max_skipped_steps = 0               # NaN/inf gradient: stop (0) or skip up to N optimizer steps
 loss_spike_factor = 5.0             # warn when a loss exceeds N x the recent median (None: off)
+loss_spike_stop_factor = 10.0       # stop when 3 losses in a row exceed N x it (None: off)
+collapse_grad_norm = 1e-4           # stop when the loss is at/above ln(vocab) (uniform guessing)
+                                    # and the gradient norm at most this (None: off)
 
 default_hooks = dict(
     timer=dict(type=IterTimerHook),
@@ -32,7 +35,8 @@ default_hooks = dict(
 
 custom_hooks = [
     dict(type=DivergenceHook, max_skipped_steps='${max_skipped_steps}',
-         spike_factor='${loss_spike_factor}'),
+         spike_factor='${loss_spike_factor}', spike_stop_factor='${loss_spike_stop_factor}',
+         collapse_grad_norm='${collapse_grad_norm}'),
     dict(type=DatasetInfoHook),
     dict(type=ThroughputHook),
     dict(type=EvaluateChatHook, evaluation_inputs='${evaluation_inputs}',

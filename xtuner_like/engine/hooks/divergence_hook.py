@@ -96,7 +96,10 @@ class DivergenceHook(Hook):
         if self._handle is not None:
             self._handle.remove()
 
-    def _stop(self, what: str, cause: str = '', weights_kept: bool = False) -> None:
+    def _stop(self, what: str, cause: str = '', weights_kept: bool = False,
+              skippable: bool = True) -> None:
+        """Raise the one-line error; ``skippable``: a non-finite value, which
+        ``max_skipped_steps`` could skip."""
         runner = self._runner
         group = runner.optim_wrapper.param_groups[0]
         lr = group.get('initial_lr', group['lr'])
@@ -104,8 +107,9 @@ class DivergenceHook(Hook):
         raise TrainingDivergedError(
             f'iteration {runner.iter + 1}: {what}{f" ({cause})" if cause else ""}; training '
             f'diverged and was {stopped} (nothing after this is saved or exported); '
-            f'{self._checkpoint_note(weights_kept)}; lower the lr ({lr:g} now), check the '
-            'data, or let the run skip a few bad steps (--cfg-options max_skipped_steps=N)')
+            f'{self._checkpoint_note(weights_kept)}; lower the lr ({lr:g} now)'
+            + (', check the data, or let the run skip a few bad steps (--cfg-options '
+               'max_skipped_steps=N)' if skippable else ' or check the data'))
 
     def _checkpoint_note(self, weights_kept: bool) -> str:
         """Which checkpoint is good: the newest one holds the weights that gave this
@@ -178,7 +182,7 @@ class DivergenceHook(Hook):
             self._stop(f'the loss {loss:.4f} is at or above ln(vocab {self._vocab}) = '
                        f'{uniform:.4f}, no better than guessing uniformly, and the gradient '
                        f'norm is {norm:.2g}', 'the weights collapsed: the learning rate is '
-                       'far too high')
+                       'far too high', skippable=False)
 
     def _spike(self, runner: Any, loss: float) -> None:
         if len(self._recent) < min(5, self.spike_window):
@@ -192,7 +196,7 @@ class DivergenceHook(Hook):
             self._stop(f'the loss {loss:.4g} is {ratio:.1f}x the median {median:.4g} of the '
                        f'{len(self._recent)} iterations before, {self._spikes} iterations in '
                        f'a row above {self.spike_stop_factor:g}x', 'a loss spike that did not '
-                       'recover: the learning rate is too high for this model')
+                       'recover: the learning rate is too high for this model', skippable=False)
         if self.spike_factor and ratio > self.spike_factor:
             log(f'iteration {runner.iter + 1}: loss spike: {loss:.4g} is '
                 f'{ratio:.1f}x the median {median:.4g} of the last '

@@ -110,3 +110,10 @@ def test_members_our_subclasses_rely_on_still_exist(owner, member):
     source = ''.join(inspect.getsource(c) for c in cls.__mro__
                      if c.__module__.startswith('mmengine'))
     assert f'self.{member} =' in source or f'self.{member}:' in source, (owner, member)
+
+
+def test_skip_deepspeed_shm_comm_marks_the_op_incompatible():
+    deepspeed = pytest.importorskip('deepspeed')
+    compat.skip_deepspeed_shm_comm()
+    assert deepspeed.ops.__compatible_ops__['deepspeed_shm_comm'] is False
+    assert compat.skip_deepspeed_shm_comm() is False      # already skipped

@@ -75,6 +75,25 @@ def strategy_classes() -> tuple[type, type, type]:
     return BaseStrategy, DeepSpeedStrategy, DeepSpeedOptimWrapper
 
 
+# ---- deepspeed ----------------------------------------------------------------------------
+
+def skip_deepspeed_shm_comm() -> bool:
+    """Keep DeepSpeed from JIT-compiling its shared-memory all-reduce op on the CPU.
+
+    Every DeepSpeed process group (``comm.torch.TorchBackend``) builds ``deepspeed_shm_comm``
+    when ``deepspeed.ops.__compatible_ops__`` says the CPU can: ~4 minutes of silent C++
+    compilation on a machine's first run (issue 23, item 15). Only ``inference_all_reduce``
+    (AutoTP inference) uses it; ZeRO training reduces through torch.distributed. Marking it
+    incompatible in that dict (probed once per process, then read by DeepSpeed) skips the
+    build. Returns True when the op would have been built.
+    """
+    import deepspeed.ops
+    ops = deepspeed.ops.__compatible_ops__
+    would_build = bool(ops.get('deepspeed_shm_comm', False))
+    ops['deepspeed_shm_comm'] = False
+    return would_build
+
+
 # ---- peft ---------------------------------------------------------------------------------
 
 def register_custom_lora_module(lora_config: Any, mapping: dict) -> None:

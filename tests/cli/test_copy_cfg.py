@@ -29,3 +29,18 @@ def test_refuses_existing_copy_unless_forced(tmp_path, capsys):
     assert out.read_text() == '# my edits\n'
     assert run_cli(['copy-cfg', RECIPE, tmp_path, '--force']) == 0
     assert 'read_base' not in out.read_text() and out.read_text() != '# my edits\n'
+
+
+def test_a_file_that_is_not_a_config_is_one_line(tmp_path, capsys):
+    """Issue 23, item 12: ``copy-cfg /etc/passwd .`` ended in mmengine's OSError traceback."""
+    other = tmp_path / 'passwd'
+    other.write_text('root:x:0:0:root:/root:/bin/bash\n')
+    broken = tmp_path / 'broken.py'
+    broken.write_text('x = (\n')
+    for path, message in ((other, 'is not a config file'),
+                          (broken, 'cannot load config: SyntaxError')):
+        assert run_cli(['copy-cfg', path, tmp_path / 'out']) == 1
+        err = capsys.readouterr().err
+        assert 'Traceback' not in err and err.startswith(f'error: {path}') and message in err
+        assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / 'out').exists()

@@ -157,3 +157,15 @@ def test_weights_only_checkpoints_and_a_quiet_terminal(tmp_path, tiny_model_dir,
     assert run_cli(['train', RECIPE, '--work-dir', tmp_path, *options]) == 1
     assert '--overwrite' in capsys.readouterr().err
     assert run_cli(['train', RECIPE, '--work-dir', tmp_path, '--overwrite', *options]) == 0
+
+
+def test_a_worker_that_lost_its_peers_says_so_in_one_line(monkeypatch):
+    """Issue 23, item 12: when rank 0 failed (a hub dataset offline), rank 1's barrier raised
+    gloo's 'Connection closed by peer' with a traceback before the launcher's summary line."""
+    from xtuner_like.launch.distributed import peer_lost
+    error = RuntimeError('[../gloo/transport/tcp/pair.cc:553] Connection closed by peer '
+                         '[127.0.0.1]:9421. This is typically caused by a remote worker crashing.')
+    line = str(peer_lost(error))
+    assert line.startswith('lost contact with another process of this run') and '\n' not in line
+    assert 'first error' in line
+    assert peer_lost(RuntimeError('shape mismatch')) is None     # a real error stays itself

@@ -55,7 +55,8 @@ def test_reference_to_missing_knob(tmp_path):
     path = tmp_path / 'mine.py'
     path.write_text("model = dict(type='torch.nn.Linear', in_features='${width}', "
                     "out_features=2)\nwidht = 3\n")
-    with pytest.raises(ConfigError, match=r"\$\{width\}.*did you mean 'widht'"):
+    with pytest.raises(ConfigError, match=r"\$\{width\}.*line 2 defines 'widht', which "
+                       "nothing uses: rename it to 'width'"):
         load_config(str(path))
 
 

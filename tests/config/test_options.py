@@ -49,3 +49,44 @@ def test_every_command_parses_cfg_options_the_same(monkeypatch, capsys):
     for command, options in seen.items():
         assert options['system'] == 'Be brief, please.', command
         assert options['max_length'] == 64, command
+
+
+TYPO_CONFIG = '''# a user's copy with one knob misspelt
+max_lenght = 256
+lora_r = 8
+model = dict(max_length='${max_length}', r='${lora_r}')
+'''
+
+
+def test_a_typo_in_the_file_is_pointed_at_not_suggested_back(tmp_path):
+    """Issue 23, item 16: ``--cfg-options max_length=256`` on a file holding ``max_lenght``
+    said "did you mean 'max_lenght'?", the typo itself."""
+    import pytest
+
+    from xtuner_like.config import load_config
+    from xtuner_like.errors import ConfigError
+    path = tmp_path / 'mine.py'
+    path.write_text(TYPO_CONFIG)
+    with pytest.raises(ConfigError) as err:
+        load_config(str(path), {'max_length': 256})
+    text = str(err.value)
+    assert "did you mean 'max_lenght'" not in text and len(text.splitlines()) == 1
+    assert f"{path}, line 2 defines 'max_lenght', which nothing uses: rename it to " \
+        "'max_length'" in text
+    with pytest.raises(ConfigError) as err:      # no option: the reference names it too
+        load_config(str(path))
+    assert "line 2 defines 'max_lenght'" in str(err.value)
+    assert "did you mean 'max_lenght'" not in str(err.value)
+
+
+def test_only_keys_something_reads_are_suggested(tmp_path):
+    import pytest
+
+    from xtuner_like.config import load_config
+    from xtuner_like.errors import ConfigError
+    path = tmp_path / 'mine.py'
+    path.write_text(TYPO_CONFIG)
+    with pytest.raises(ConfigError) as err:
+        load_config(str(path), {'max_lenghth': 1, 'lora_rr': 4})
+    assert "'max_lenght'" not in str(err.value)
+    assert "no key 'lora_rr' at the top level; did you mean 'lora_r'?" in str(err.value)

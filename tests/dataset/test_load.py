@@ -114,3 +114,18 @@ def test_broken_json_array(tmp_path):
     (tmp_path / 'c.csv').write_text('')
     with pytest.raises(DatasetFormatError, match='c.csv, line 1: the file is empty'):
         load_raw_dataset([str(tmp_path / 'c.csv')])
+
+
+def test_a_hub_dataset_offline_is_one_line(monkeypatch):
+    """Issue 23, item 12: datasets' ConnectionError (HF_DATASETS_OFFLINE, no cache) ended in a
+    traceback in every worker."""
+    import datasets
+    monkeypatch.setenv('HF_DATASETS_OFFLINE', '1')
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("Couldn't reach 'someone/data' on the Hub (OfflineModeIsEnabled)")
+    monkeypatch.setattr(datasets, 'load_dataset', offline)
+    with pytest.raises(ConfigError) as err:
+        load_raw_dataset(path='someone/data')
+    assert str(err.value).startswith("hub dataset 'someone/data': Couldn't reach")
+    assert 'data_files' in str(err.value) and '\n' not in str(err.value)

@@ -114,3 +114,18 @@ def test_offload_turns_torch_adamw_into_deepspeed_cpu_adam():
     assert offload_optimizer(load_preset('zero3'), adamw) is adamw          # no offload
     sgd = {'type': 'torch.optim.SGD', 'lr': 0.1}
     assert offload_optimizer(load_preset('zero2_offload'), sgd) is sgd      # DeepSpeed decides
+
+
+def test_qlora_under_zero3_is_said_once(monkeypatch):
+    """Issue 23, item 13: the run used to go into the loop with no word; that it trains like
+    one process is tested in tests/cli/test_train_distributed.py."""
+    import xtuner_like.launch.deepspeed as module
+    said = []
+    monkeypatch.setattr(module, 'log_once', lambda msg, *a: said.append(msg))
+    qlora = make_cfg()
+    qlora['model']['llm']['quantization'] = {'type': 'BitsAndBytesConfig', 'load_in_4bit': True}
+    zero3, zero2 = {'zero_optimization': {'stage': 3}}, {'zero_optimization': {'stage': 2}}
+    assert module.note_quantized_zero3(zero3, qlora) and 'ZeRO-3 with a 4-bit base' in said[0]
+    assert not module.note_quantized_zero3(zero2, qlora)
+    assert not module.note_quantized_zero3(zero3, make_cfg())
+    assert len(said) == 1

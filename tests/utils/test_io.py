@@ -107,3 +107,45 @@ def test_unsafe_checkpoint_message_never_suggests_turning_the_check_off(tmp_path
     message = str(info.value)
     assert 'weights_only' not in message
     assert 'refused unread' in message and 'system' in message and '\n' not in message
+
+
+def _fail_cleanup(monkeypatch):
+    """The scratch file's removal fails too, as it does on a read-only disk."""
+    import errno
+
+    def unlink(self, missing_ok=False):
+        raise OSError(errno.EROFS, 'Read-only file system')
+    monkeypatch.setattr(Path, 'unlink', unlink)
+
+
+@pytest.mark.parametrize('error, reason', [
+    (OSError(28, 'No space left on device'), 'No space left on device'),
+    (OSError(30, 'Read-only file system'), 'Read-only file system'),
+    (OSError('4096 requested and 2080 written'), 'the disk is full'),   # numpy's tofile (gguf)
+    (RuntimeError('Error while serializing: I/O error: No space left on device (os error 28)'),
+     'No space left on device'),                                        # safetensors
+])
+def test_a_failed_write_is_one_line_naming_the_target_and_cleanup_never_hides_it(
+        tmp_path, monkeypatch, error, reason):
+    """Issue 23, item 12: exporting to a full or read-only disk ended in a traceback, and
+    atomic_file's own cleanup (unlink on a read-only disk) raised over the first error."""
+    _fail_cleanup(monkeypatch)
+    with pytest.raises(CheckpointError) as err:
+        with atomic_file(tmp_path / 'model.gguf'):
+            raise error
+    text = str(err.value)
+    assert text.startswith(f'cannot write {tmp_path / "model.gguf"}: ') and reason in text
+    assert '\n' not in text
+    with pytest.raises(CheckpointError, match=f'cannot write {tmp_path / "hf"}: .*{reason}'):
+        with atomic_dir(tmp_path / 'hf'):
+            raise error
+    assert not list(tmp_path.iterdir())
+
+
+def test_other_errors_pass_through_unchanged(tmp_path):
+    for error in (ValueError('bad value'), ConnectionError('offline'),
+                  PermissionError(13, 'Permission denied', '/elsewhere/input.json')):
+        with pytest.raises(type(error)):
+            with atomic_file(tmp_path / 'a.bin'):
+                raise error
+    assert not list(tmp_path.iterdir())

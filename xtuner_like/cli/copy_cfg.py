@@ -22,7 +22,6 @@ def run(args: argparse.Namespace) -> int:
     existing = dest / f'{find_config(args.name).stem}_copy.py'
     if existing.exists() and not args.force:  # it may hold the user's edits
         raise ConfigError(f'{existing} already exists; pass --force to overwrite it')
-    dest.mkdir(parents=True, exist_ok=True)
     out = write_standalone(args.name, dest)
     print(f'copied {args.name} to {out}')
     return 0

@@ -201,3 +201,6 @@ def run(args: argparse.Namespace) -> int:
                     raise
                 raise lost from None
     return 0
+
+
+# How gloo and NCCL word a collective that failed because another process went away.

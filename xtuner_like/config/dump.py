@@ -9,11 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mmengine.config import Config
 from mmengine.config.lazy import LazyAttr, LazyObject
 
 from ..compat import lazy_dict
-from .load import referenced_knobs
+from .load import read_config, referenced_knobs
 from .recipes import find_config
 
 WIDTH = 96
@@ -71,7 +70,7 @@ def _fmt(value: Any, imports: _Imports, indent: int) -> str:
 def standalone_text(name_or_path: str) -> str:
     """The whole config, inheritance flattened, as the text of one lazy-import file."""
     path = find_config(name_or_path)
-    cfg = Config.fromfile(str(path))
+    cfg = read_config(name_or_path)
     data = lazy_dict(cfg)
     knobs = referenced_knobs(data)
     ordered = [k for k in data if k in knobs] + [k for k in data if k not in knobs]
@@ -89,5 +88,7 @@ def standalone_text(name_or_path: str) -> str:
 def write_standalone(name_or_path: str, dest_dir: Path) -> Path:
     """Write ``<name>_copy.py`` into ``dest_dir`` and return its path."""
     out = Path(dest_dir) / f'{find_config(name_or_path).stem}_copy.py'
-    out.write_text(standalone_text(name_or_path), encoding='utf-8')
+    text = standalone_text(name_or_path)   # a config that does not load leaves no folder
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding='utf-8')
     return out

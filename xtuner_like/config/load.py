@@ -12,7 +12,7 @@ import difflib
 import operator
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from mmengine.config import Config
 from mmengine.config.lazy import LazyAttr, LazyObject
@@ -22,7 +22,7 @@ from ..errors import ConfigError, UnknownNameError
 from ..registry import named_type
 from ..utils import fast_paths
 from ..utils.build import locate, unknown_kwargs
-from .options import apply_options
+from .options import apply_options, undefined_knob_hint
 from .recipes import find_config
 from .settings import check_numeric_settings
 
@@ -46,16 +46,12 @@ KNOBS_KEY = '_knobs'
 def load_config(name_or_path: str, cfg_options: dict | None = None,
                 resolve: bool = True) -> Config:
     """Load a recipe by path or name, apply overrides, resolve references and check keys."""
-    path = find_config(name_or_path)
-    try:
-        cfg = Config.fromfile(str(path))
-    except Exception as exc:  # syntax errors, failed imports: name the file
-        raise ConfigError(f'{path}: cannot load config: {type(exc).__name__}: {exc}') from exc
+    cfg = read_config(name_or_path)
     # Knobs the recipe declares stay known even when an option replaces the value using them
     # (e.g. ``lora=None`` leaves ``lora_r`` unused).
     knobs = referenced_knobs(cfg_dict(cfg))
     if cfg_options:
-        apply_options(cfg, cfg_options)
+        apply_options(cfg, cfg_options, knobs | RUNNER_KEYS | EXTRA_KEYS)
     if resolve:
         # A run's dumped config has its references filled in; it lists the knobs instead.
         knobs |= referenced_knobs(cfg_dict(cfg)) | set(cfg_dict(cfg).get(KNOBS_KEY, ()))
@@ -68,29 +64,43 @@ def load_config(name_or_path: str, cfg_options: dict | None = None,
     return cfg
 
 
-def _substitute(value: Any, knobs: dict, where: str, problems: list[str]) -> Any:
+def read_config(name_or_path: str) -> Config:
+    """``Config.fromfile`` of a recipe name or config path; a file that does not load (a
+    syntax error, a failed import, not a config) is one ConfigError naming it."""
+    path = find_config(name_or_path)
+    try:
+        return Config.fromfile(str(path))
+    except Exception as exc:  # syntax errors, failed imports: name the file
+        first = (str(exc).strip().splitlines() or [''])[0]
+        raise ConfigError(f'{path}: cannot load config: {type(exc).__name__}: {first}') \
+            from exc
+
+
+def _substitute(value: Any, knobs: dict, where: str, problems: list[str],
+                hint: Callable[[str], str] = lambda name: '') -> Any:
     if isinstance(value, str) and '${' in value:
         names = {n for expr in _REF.findall(value) for n in _NAME.findall(expr)}
         for name in sorted(names):
             if name not in knobs:
-                close = difflib.get_close_matches(name, list(knobs), n=1, cutoff=0.6)
-                hint = f"; did you mean {close[0]!r}?" if close else ''
                 problems.append(f'{where} refers to ${{{name}}} but the config has no '
-                                f'top-level {name!r}{hint}')
+                                f'top-level {name!r}{hint(name)}')
         if problems:
             return value
         full = _REF.fullmatch(value)
         if full:  # the whole value is one reference: keep the knob's type
-            return _substitute(_evaluate(full.group(1), knobs, where), knobs, where, problems)
+            return _substitute(_evaluate(full.group(1), knobs, where), knobs, where, problems,
+                               hint)
         return _REF.sub(lambda m: str(_evaluate(m.group(1), knobs, where)), value)
     if isinstance(value, dict):  # dict's own methods: ConfigDict's would build lazy imports
         for key, item in list(dict.items(value)):
-            dict.__setitem__(value, key, _substitute(item, knobs, f'{where}.{key}', problems))
+            dict.__setitem__(value, key, _substitute(item, knobs, f'{where}.{key}', problems,
+                                                     hint))
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            value[i] = _substitute(item, knobs, f'{where}[{i}]', problems)
+            value[i] = _substitute(item, knobs, f'{where}[{i}]', problems, hint)
     elif isinstance(value, tuple):
-        value = tuple(_substitute(v, knobs, f'{where}[{i}]', problems) for i, v in enumerate(value))
+        value = tuple(_substitute(v, knobs, f'{where}[{i}]', problems, hint)
+                      for i, v in enumerate(value))
     return value
 
 
@@ -133,9 +143,13 @@ def referenced_knobs(value: Any) -> set[str]:
 def resolve_references(cfg: Config) -> None:
     """Replace every ``${knob}`` with the top-level value of that name, in place."""
     knobs = dict(dict.items(cfg_dict(cfg)))
+    used = referenced_knobs(cfg_dict(cfg)) | RUNNER_KEYS | EXTRA_KEYS
+
+    def hint(name: str) -> str:   # a typo in the file's key, never the typo suggested back
+        return undefined_knob_hint(cfg, name, used)
     problems: list[str] = []
     for key, value in knobs.items():
-        dict.__setitem__(cfg_dict(cfg), key, _substitute(value, knobs, key, problems))
+        dict.__setitem__(cfg_dict(cfg), key, _substitute(value, knobs, key, problems, hint))
     if problems:
         raise ConfigError(f'{cfg.filename}:\n  ' + '\n  '.join(problems))
 

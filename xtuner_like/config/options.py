@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import ast
 import difflib
-from typing import TYPE_CHECKING, Any
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
 
 from ..compat import cfg_dict
 from ..errors import ConfigError
@@ -47,8 +49,55 @@ def parse_options(items: list[str]) -> dict:
     return options
 
 
-def apply_options(cfg: Config, options: dict) -> None:
-    """Set ``a.b.c=value`` overrides; every path must exist (close matches are suggested)."""
+def defined_at(filename: str | None, key: str) -> str:
+    """``'<file>, line N'`` where the config file assigns ``key`` at the top level, else the
+    file name alone (the key may come from a base)."""
+    if not filename:
+        return 'the config'
+    try:
+        lines = Path(filename).read_text(encoding='utf-8').splitlines()
+    except (OSError, UnicodeDecodeError):
+        return filename
+    pattern = re.compile(rf'{re.escape(key)}\s*(:[^=]*)?=(?!=)')
+    for number, line in enumerate(lines, 1):
+        if pattern.match(line):
+            return f'{filename}, line {number}'
+    return filename
+
+
+def undefined_knob_hint(cfg: Config, name: str, known: Iterable[str]) -> str:
+    """For a knob the config uses as ``${name}`` but does not define: the key it defines
+    instead that no value uses (a typo such as ``max_lenght``), with its file and line."""
+    known = set(known)
+    unused = [k for k in dict.keys(cfg_dict(cfg)) if isinstance(k, str) and k not in known]
+    close = difflib.get_close_matches(name, unused, n=1, cutoff=0.6)
+    if not close:
+        return ''
+    return (f'; {defined_at(cfg.filename, close[0])} defines {close[0]!r}, which nothing uses:'
+            f' rename it to {name!r}')
+
+
+def _missing_key(cfg: Config, dotted: str, parts: list[str], depth: int, keys: list[str],
+                 known: set[str] | None) -> str:
+    part = parts[depth]
+    where = '.'.join(parts[:depth]) or 'the top level'
+    if depth == 0 and known is not None:
+        if part in known:   # the config uses ${part} but defines it under another name
+            return (f'--cfg-options {dotted}: the config uses ${{{part}}} but does not define '
+                    f'{part!r}{undefined_knob_hint(cfg, part, known)}')
+        keys = [k for k in keys if k in known]   # suggest only keys that something reads
+    close = difflib.get_close_matches(part, keys, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ''
+    return f'--cfg-options {dotted}: no key {part!r} at {where}{hint}'
+
+
+def apply_options(cfg: Config, options: dict, known: Iterable[str] | None = None) -> None:
+    """Set ``a.b.c=value`` overrides; every path must exist (close matches are suggested).
+
+    ``known``: the top-level keys something reads (the Runner's and every ``${knob}``); a
+    top-level miss then suggests only those, never a typo in the file (which it points at).
+    """
+    known = set(known) if known is not None else None
     problems = []
     for dotted in options:
         node: Any = cfg_dict(cfg)
@@ -59,10 +108,7 @@ def apply_options(cfg: Config, options: dict) -> None:
                 node = node[int(part)]
                 continue
             if part not in keys:
-                where = '.'.join(parts[:depth]) or 'the top level'
-                close = difflib.get_close_matches(part, keys, n=1, cutoff=0.6)
-                hint = f"; did you mean {close[0]!r}?" if close else ''
-                problems.append(f'--cfg-options {dotted}: no key {part!r} at {where}{hint}')
+                problems.append(_missing_key(cfg, dotted, parts, depth, keys, known))
                 break
             node = dict.__getitem__(node, part) if isinstance(node, dict) else node[part]
         else:

@@ -6,9 +6,10 @@ import importlib.util
 from pathlib import Path
 from typing import Iterable
 
-from ..errors import UnknownNameError
+from ..errors import ConfigError, UnknownNameError
 
 PRESET_DIR = 'deepspeed'  # DeepSpeed presets: configs/deepspeed/*.json
+CONFIG_SUFFIXES = ('.py', '.json', '.yml', '.yaml')  # what mmengine's Config reads
 
 
 def configs_root() -> Path:
@@ -47,9 +48,18 @@ def list_recipes(pattern: str | None = None) -> list[str]:
 
 
 def find_config(name_or_path: str) -> Path:
-    """A config file path, or the path of the shipped recipe with that name."""
+    """A config file path, or the path of the shipped recipe with that name.
+
+    Raises:
+        ConfigError: ``name_or_path`` is a file of another kind (``/etc/passwd``).
+        UnknownNameError: no such file or recipe (close recipe names suggested).
+    """
     path = Path(name_or_path)
     if path.is_file():
+        if path.suffix.lower() not in CONFIG_SUFFIXES:
+            raise ConfigError(f'{path} is not a config file: a config is a Python file (.py);'
+                              ' give a recipe name (see `xtuner-like list-cfg`) or a copy '
+                              'made by `xtuner-like copy-cfg RECIPE DIR`')
         return path
     recipes = recipe_paths()
     stem = path.stem if path.suffix == '.py' else str(name_or_path)

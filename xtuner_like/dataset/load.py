@@ -200,5 +200,9 @@ def load_raw_dataset(data_files: list[str] | None = None, path: str | None = Non
                 raise DatasetFormatError(f'{f}, line 1: the file is empty; add rows')
         return datasets.load_dataset(builder, data_files=data_files, split='train')
     if path:
-        return datasets.load_dataset(path, split=split)
+        try:
+            return datasets.load_dataset(path, split=split)
+        except ConnectionError as exc:   # offline (HF_HUB_OFFLINE) or the hub unreachable
+            raise ConfigError(f'hub dataset {path!r}: {exc}; download it once while online '
+                              '(it is cached then) or point data_files at a local copy') from None
     raise ConfigError('the dataset needs data_files=<local files> or path=<hub dataset id>')

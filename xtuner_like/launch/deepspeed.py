@@ -156,6 +156,24 @@ def offload_optimizer(ds: dict, optimizer: dict) -> dict:
             'adamw_mode': name.endswith('AdamW')}
 
 
+def note_quantized_zero3(ds: dict, cfg: Any) -> bool:
+    """Say, once, what ZeRO-3 does with a 4-bit (QLoRA) base; True when it applies.
+
+    ZeRO-3 partitions every parameter, the frozen packed 4-bit weights included, and gathers
+    each layer's back (with the quantization state bitsandbytes keeps beside them) before its
+    forward: tests/cli/test_train_distributed.py checks that 2 processes give the losses and
+    gradient norms of one (issue 23, item 13).
+    """
+    stage = (ds.get('zero_optimization') or {}).get('stage', 0)
+    quantization = _get(cfg, 'model.llm.quantization')
+    if str(stage) != '3' or not quantization:
+        return False
+    log_once('ZeRO-3 with a 4-bit base (QLoRA): the packed 4-bit weights are partitioned '
+             'across the processes like every weight and gathered per layer with their '
+             'quantization state; the trained LoRA weights are partitioned too')
+    return True
+
+
 def apply_deepspeed(cfg: Any, name_or_path: str) -> dict:
     """Switch ``cfg`` to DeepSpeed: strategy, optim wrapper and the reconciled JSON.
 
@@ -168,6 +186,7 @@ def apply_deepspeed(cfg: Any, name_or_path: str) -> dict:
     optimizer = _get(cfg, 'optim_wrapper.optimizer')
     if optimizer is None:
         raise ConfigError('--deepspeed: the config has no optim_wrapper.optimizer')
+    note_quantized_zero3(ds, cfg)
     cfg.optim_wrapper = dict(type=_OPTIMIZER_PATH, optimizer=offload_optimizer(ds, optimizer))
     cfg.strategy = dict(type=_STRATEGY_PATH, config=ds, exclude_frozen_parameters=True)
     cfg.deepspeed = str(name_or_path)

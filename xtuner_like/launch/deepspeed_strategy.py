@@ -13,6 +13,7 @@ unpickles freely) reads them on resume.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import os.path as osp
 import shutil
@@ -22,9 +23,10 @@ from mmengine.dist import barrier, broadcast, is_main_process
 from mmengine.logging import MessageHub
 from mmengine.registry import OPTIMIZERS
 
-from ..compat import strategy_classes
+from ..compat import skip_deepspeed_shm_comm, strategy_classes
 from ..errors import ConfigError
 from ..utils.io import atomic_replace
+from ..utils.logging import log_once
 from .zero import check_deepspeed_dir
 
 BaseStrategy, DeepSpeedStrategy, DeepSpeedOptimWrapper = strategy_classes()
@@ -86,6 +88,10 @@ class XDeepSpeedStrategy(DeepSpeedStrategy):
         self._inputs_to_half = inputs_to_half
         self.exclude_frozen_parameters = exclude_frozen_parameters
         register_deepspeed_optimizers()
+        if skip_deepspeed_shm_comm():
+            log_once('DeepSpeed: its shared-memory all-reduce op (deepspeed_shm_comm, for '
+                     'inference only) is not built: ZeRO training reduces through '
+                     'torch.distributed', logging.DEBUG)
 
     def build_model(self, model: Any) -> Any:
         """Build the model right after seeding, as XRunner does.

@@ -96,6 +96,7 @@ def relaunch(argv: list[str], flags: dict | None = None) -> int | None:
 
 # What a collective says when a peer process is gone (gloo, NCCL, the TCP store)
 PEER_LOST = ('Connection closed by peer', 'Connection reset by peer', 'Broken pipe',
+             'remote worker crash', 'remote process exited',
              'gloo/transport/', 'NCCL communicator was aborted',
              'Watchdog caught collective operation timeout', 'failed to recv, got 0 bytes',
              'Socket Timeout')

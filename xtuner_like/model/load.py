@@ -1,7 +1,10 @@
 """Load a pretrained causal LM and its tokenizer from a path, hub id or the embedded model."""
 from __future__ import annotations
 
+import difflib
+import inspect
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -57,13 +60,35 @@ def load_causal_lm(pretrained_model_name_or_path: str, dtype: str = 'auto',
     if head == 'reward':
         config.num_labels = 1
     attn = choose_attn_implementation(attn_implementation, torch_dtype, config)
-    model = HEADS[head].from_pretrained(
-        path, config=config, dtype=torch_dtype, attn_implementation=attn, **kwargs)
+    for key in [k for k in kwargs if k not in load_causal_lm.forwarded_kwargs]:
+        if hasattr(config, key):   # what from_pretrained does when it loads the config itself
+            setattr(config, key, kwargs.pop(key))
+    try:
+        model = HEADS[head].from_pretrained(
+            path, config=config, dtype=torch_dtype, attn_implementation=attn, **kwargs)
+    except TypeError as exc:
+        raise unknown_argument(exc, kwargs, config) or exc
     log_once(f'model: {pretrained_model_name_or_path} from {path} '
              f'({sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters, '
              f'{str(torch_dtype).replace("torch.", "")}'
              f'{", 4-bit" if getattr(qconfig, "load_in_4bit", False) else ""})')
     return model
+
+
+def unknown_argument(exc: TypeError, kwargs: dict, config: Any) -> ConfigError | None:
+    """One line for an argument of the ``model.llm`` spec that nothing takes (transformers
+    passes it on to the model class, which fails with a TypeError), or None."""
+    found = re.search(r"unexpected keyword argument '([^']+)'", str(exc))
+    if not found or found.group(1) not in kwargs:
+        return None
+    name = found.group(1)
+    params = [p for p in inspect.signature(load_causal_lm).parameters if p != 'kwargs']
+    known = [*params, *load_causal_lm.forwarded_kwargs]
+    close = difflib.get_close_matches(name, [*known, *config.to_dict()], n=1, cutoff=0.5)
+    hint = f'did you mean {close[0]!r}?' if close else f'known: {", ".join(known)}'
+    return ConfigError(f'model.llm: unknown argument {name!r}: neither load_causal_lm nor '
+                       f"transformers' from_pretrained takes it, and {type(config).__name__} "
+                       f'has no such field; {hint}')
 
 
 # What the config checker knows these loaders pass on to transformers (a near miss of one

@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -50,18 +51,84 @@ def atomic_replace(tmp_path: str | os.PathLike, final_path: str | os.PathLike) -
     os.replace(tmp_path, final_path)
 
 
+# How libraries word a failed write when they do not raise OSError (safetensors' Rust
+# SafetensorError, torch's "PytorchStreamWriter failed writing file").
+_WRITE_FAILURES = ('No space left on device', 'Read-only file system', 'Permission denied',
+                   'Disk quota exceeded', 'file write failed', 'StorageFull',
+                   'ReadOnlyFilesystem')
+
+
+_SHORT_WRITE = re.compile(r'\d+ requested and \d+ written')
+_DISK_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EFBIG}
+_ACCESS_ERRNOS = {errno.EACCES, errno.EPERM}
+
+
+def write_failure_reason(exc: BaseException, target: str | os.PathLike | None = None
+                         ) -> str | None:
+    """Why a write failed (a full or read-only disk; no permission to write beside
+    ``target``), or None when ``exc`` is not a failed write."""
+    if isinstance(exc, OSError):
+        near = target is None or exc.filename is None or \
+            str(exc.filename).startswith(str(Path(target).parent))
+        if exc.errno in _DISK_ERRNOS or (exc.errno in _ACCESS_ERRNOS and near):
+            return exc.strerror or os.strerror(exc.errno)
+        if exc.errno is not None:
+            return None
+    text = str(exc)
+    if _SHORT_WRITE.search(text):   # numpy's tofile (the gguf writer) on a full disk
+        return f'{text} (the disk is full)'
+    return next((reason for reason in _WRITE_FAILURES if reason in text), None)
+
+
+def _cannot_write(target: Path, exc: BaseException) -> CheckpointError | None:
+    reason = write_failure_reason(exc, target)
+    if reason is None:
+        return None
+    return CheckpointError(f'cannot write {target}: {reason}; nothing was written there (no '
+                           'temporary file is left); free disk space or choose a writable '
+                           'folder')
+
+
+def _remove_quietly(path: Path) -> None:
+    """Remove a scratch file or folder; a failure here (the disk that failed the write) must
+    never hide the error that got us here."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+@contextmanager
+def _writing(target: Path, scratch: Path) -> Iterator[None]:
+    """Turn a failed write into one line naming ``target``; always remove ``scratch``."""
+    try:
+        yield
+    except Exception as exc:
+        error = _cannot_write(target, exc)
+        if error is None:
+            raise
+        raise error from exc
+    finally:
+        _remove_quietly(scratch)
+
+
 @contextmanager
 def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a scratch path beside ``path`` that replaces ``path`` once the block succeeds;
-    a failed write leaves neither a half file nor the scratch file."""
+    a failed write leaves neither a half file nor the scratch file.
+
+    Raises:
+        CheckpointError: the disk is full or read-only (one line naming ``path``).
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _scratch_name(path)
-    try:
+    with _writing(path, tmp):
+        path.parent.mkdir(parents=True, exist_ok=True)
         yield tmp
         atomic_replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
@@ -78,23 +145,22 @@ def atomic_dir(out_dir: str | os.PathLike, overwrite: bool = False) -> Iterator[
     A failed write leaves no half-written folder that a later load could pick up.
 
     Raises:
-        CheckpointError: ``out_dir`` holds files and ``overwrite`` is False.
+        CheckpointError: ``out_dir`` holds files and ``overwrite`` is False, or the disk is
+            full or read-only (one line naming ``out_dir``).
     """
     out = Path(out_dir).expanduser().resolve()
     if out.exists() and not overwrite and (not out.is_dir() or any(out.iterdir())):
         raise CheckpointError(f'{out} already exists and is not an empty directory; '
                               'delete it or choose another output directory')
-    out.parent.mkdir(parents=True, exist_ok=True)
     # mkdir, not mkdtemp: the final folder gets the user's umask, not mode 0700.
     tmp = _scratch_name(out)
-    tmp.mkdir()
-    try:
+    with _writing(out, tmp):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir()
         yield tmp
         if out.exists() and not out.is_dir():
             out.unlink()
         atomic_replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _numpy_globals() -> list:
@@ -141,6 +207,6 @@ def load_failure(exc: BaseException) -> str:
 
 def write_failure(path: str | os.PathLike, exc: BaseException) -> str:
     """One line for a checkpoint that could not be written (full disk, read-only folder)."""
-    reason = getattr(exc, 'strerror', None) or str(exc).splitlines()[0]
+    reason = write_failure_reason(exc) or str(exc).splitlines()[0]
     return (f'cannot write checkpoint {path}: {reason}; the earlier checkpoints are kept and no '
             'temporary file is left; free disk space or choose a writable --work-dir')

@@ -1,13 +1,14 @@
 # Logging, checkpoints, TensorBoard, seeds and the training hooks.
-from mmengine.hooks import DistSamplerSeedHook, IterTimerHook, LoggerHook, ParamSchedulerHook
+from mmengine.hooks import DistSamplerSeedHook, IterTimerHook, ParamSchedulerHook
 
 from xtuner_like.engine.hooks import (CurveHook, DatasetInfoHook, DivergenceHook,
                                      EvaluateChatHook, HFExportHook, ProgressHook,
-                                     RunRecordHook, SafeCheckpointHook, ThroughputHook)
+                                     RunRecordHook, SafeCheckpointHook, ThroughputHook,
+                                     TrainLoggerHook)
 from xtuner_like.engine.tracking_backends import TrackingVisualizer
 from xtuner_like.eval.eval_tasks_hook import EvalTasksHook
 
-log_interval = 10                   # iterations between log lines
+log_interval = 10                   # iterations between log lines (and always the first/last)
 save_steps = 500                    # iterations between checkpoints
 save_total_limit = 2                # checkpoints kept (-1: all)
 save_optimizer = True               # False: weights only (no --resume of AdamW); 'latest':
@@ -21,6 +22,9 @@ export_hf = True                    # write <work_dir>/hf (adapter or model + to
 disabled_fast_paths = []            # e.g. ['sdpa_packed', 'fused_lora', 'rust_tokenizer']
 max_skipped_steps = 0               # NaN/inf gradient: stop (0) or skip up to N optimizer steps
 loss_spike_factor = 5.0             # warn when a loss exceeds N x the recent median (None: off)
+loss_spike_stop_factor = 10.0       # stop when 3 losses in a row exceed N x it (None: off)
+collapse_grad_norm = 1e-4           # stop when the loss is at/above ln(vocab) (uniform guessing)
+                                    # and the gradient norm at most this (None: off)
 eval_tasks = []                     # lm-eval tasks run during training, e.g. ['arc_easy']
 eval_task_files = []                # your own rows as tasks: 'FILE[:mc|qa|chat|loss]'
 eval_interval = None                # also evaluate every N iterations (None: at the end only)
@@ -31,7 +35,7 @@ report_to = ['tensorboard']         # + 'mlflow', 'wandb' (or train --report-to 
 
 default_hooks = dict(
     timer=dict(type=IterTimerHook),
-    logger=dict(type=LoggerHook, interval='${log_interval}', log_metric_by_epoch=False),
+    logger=dict(type=TrainLoggerHook, interval='${log_interval}', log_metric_by_epoch=False),
     param_scheduler=dict(type=ParamSchedulerHook),
     checkpoint=dict(type=SafeCheckpointHook, by_epoch=False, interval='${save_steps}',
                     max_keep_ckpts='${save_total_limit}', save_last=True,
@@ -40,7 +44,8 @@ default_hooks = dict(
 
 custom_hooks = [
     dict(type=DivergenceHook, max_skipped_steps='${max_skipped_steps}',
-         spike_factor='${loss_spike_factor}'),
+         spike_factor='${loss_spike_factor}', spike_stop_factor='${loss_spike_stop_factor}',
+         collapse_grad_norm='${collapse_grad_norm}'),
     dict(type=DatasetInfoHook),
     dict(type=ThroughputHook),
     dict(type=EvaluateChatHook, evaluation_inputs='${evaluation_inputs}',

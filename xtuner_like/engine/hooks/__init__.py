@@ -10,9 +10,9 @@ from .run_record_hook import RunRecordHook
 from .precompute_reference_hook import PrecomputeReferenceHook
 from .preference_eval_hook import PreferenceEvalHook
 from .throughput_hook import ThroughputHook
+from .train_logger_hook import TrainLoggerHook
 from .val_loss_hook import ValLossHook
 
 __all__ = ['CurveHook', 'DatasetInfoHook', 'DivergenceHook', 'EvaluateChatHook', 'HFExportHook',
            'PrecomputeReferenceHook', 'PreferenceEvalHook', 'ProgressHook', 'RunRecordHook',
-           'SafeCheckpointHook',
-           'ThroughputHook', 'ValLossHook']
+           'SafeCheckpointHook', 'ThroughputHook', 'TrainLoggerHook', 'ValLossHook']

@@ -67,3 +67,29 @@ def test_bits_other_than_4_is_refused(tiny_model_dir, adapter_dir, tmp_path):
     from xtuner_like.errors import ConfigError
     with pytest.raises(ConfigError, match='only 4'):
         merge_adapter(tiny_model_dir, adapter_dir, tmp_path / 'x', bits=8)
+
+
+def _tensors(folder):
+    from safetensors.torch import load_file
+    out = {}
+    for path in sorted(folder.glob('*.safetensors')):
+        out.update(load_file(path))
+    return out
+
+
+def test_method_nf4_of_a_full_folder_or_an_adapter_equals_merge_bits_4(
+        tiny_model_dir, adapter_dir, tmp_path):
+    """``quantize --method nf4`` is ``merge --bits 4``: from the adapter (base read from its
+    adapter_config.json) and from the merged full folder, the same NF4 weights."""
+    from xtuner_like.convert.quantize import quantize
+    assert run_cli(['convert', 'merge', tiny_model_dir, adapter_dir, tmp_path / 'fp32']) == 0
+    assert run_cli(['convert', 'merge', tiny_model_dir, adapter_dir, tmp_path / 'alias',
+                    '--bits', '4']) == 0
+    from_adapter = quantize('nf4', adapter_dir, tmp_path / 'from_adapter')
+    from_full = quantize('nf4', tmp_path / 'fp32', tmp_path / 'from_full')
+    expected = _tensors(tmp_path / 'alias')
+    for folder in (from_adapter, from_full):
+        got = _tensors(folder)
+        assert sorted(got) == sorted(expected)
+        assert all(torch.equal(got[k], expected[k]) for k in expected), folder
+        assert (folder / 'tokenizer.json').is_file()

@@ -4,14 +4,18 @@ bitsandbytes quantizes while transformers loads a model, so the full-precision m
 written to a scratch folder, loaded back with a 4-bit ``BitsAndBytesConfig``, and saved:
 the folder's config.json then carries the ``quantization_config``, and a plain
 ``AutoModelForCausalLM.from_pretrained(folder)`` gives the 4-bit model again.
+
+``convert quantize --method nf4`` runs :func:`quantize_nf4` (a full model folder, or an adapter
+merged into its base first); ``convert merge --bits 4`` is the same method.
 """
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import CheckpointError, ConfigError
 
 
 def save_4bit(model: Any, tokenizer: Any, out: Path, max_shard_size: str = '2GB') -> None:
@@ -30,3 +34,42 @@ def save_4bit(model: Any, tokenizer: Any, out: Path, max_shard_size: str = '2GB'
         quantized.generation_config = model.generation_config
         quantized.save_pretrained(out, max_shard_size=max_shard_size)
     tokenizer.save_pretrained(out)
+
+
+def quantize_nf4(model_dir: str | os.PathLike, out_dir: str | os.PathLike,
+                 base: str | None = None, dtype: str | None = None,
+                 max_shard_size: str = '2GB', device: str = 'cpu') -> Path:
+    """Save a full model folder, or an adapter merged into ``base``, as NF4 in ``out_dir``.
+
+    Args:
+        model_dir: a HF model folder, or a PEFT adapter folder (merged first).
+        out_dir: the folder to create; it appears complete or not at all.
+        base: the base model of an adapter (default: its adapter_config.json's).
+        dtype: 'fp32', 'bf16' or 'fp16' for the weights that stay unquantized (norms, the
+            embeddings); default: the model's own.
+        max_shard_size: largest weight file.
+        device: where an adapter merge runs ('cpu', 'cuda', 'auto').
+    """
+    from ..utils.io import atomic_dir
+    from .merge import adapter_base, merge_adapter
+    model_dir = Path(model_dir).expanduser()
+    if (model_dir / 'adapter_config.json').is_file():
+        return merge_adapter(adapter_base(model_dir, base), model_dir, out_dir, dtype=dtype,
+                             max_shard_size=max_shard_size, device=device, bits=4)
+    if not (model_dir / 'config.json').is_file():
+        raise CheckpointError(f'{model_dir} has neither config.json (a model folder) nor '
+                              'adapter_config.json (a LoRA adapter folder)')
+    if base is not None:
+        raise ConfigError(f'--base applies to adapter folders only; {model_dir} is a full model')
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from ..model.load import quantization_spec
+    from ..utils.build import build
+    from ..utils.dtype import resolve_dtype
+    with atomic_dir(out_dir) as tmp:
+        quantized = AutoModelForCausalLM.from_pretrained(
+            model_dir, quantization_config=build(quantization_spec(4)),
+            dtype=resolve_dtype(dtype) if dtype else 'auto')
+        quantized.save_pretrained(tmp, max_shard_size=max_shard_size)
+        AutoTokenizer.from_pretrained(model_dir).save_pretrained(tmp)
+    return Path(out_dir).expanduser().resolve()

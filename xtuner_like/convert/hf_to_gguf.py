@@ -7,7 +7,6 @@ it (``convert/quantize.py``).
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -17,16 +16,13 @@ from ..model.gguf.vocab import load_tokenizer_for_export
 from ..model.gguf.write import Weights, check_type, write_gguf
 from ..utils.logging import log
 
+
 def _source(model_dir: Path, base: str | None) -> tuple[Any, Any, Weights]:
     """(config, tokenizer, weights) of a model folder, or of an adapter merged into its base."""
     from transformers import AutoConfig
     if (model_dir / 'adapter_config.json').is_file():
-        from .merge import load_merged
-        base = base or json.loads((model_dir / 'adapter_config.json').read_text(
-            encoding='utf-8')).get('base_model_name_or_path')
-        if not base:
-            raise ConfigError(f'{model_dir}/adapter_config.json names no base model; '
-                              'pass --base BASE_MODEL')
+        from .merge import adapter_base, load_merged
+        base = adapter_base(model_dir, base)
         log(f'hf_to_gguf: merging adapter {model_dir} into {base}')
         merged, tokenizer, _ = load_merged(base, model_dir)
         return merged.config, tokenizer, Weights(state_dict=merged.state_dict())

@@ -93,6 +93,17 @@ def load_merged(base: str | os.PathLike, adapter: str | os.PathLike,
     return merged, tokenizer, base_dtype
 
 
+def adapter_base(adapter_dir: Path, base: str | None) -> str:
+    """``base``, else the base model an adapter folder's adapter_config.json names."""
+    import json
+    base = base or json.loads((adapter_dir / 'adapter_config.json').read_text(
+        encoding='utf-8')).get('base_model_name_or_path')
+    if not base:
+        raise ConfigError(f'{adapter_dir}/adapter_config.json names no base model; '
+                          'pass --base BASE_MODEL')
+    return base
+
+
 def _config_dtype(config) -> torch.dtype:
     value = getattr(config, 'dtype', None) or getattr(config, 'torch_dtype', None)
     resolved = resolve_dtype(value) if isinstance(value, str) else value

@@ -49,3 +49,17 @@ def test_every_command_parses_cfg_options_the_same(monkeypatch, capsys):
     for command, options in seen.items():
         assert options['system'] == 'Be brief, please.', command
         assert options['max_length'] == 64, command
+
+
+def test_a_path_through_a_knob_reference_sets_the_knob(tmp_path):
+    """model.llm is '${llm}' in the model bases: model.llm.dtype=... sets llm.dtype."""
+    import pytest
+
+    from xtuner_like.config import load_config
+    from xtuner_like.errors import ConfigError
+    cfg = load_config('smollm2_135m_instruct_lora_identity',
+                      {'model.llm.dtype': 'fp32', 'model.lora.r': 8})
+    assert cfg.model.llm.dtype == 'fp32' and cfg.llm.dtype == 'fp32'
+    assert cfg.model.lora.r == 8
+    with pytest.raises(ConfigError, match="no key 'dtyp' at model.llm; did you mean 'dtype'"):
+        load_config('smollm2_135m_instruct_lora_identity', {'model.llm.dtyp': 'fp32'})

@@ -2,7 +2,7 @@
 # bases). loss_type: 'sigmoid' (DPO), 'robust', 'hinge', 'ipo', 'orpo', 'simpo', 'kto'.
 # With LoRA/QLoRA the reference is the same model with adapters off; a full fine-tune keeps a
 # frozen copy. ORPO and SimPO need no reference.
-from xtuner_like.model import PreferenceFinetune, load_causal_lm
+from xtuner_like.model import PreferenceFinetune
 
 loss_type = 'sigmoid'
 beta = 0.1
@@ -14,12 +14,7 @@ undesirable_weight = 1.0            # KTO
 
 model = dict(
     type=PreferenceFinetune,
-    llm=dict(type=load_causal_lm,
-             pretrained_model_name_or_path='${pretrained_model_name_or_path}',
-             dtype='${dtype}',
-             attn_implementation='${attn_implementation}',
-             quantization='${quantization}',
-             trust_remote_code='${trust_remote_code}'),
+    llm='${llm}',
     lora='${lora}',
     loss_type='${loss_type}', beta='${beta}', label_smoothing='${label_smoothing}',
     rpo_alpha='${rpo_alpha}', simpo_gamma='${simpo_gamma}',

@@ -1,6 +1,6 @@
 """Tests for xtuner_like/convert/quantize.py: the one front of the quantize methods.
 
-The methods' own outputs are tested beside their modules (test_bnb4, test_gptq,
+The methods' own outputs are tested beside their modules (test_bnb, test_gptq,
 test_hf_to_gguf, test_llama_quantize); these check the registry and the front's checks.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ def test_every_method_runs_a_function_that_takes_its_options(name):
 
 
 def test_the_issue_names_are_registered():
-    assert {'nf4', 'gptq', 'gguf:f16', 'gguf:q8_0', 'gguf:q4_0', 'gguf:q4_k_m'} <= \
+    assert {'nf4', 'int8', 'gptq', 'gguf:f16', 'gguf:q8_0', 'gguf:q4_0', 'gguf:q4_k_m'} <= \
         set(QUANTIZE_METHODS)
     table = method_table()
     assert all(name in table for name in QUANTIZE_METHODS)

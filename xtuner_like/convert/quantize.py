@@ -87,7 +87,10 @@ _GGUF_OPTIONS = ('base', 'overwrite', 'modelfile')
 
 QUANTIZE_METHODS.register('nf4', QuantizeMethod(
     'bitsandbytes 4-bit NF4 folder that from_pretrained loads as is (CPU or GPU)',
-    'bnb4:quantize_nf4', (_BNB,), _MERGE_OPTIONS))
+    'bnb:quantize_bnb', (_BNB,), _MERGE_OPTIONS, fixed={'bits': 4}))
+QUANTIZE_METHODS.register('int8', QuantizeMethod(
+    'bitsandbytes 8-bit LLM.int8 folder that from_pretrained loads as is (CPU or GPU)',
+    'bnb:quantize_bnb', (_BNB,), _MERGE_OPTIONS, fixed={'bits': 8}))
 QUANTIZE_METHODS.register('gptq', QuantizeMethod(
     'GPTQ folder for GPU serving, calibrated on the recipe\'s own rows (--config)',
     'gptq:quantize_gptq',

@@ -1,8 +1,9 @@
 """Every use of another library's private API, fenced in one place.
 
 Each function below wraps one private access (an underscore attribute or module) of mmengine,
-peft, datasets, torch, transformers, numpy or the standard library, and ``tests/test_compat.py`` has one test per function that fails
-loudly when an upgrade changes it. The versions we rely on are bounded in
+peft, datasets, torch, transformers, numpy or the standard library, and
+``tests/test_compat.py`` has one test per function that fails loudly when an upgrade changes
+it. The versions we rely on are bounded in
 ``requirements/runtime.txt``. Code elsewhere in the package calls these functions instead of
 touching the private names.
 

@@ -86,13 +86,13 @@ _MERGE_OPTIONS = ('base', 'dtype', 'max_shard_size', 'device')
 _GGUF_OPTIONS = ('base', 'overwrite', 'modelfile')
 
 QUANTIZE_METHODS.register('nf4', QuantizeMethod(
-    'bitsandbytes 4-bit NF4 folder that from_pretrained loads as is (CPU or GPU)',
+    'bitsandbytes 4-bit NF4 folder (from_pretrained loads it as is)',
     'bnb:quantize_bnb', (_BNB,), _MERGE_OPTIONS, fixed={'bits': 4}))
 QUANTIZE_METHODS.register('int8', QuantizeMethod(
-    'bitsandbytes 8-bit LLM.int8 folder that from_pretrained loads as is (CPU or GPU)',
+    'bitsandbytes 8-bit LLM.int8 folder (from_pretrained loads it as is)',
     'bnb:quantize_bnb', (_BNB,), _MERGE_OPTIONS, fixed={'bits': 8}))
 QUANTIZE_METHODS.register('gptq', QuantizeMethod(
-    'GPTQ folder for GPU serving, calibrated on the recipe\'s own rows (--config)',
+    "GPTQ folder for GPU serving, calibrated on --config's rows",
     'gptq:quantize_gptq',
     (Package('gptqmodel', 'pip install -r requirements/gptq.txt'), CudaGPU()),
     ('config', 'bits', 'group_size', 'desc_act', 'n_samples', 'batch_size', 'cfg_options'),
@@ -100,16 +100,16 @@ QUANTIZE_METHODS.register('gptq', QuantizeMethod(
 # What the gguf package writes itself (model/gguf/write.py TYPES).
 for _type, _summary in (('f32', 'float32'), ('f16', 'float16'), ('bf16', 'bfloat16'),
                         ('q8_0', '8-bit blocks'),
-                        ('q4_0', '4-bit blocks; embeddings and output head at q8_0')):
+                        ('q4_0', '4-bit blocks (embeddings, output head: q8_0)')):
     QUANTIZE_METHODS.register(f'gguf:{_type}', QuantizeMethod(
-        f'one GGUF file for llama.cpp / Ollama, {_summary}', 'hf_to_gguf:hf_to_gguf',
+        f'GGUF file for llama.cpp / Ollama, {_summary}', 'hf_to_gguf:hf_to_gguf',
         (_GGUF,), _GGUF_OPTIONS, fixed={'out_type': _type}))
 # k-quants: the gguf package cannot write them; llama.cpp's llama-quantize does.
 _LLAMA_QUANTIZE = Program('llama-quantize', 'build llama.cpp, or use gguf:q8_0 / gguf:q4_0, '
                           'which need no program')
 for _kind in ('Q4_K_M', 'Q5_K_M', 'Q6_K'):
     QUANTIZE_METHODS.register(f'gguf:{_kind.lower()}', QuantizeMethod(
-        f'one GGUF file, llama.cpp k-quant {_kind} (f16 written, then llama-quantize)',
+        f'GGUF file, llama.cpp k-quant {_kind} (f16, then llama-quantize)',
         'llama_quantize:quantize_kquant', (_GGUF, _LLAMA_QUANTIZE), _GGUF_OPTIONS,
         fixed={'kind': _kind}))
 

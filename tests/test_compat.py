@@ -1,5 +1,6 @@
 """One test per private API access in xtuner_like/compat.py: each fails loudly when an
-upgrade of mmengine, peft, datasets or numpy changes what we rely on."""
+upgrade of mmengine, peft, datasets, torch, transformers, numpy or Python changes what we
+rely on."""
 from __future__ import annotations
 
 import importlib
@@ -64,6 +65,16 @@ def test_strategy_classes_are_mmengines():
     assert hasattr(wrapper, 'step')
 
 
+def test_param_scheduler_base_is_what_mmengines_schedulers_derive_from():
+    from mmengine.optim import CosineAnnealingLR, LinearLR
+
+    from xtuner_like.engine.schedule import WarmupCosineLR
+    base = compat.param_scheduler_base()
+    assert issubclass(LinearLR, base) and issubclass(CosineAnnealingLR, base)
+    assert issubclass(WarmupCosineLR, base)
+    assert {'step', 'get_last_value', 'state_dict'} <= set(dir(base))
+
+
 def test_register_custom_lora_module_makes_peft_build_our_layer():
     import torch
     from peft import LoraConfig, get_peft_model
@@ -92,6 +103,47 @@ def test_dataset_row_mapping_maps_a_filtered_dataset_to_its_table_rows():
     kept = ds.filter(lambda x: x % 2 == 1, input_columns='x')
     rows = compat.dataset_row_mapping(kept).column(0).to_pylist()
     assert rows == [1, 3] and kept.data.table.take(rows)['x'].to_pylist() == kept['x']
+
+
+@pytest.mark.parametrize('public', [True, False], ids=['post_hook', 'private_hook'])
+def test_register_state_dict_hook_edits_the_state_dict_in_place(public, monkeypatch):
+    import torch
+    if not public:  # torch 2.4 has only the private registration
+        monkeypatch.delattr(torch.nn.Module, 'register_state_dict_post_hook')
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Linear(2, 2))
+    model[0].requires_grad_(False)
+
+    def keep_trainable(module, state_dict, prefix, local_metadata):
+        trainable = {prefix + n for n, p in module.named_parameters() if p.requires_grad}
+        for key in [k for k in state_dict if k not in trainable]:
+            del state_dict[key]
+    compat.register_state_dict_hook(model, keep_trainable)
+    assert sorted(model.state_dict()) == ['1.bias', '1.weight']
+    outer = torch.nn.Module()
+    outer.add_module('inner', model)  # as a child: the prefix is passed on
+    assert sorted(outer.state_dict()) == ['inner.1.bias', 'inner.1.weight']
+
+
+def test_config_name_or_path_is_where_a_config_came_from(tmp_path):
+    from transformers import AutoConfig, LlamaConfig
+    LlamaConfig(hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                intermediate_size=16, vocab_size=32).save_pretrained(tmp_path)
+    assert compat.config_name_or_path(AutoConfig.from_pretrained(tmp_path)) == str(tmp_path)
+    assert compat.config_name_or_path(LlamaConfig()) == ''
+    assert compat.config_name_or_path(None) == ''
+
+
+def test_run_exit_handlers_runs_what_atexit_holds_before_os_exit():
+    import subprocess
+    import sys
+    code = ('import atexit, os\n'
+            'from xtuner_like import compat\n'
+            'atexit.register(print, "handler ran", flush=True)\n'
+            'compat.run_exit_handlers()\n'
+            'os._exit(3)\n')
+    done = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 3 and done.stdout == 'handler ran\n', done.stderr
 
 
 def test_numpy_reconstruct_is_what_array_pickles_call():

@@ -45,7 +45,7 @@ def main() -> int:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from xtuner_like.convert.bnb4 import save_4bit
+    from xtuner_like.convert.bnb import save_4bit
     from xtuner_like.model.resolve import resolve_model_path
     source = Path(sys.argv[1] if len(sys.argv) > 1
                   else resolve_model_path('HuggingFaceTB/SmolLM2-135M-Instruct'))

@@ -1,8 +1,9 @@
 """Every use of another library's private API, fenced in one place.
 
 Each function below wraps one private access (an underscore attribute or module) of mmengine,
-peft, datasets or numpy, and ``tests/test_compat.py`` has one test per function that fails
-loudly when an upgrade changes it. The versions we rely on are bounded in
+peft, datasets, torch, transformers, numpy or the standard library, and
+``tests/test_compat.py`` has one test per function that fails loudly when an upgrade changes
+it. The versions we rely on are bounded in
 ``requirements/runtime.txt``. Code elsewhere in the package calls these functions instead of
 touching the private names.
 
@@ -27,6 +28,11 @@ SUBCLASS_HOOKS: tuple[tuple[str, str], ...] = (
     ('mmengine._strategy.BaseStrategy', '_set_randomness'),  # XDeepSpeedStrategy.build_model
     ('mmengine._strategy.BaseStrategy', '_randomness'),
     ('mmengine._strategy.DeepSpeedStrategy', '_inputs_to_half'),
+    # CheckpointHook: writes the new checkpoint before rotating the oldest out
+    ('mmengine.hooks.CheckpointHook', '_save_checkpoint_with_step'),
+    # WarmupCosineLR (engine/schedule.py, a subclass of param_scheduler_base())
+    ('mmengine.optim.scheduler.param_scheduler._ParamScheduler', '_get_value'),
+    ('mmengine.optim.scheduler.param_scheduler._ParamScheduler', '_last_value'),
 )
 
 
@@ -94,6 +100,13 @@ def skip_deepspeed_shm_comm() -> bool:
     return would_build
 
 
+def param_scheduler_base() -> type:
+    """mmengine's base class of parameter schedulers (``_ParamScheduler``): a scheduler the
+    Runner steps must derive from it, and mmengine exports no public name for it."""
+    from mmengine.optim.scheduler.param_scheduler import _ParamScheduler
+    return _ParamScheduler
+
+
 # ---- peft ---------------------------------------------------------------------------------
 
 def register_custom_lora_module(lora_config: Any, mapping: dict) -> None:
@@ -114,6 +127,39 @@ def dataset_row_mapping(ds: Any) -> Any:
     table, ``Dataset._indices``), or None when they are the table's rows in order: the only
     way to a filtered dataset's rows that does not copy the table."""
     return ds._indices
+
+
+# ---- torch --------------------------------------------------------------------------------
+
+def register_state_dict_hook(module: Any, hook: Any) -> Any:
+    """Call ``hook(module, state_dict, prefix, local_metadata)`` each time ``module.state_dict()``
+    has filled its entries; the hook edits them in place and returns None.
+
+    torch's public ``register_state_dict_post_hook`` (torch 2.5+) where it exists, else the
+    private ``Module._register_state_dict_hook`` that it wraps (torch 2.4).
+    """
+    public = getattr(module, 'register_state_dict_post_hook', None)
+    return public(hook) if public is not None else module._register_state_dict_hook(hook)
+
+
+# ---- transformers -------------------------------------------------------------------------
+
+def config_name_or_path(config: Any) -> str:
+    """The folder or hub id a transformers config was loaded from (``_name_or_path``, also
+    readable as ``name_or_path``); '' when it was built in memory or ``config`` is None."""
+    value = getattr(config, 'name_or_path', None)
+    if value is None:
+        value = getattr(config, '_name_or_path', '')
+    return str(value or '')
+
+
+# ---- the standard library -----------------------------------------------------------------
+
+def run_exit_handlers() -> None:
+    """Run (and clear) the functions registered with ``atexit`` (``atexit._run_exitfuncs``):
+    what a normal exit runs first, for a process that then leaves with ``os._exit``."""
+    import atexit
+    atexit._run_exitfuncs()
 
 
 # ---- numpy --------------------------------------------------------------------------------

@@ -63,3 +63,41 @@ def test_merge_with_a_missing_adapter_exits_1(tmp_path, tiny_model_dir, capsys):
 def test_gguf_to_hf_with_a_missing_file_exits_1(tmp_path, capsys):
     assert run_cli(['convert', 'gguf_to_hf', tmp_path / 'x.gguf', tmp_path / 'out']) == 1
     assert 'does not exist' in capsys.readouterr().err
+
+
+def test_quantize_help_lists_every_method(capsys):
+    from xtuner_like.convert.quantize import QUANTIZE_METHODS
+    with pytest.raises(SystemExit) as info:
+        run_cli(['convert', 'quantize', '--help'])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in QUANTIZE_METHODS)
+    assert '--method nf4' in out and '--method gguf:T' in out
+
+
+def test_quantize_without_a_method_or_with_an_unavailable_one_exits_1(tmp_path, monkeypatch,
+                                                                      capsys):
+    assert run_cli(['convert', 'quantize', tmp_path, tmp_path / 'q']) == 1
+    assert 'name a method' in capsys.readouterr().err
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    assert run_cli(['convert', 'quantize', tmp_path, tmp_path / 'q', '--method', 'gptq',
+                    '--config', RECIPE]) == 1
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and 'gptq cannot run here' in err and 'CUDA GPU' in err
+    # the form from before --method had a choice: CONFIG MODEL_DIR OUT_DIR is GPTQ
+    assert run_cli(['convert', 'quantize', RECIPE, tmp_path, tmp_path / 'q']) == 1
+    assert 'gptq cannot run here' in capsys.readouterr().err
+    assert not (tmp_path / 'q').exists()
+
+
+def test_quantize_gguf_and_its_alias_write_the_same_file(tiny_model_dir, tmp_path, capsys):
+    pytest.importorskip('gguf')
+    assert run_cli(['convert', 'quantize', tiny_model_dir, tmp_path / 'a.gguf',
+                    '--method', 'gguf:q8_0']) == 0
+    assert 'q8_0' in capsys.readouterr().out
+    assert run_cli(['convert', 'hf_to_gguf', tiny_model_dir, tmp_path / 'b.gguf',
+                    '--type', 'q8_0']) == 0
+    assert (tmp_path / 'a.gguf').read_bytes() == (tmp_path / 'b.gguf').read_bytes()
+    assert run_cli(['convert', 'quantize', tiny_model_dir, tmp_path / 'c.gguf',
+                    '--method', 'gguf:q8_0', '--bits', '4']) == 1
+    assert 'does not take --bits' in capsys.readouterr().err

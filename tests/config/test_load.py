@@ -101,9 +101,9 @@ def test_runner_keys_match_the_runner_signature():
 
 
 @pytest.mark.parametrize('extra, message', [
-    ("model['llm']['attn_implementaton'] = 'eager'\n", "did you mean 'attn_implementation'"),
-    ("model['llm']['dtyp'] = 'fp32'\n", "did you mean 'dtype'"),
-    ("model['llm']['trust_remote_cod'] = False\n", "did you mean 'trust_remote_code'"),
+    ("llm['attn_implementaton'] = 'eager'\n", "did you mean 'attn_implementation'"),
+    ("llm['dtyp'] = 'fp32'\n", "did you mean 'dtype'"),
+    ("llm['trust_remote_cod'] = False\n", "did you mean 'trust_remote_code'"),
     ("tokenizer['padding_sid'] = 'left'\n", "did you mean 'padding_side'"),
 ])
 def test_typos_inside_the_model_loading_specs(tmp_path, extra, message):
@@ -113,6 +113,6 @@ def test_typos_inside_the_model_loading_specs(tmp_path, extra, message):
 
 
 def test_loader_options_that_are_passed_on_stay_allowed(tmp_path):
-    cfg = load_config(str(user_config(tmp_path, "model['llm']['revision'] = 'main'\n"
-                                                "model['llm']['rope_theta'] = 10000.0\n")))
+    cfg = load_config(str(user_config(tmp_path, "llm['revision'] = 'main'\n"
+                                                "llm['rope_theta'] = 10000.0\n")))
     assert cfg.model.llm.revision == 'main'

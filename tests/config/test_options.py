@@ -90,3 +90,17 @@ def test_only_keys_something_reads_are_suggested(tmp_path):
         load_config(str(path), {'max_lenghth': 1, 'lora_rr': 4})
     assert "'max_lenght'" not in str(err.value)
     assert "no key 'lora_rr' at the top level; did you mean 'lora_r'?" in str(err.value)
+
+
+def test_a_path_through_a_knob_reference_sets_the_knob(tmp_path):
+    """model.llm is '${llm}' in the model bases: model.llm.dtype=... sets llm.dtype."""
+    import pytest
+
+    from xtuner_like.config import load_config
+    from xtuner_like.errors import ConfigError
+    cfg = load_config('smollm2_135m_instruct_lora_identity',
+                      {'model.llm.dtype': 'fp32', 'model.lora.r': 8})
+    assert cfg.model.llm.dtype == 'fp32' and cfg.llm.dtype == 'fp32'
+    assert cfg.model.lora.r == 8
+    with pytest.raises(ConfigError, match="no key 'dtyp' at model.llm; did you mean 'dtype'"):
+        load_config('smollm2_135m_instruct_lora_identity', {'model.llm.dtyp': 'fp32'})

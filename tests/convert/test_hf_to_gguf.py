@@ -147,7 +147,7 @@ def test_bad_type_and_existing_output(tiny_model_dir, tmp_path):
 
 
 def test_a_failed_write_leaves_nothing(tiny_model_dir, tmp_path, monkeypatch):
-    from xtuner_like.convert import hf_to_gguf as module
+    from xtuner_like.model.gguf import write as module
     calls = []
 
     def boom(tensor):

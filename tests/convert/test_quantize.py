@@ -1,110 +1,76 @@
-"""Tests for xtuner_like/convert/quantize.py: GPTQ through gptqmodel, calibrated on the recipe.
+"""Tests for xtuner_like/convert/quantize.py: the one front of the quantize methods.
 
-gptqmodel needs CUDA; on the CPU the path is run up to the library call, with a stand-in
-``gptqmodel`` module that records what it is given.
+The methods' own outputs are tested beside their modules (test_bnb, test_gptq,
+test_hf_to_gguf, test_llama_quantize); these check the registry and the front's checks.
 """
 from __future__ import annotations
 
-import importlib.util
-import sys
-import types
+import inspect
+import shutil
 
 import pytest
-import torch
 
-from xtuner_like.convert.quantize import calibration_rows, gptq_config_args, quantize
-from xtuner_like.errors import ConfigError
-
-RECIPE = 'smollm2_135m_instruct_lora_identity'
+from xtuner_like.convert.quantize import (QUANTIZE_METHODS, CudaGPU, Package, Program,
+                                          check_method, method_table, quantize)
+from xtuner_like.errors import ConfigError, UnknownNameError
 
 
-def _options(model_dir):
-    return {'pretrained_model_name_or_path': str(model_dir)}
+@pytest.mark.parametrize('name', list(QUANTIZE_METHODS))
+def test_every_method_runs_a_function_that_takes_its_options(name):
+    method = QUANTIZE_METHODS.get(name)
+    params = inspect.signature(method.function()).parameters
+    assert len([p for p in params.values() if p.default is p.empty]) <= 2 + len(method.fixed) \
+        + len(method.required), 'model_dir, out and the implied/required arguments only'
+    for option in {*method.options, *method.fixed} - {'modelfile'}:
+        assert option in params, (name, option)
+    assert set(method.required) <= set(method.options)
 
 
-def test_calibration_rows_are_the_recipes_unpacked_conversations(tiny_model_dir, xl_home):
-    from transformers import AutoTokenizer
-    rows = calibration_rows(RECIPE, tiny_model_dir, n_samples=5,
-                            cfg_options=_options(tiny_model_dir))
-    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
-    assert len(rows) == 5
-    for row in rows:
-        assert row['attention_mask'] == [1] * len(row['input_ids'])
-        text = tok.decode(row['input_ids'])
-        # one rendered ChatML conversation (not a pack of several), with the trained reply
-        assert text.count('<|im_start|>assistant') == 1 and text.endswith('<|im_end|>\n')
+def test_the_issue_names_are_registered():
+    assert {'nf4', 'int8', 'gptq', 'gguf:f16', 'gguf:q8_0', 'gguf:q4_0', 'gguf:q4_k_m'} <= \
+        set(QUANTIZE_METHODS)
+    table = method_table()
+    assert all(name in table for name in QUANTIZE_METHODS)
+    assert 'needs gptqmodel, CUDA' in table and 'needs gguf, llama-quantize' in table
 
 
-def test_config_args_are_checked_before_loading():
-    assert gptq_config_args(4, 128) == {'bits': 4, 'group_size': 128, 'desc_act': False}
-    with pytest.raises(ConfigError, match='GPTQ supports'):
-        gptq_config_args(5)
-    with pytest.raises(ConfigError, match='power of two'):
-        gptq_config_args(4, 100)
-    with pytest.raises(ConfigError, match="supported: gptq"):
-        quantize('awq')
+def test_an_unknown_method_suggests_close_names():
+    with pytest.raises(UnknownNameError, match="no quantize method 'gguf:q8'.*'gguf:q8_0'"):
+        quantize('gguf:q8', 'model', 'out')
 
 
-@pytest.fixture
-def fake_gptqmodel(monkeypatch):
-    """A stand-in gptqmodel that records the calls and saves a marker file."""
-    calls = {}
-
-    class QuantizeConfig:
-        def __init__(self, **kwargs):
-            calls['config'] = kwargs
-
-    class Model:
-        def quantize(self, rows, batch_size):
-            calls['rows'], calls['batch_size'] = rows, batch_size
-
-        def save(self, path):
-            calls['saved_to'] = path
-            (__import__('pathlib').Path(path) / 'model.safetensors').write_bytes(b'q')
-
-    class GPTQModel:
-        @staticmethod
-        def load(path, config):
-            calls['load'] = (path, config)
-            return Model()
-
-    module = types.ModuleType('gptqmodel')
-    module.GPTQModel, module.QuantizeConfig = GPTQModel, QuantizeConfig
-    module.__spec__ = importlib.machinery.ModuleSpec('gptqmodel', None)
-    monkeypatch.setitem(sys.modules, 'gptqmodel', module)
-    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
-    return calls
+def test_an_option_the_method_does_not_take_is_refused_before_loading():
+    with pytest.raises(ConfigError, match='gguf:q8_0 does not take --bits, --group-size; '
+                       'it takes --base, --overwrite, --modelfile'):
+        quantize('gguf:q8_0', 'no-such-model', 'out', bits=4, group_size=64, base=None)
 
 
-def test_quantize_calls_gptqmodel_with_recipe_rows(tiny_model_dir, xl_home, tmp_path,
-                                                   fake_gptqmodel):
-    out = quantize('gptq', model_dir=tiny_model_dir, config=RECIPE, out_dir=tmp_path / 'q',
-                   bits=8, group_size=64, n_samples=3, batch_size=2,
-                   cfg_options=_options(tiny_model_dir))
-    assert fake_gptqmodel['config'] == {'bits': 8, 'group_size': 64, 'desc_act': False}
-    assert fake_gptqmodel['load'][0] == str(tiny_model_dir)
-    assert fake_gptqmodel['rows'] == calibration_rows(RECIPE, tiny_model_dir, 3,
-                                                      _options(tiny_model_dir))
-    assert fake_gptqmodel['batch_size'] == 2
-    assert (out / 'model.safetensors').is_file() and (out / 'tokenizer.json').is_file()
+def test_a_required_option_is_named():
+    with pytest.raises(ConfigError, match='gptq needs --config'):
+        check_method('gptq', {'bits': 4})
 
 
-def test_without_cuda_or_gptqmodel_the_error_says_what_to_do(tiny_model_dir, xl_home,
-                                                             tmp_path, monkeypatch):
+def test_a_missing_need_is_said_in_one_line(monkeypatch):
+    monkeypatch.setattr(shutil, 'which', lambda name: None)
+    with pytest.raises(ConfigError) as info:
+        quantize('gguf:q4_k_m', 'no-such-model', 'out')
+    message = str(info.value)
+    assert '\n' not in message and 'gguf:q4_k_m cannot run here' in message
+    assert 'llama-quantize on PATH' in message and 'gguf:q4_0' in message
+
+
+def test_needs_say_what_is_missing(monkeypatch):
+    import torch
+    assert Package('json', 'x').missing() is None
+    assert 'no_such_pkg (pip install it)' in Package('no_such_pkg', 'pip install it').missing()
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
-    # gptqmodel missing: 'pip install -r requirements/gptq.txt'; installed: 'needs a CUDA GPU'
-    with pytest.raises(ConfigError, match='requirements/gptq.txt|CUDA GPU'):
-        quantize('gptq', model_dir=tiny_model_dir, config=RECIPE, out_dir=tmp_path / 'q',
-                 n_samples=1, cfg_options=_options(tiny_model_dir))
-    assert not (tmp_path / 'q').exists()
+    assert 'CUDA GPU' in CudaGPU().missing()
+    assert Program('sh', 'x').missing() is None
+    assert 'nope-prog on PATH (build it)' == Program('nope-prog', 'build it').missing()
 
 
-@pytest.mark.gpu
-def test_gptq_on_a_gpu(tiny_model_dir, xl_home, tmp_path):
-    if not torch.cuda.is_available() or importlib.util.find_spec('gptqmodel') is None:
-        pytest.skip('needs CUDA and gptqmodel (pip install -r requirements/gptq.txt)')
-    from transformers import AutoModelForCausalLM
-    out = quantize('gptq', model_dir=tiny_model_dir, config=RECIPE, out_dir=tmp_path / 'q',
-                   n_samples=8, group_size=64, cfg_options=_options(tiny_model_dir))
-    model = AutoModelForCausalLM.from_pretrained(out, device_map='cuda')
-    assert model.config.quantization_config.bits == 4
+def test_a_gguf_method_writes_the_file_and_a_modelfile(tiny_model_dir, tmp_path):
+    pytest.importorskip('gguf')
+    out = quantize('gguf:q8_0', tiny_model_dir, tmp_path / 'm.gguf', modelfile=True)
+    assert out == tmp_path / 'm.gguf' and out.stat().st_size > 0
+    assert (tmp_path / 'Modelfile').read_text().startswith('FROM ./m.gguf')

@@ -1,11 +1,12 @@
-"""The shipped shape table: every shipped recipe's model is in it, with its published size."""
+"""The shipped shape table: every shipped recipe's model is in it, with its published size;
+its hub ids are read from the configs (their one home)."""
 import pytest
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM
 
 from xtuner_like.config import load_config
-from xtuner_like.config.recipes import recipe_paths
-from xtuner_like.model.family_shapes import FAMILY_SHAPES
+from xtuner_like.config.recipes import configs_root, recipe_paths
+from xtuner_like.model.family_shapes import BASE_SHAPES, FAMILY_SHAPES, hub_id_bases
 
 # Parameter counts as the models' hub pages state them (billions, rounded there).
 PUBLISHED_BILLIONS = {
@@ -35,3 +36,12 @@ def test_every_shipped_recipe_model_has_a_shape():
         if isinstance(llm, dict) and isinstance(llm.get('pretrained_model_name_or_path'), str):
             names.add(llm['pretrained_model_name_or_path'])
     assert names and names <= set(FAMILY_SHAPES), names - set(FAMILY_SHAPES)
+
+
+def test_shapes_are_keyed_by_model_bases_that_name_the_hub_ids():
+    models = configs_root() / '_base_' / 'models'
+    assert all((models / f'{base}.py').is_file() for base in BASE_SHAPES)
+    bases = hub_id_bases()
+    assert set(bases.values()) == set(BASE_SHAPES)  # each base names its model once
+    assert bases['Qwen/Qwen3-8B-Base'] == 'qwen3_8b'  # a recipe's model on a family base
+    assert "'Qwen/Qwen3-8B'" in (models / 'qwen3_8b.py').read_text()

@@ -1,9 +1,12 @@
-"""`xtuner-like convert {pth_to_hf,merge,gguf_to_hf}`: take a trained model out."""
+"""`xtuner-like convert {pth_to_hf,merge,gguf_to_hf,hf_to_gguf,quantize}`: take a trained
+model out. ``quantize --method`` is the one front of the quantize methods; ``merge --bits 4``
+and ``hf_to_gguf --type`` are two of them under their older names."""
 from __future__ import annotations
 
 import argparse
 
 from ..config import add_cfg_options, parse_options
+from ..errors import ConfigError
 
 DTYPES = ('fp32', 'bf16', 'fp16')
 
@@ -37,7 +40,7 @@ def add_parser(subparsers) -> None:
                        help='where the merge runs')
     merge.add_argument('--bits', type=int, choices=(4,),
                        help='save bitsandbytes 4-bit NF4 weights (from_pretrained loads them '
-                       'without extra arguments; needs bitsandbytes)')
+                       'without extra arguments; needs bitsandbytes): `quantize --method nf4`')
     merge.set_defaults(run=run_merge)
 
     gguf = sub.add_parser('gguf_to_hf', help='a GGUF file (Llama family) -> a HF model folder')
@@ -52,7 +55,8 @@ def add_parser(subparsers) -> None:
                          '<work-dir>/hf (merged into its base first)')
     to_gguf.add_argument('out_file', help='the .gguf file to write')
     to_gguf.add_argument('--type', dest='out_type', default='f16',
-                         help='f32, f16, bf16, q8_0 or q4_0 (default f16)')
+                         help='f32, f16, bf16, q8_0, q4_0 or a k-quant such as q4_k_m (needs '
+                         "llama.cpp's llama-quantize; default f16): `quantize --method gguf:T`")
     to_gguf.add_argument('--base', help="base model of an adapter (default: its "
                          "adapter_config.json's base_model_name_or_path)")
     to_gguf.add_argument('--modelfile', action='store_true',
@@ -60,17 +64,41 @@ def add_parser(subparsers) -> None:
     to_gguf.add_argument('--overwrite', action='store_true', help='replace an existing file')
     to_gguf.set_defaults(run=run_hf_to_gguf)
 
-    quant = sub.add_parser('quantize', help='GPTQ-quantize a full model for GPU serving '
-                           '(gptqmodel, CUDA), calibrated on the recipe\'s own data')
-    quant.add_argument('config', help='the training config (recipe name or the .py of the run)')
-    quant.add_argument('model_dir', help='the full model folder (from `convert merge`)')
-    quant.add_argument('out_dir', help='folder to create')
-    quant.add_argument('--method', default='gptq', help='gptq (the only method so far)')
-    quant.add_argument('--bits', type=int, default=4, help='2, 3, 4 or 8')
-    quant.add_argument('--group-size', type=int, default=128)
-    quant.add_argument('--desc-act', action='store_true', help='activation-order GPTQ')
-    quant.add_argument('--n-samples', type=int, default=128, help='calibration rows')
-    quant.add_argument('--batch-size', type=int, default=1)
+    _add_quantize_parser(sub)
+
+
+def _add_quantize_parser(sub) -> None:
+    from ..convert.quantize import method_table
+    quant = sub.add_parser(
+        'quantize', help='quantize a trained model: --method nf4, gptq, gguf:q8_0, '
+        'gguf:q4_k_m, ...', formatter_class=argparse.RawDescriptionHelpFormatter,
+        description='Quantize MODEL_DIR (a model folder, or an adapter folder for the methods '
+        'that merge it first) into OUT (a folder, or a .gguf file for gguf:*).',
+        epilog='methods:\n' + method_table() + '\n\n`convert merge --bits 4` is --method nf4; '
+        '`convert hf_to_gguf --type T` is --method gguf:T.')
+    quant.add_argument('model_dir', help='the model folder (or adapter folder)')
+    quant.add_argument('out', help='the folder or .gguf file to write')
+    # `convert quantize CONFIG MODEL_DIR OUT_DIR` (GPTQ) from before --method had a choice
+    quant.add_argument('legacy_out', nargs='?', help=argparse.SUPPRESS)
+    quant.add_argument('--method', help='how to quantize (see the list below)')
+    quant.add_argument('--config', help='gptq: the training config whose rows calibrate '
+                       '(recipe name or the .py of the run)')
+    quant.add_argument('--base', help="nf4/gguf:*: base model of an adapter folder (default: "
+                       "its adapter_config.json's base_model_name_or_path)")
+    quant.add_argument('--dtype', choices=DTYPES, help='nf4: dtype of the unquantized weights')
+    quant.add_argument('--max-shard-size', help='nf4: largest weight file (default 2GB)')
+    quant.add_argument('--device', choices=('cpu', 'cuda', 'auto'),
+                       help='nf4: where an adapter merge runs (default cpu)')
+    quant.add_argument('--bits', type=int, help='gptq: 2, 3, 4 or 8 (default 4)')
+    quant.add_argument('--group-size', type=int, help='gptq: default 128')
+    quant.add_argument('--desc-act', action='store_const', const=True,
+                       help='gptq: activation-order GPTQ')
+    quant.add_argument('--n-samples', type=int, help='gptq: calibration rows (default 128)')
+    quant.add_argument('--batch-size', type=int, help='gptq: calibration batch size (default 1)')
+    quant.add_argument('--overwrite', action='store_const', const=True,
+                       help='gguf:*: replace an existing file')
+    quant.add_argument('--modelfile', action='store_const', const=True,
+                       help='gguf:*: also write an Ollama Modelfile (template, stop tokens)')
     add_cfg_options(quant)
     quant.set_defaults(run=run_quantize)
 
@@ -87,10 +115,14 @@ def run_pth_to_hf(args: argparse.Namespace) -> int:
 
 
 def run_merge(args: argparse.Namespace) -> int:
-    from ..convert.merge import merge_adapter
-    out = merge_adapter(args.base, args.adapter, args.out_dir, dtype=args.dtype,
-                        max_shard_size=args.max_shard_size, device=args.device,
-                        bits=args.bits)
+    if args.bits == 4:  # the nf4 quantize method, on an adapter merged into ``base``
+        from ..convert.quantize import quantize
+        out = quantize('nf4', args.adapter, args.out_dir, base=args.base, dtype=args.dtype,
+                       max_shard_size=args.max_shard_size, device=args.device)
+    else:
+        from ..convert.merge import merge_adapter
+        out = merge_adapter(args.base, args.adapter, args.out_dir, dtype=args.dtype,
+                            max_shard_size=args.max_shard_size, device=args.device)
     print(f'saved merged model{" (4-bit NF4)" if args.bits else ""} to {out}')
     return 0
 
@@ -103,27 +135,43 @@ def run_gguf_to_hf(args: argparse.Namespace) -> int:
 
 
 def run_hf_to_gguf(args: argparse.Namespace) -> int:
-    from ..convert.hf_to_gguf import hf_to_gguf
-    out = hf_to_gguf(args.model_dir, args.out_file, args.out_type, base=args.base,
-                     overwrite=args.overwrite)
-    print(f'saved {out} ({out.stat().st_size / 2**20:.1f} MiB, {args.out_type})')
-    if args.modelfile:
-        from ..convert.modelfile import write_modelfile
-        modelfile = write_modelfile(out)
-        print(f'wrote {modelfile}\nrun it:\n  llama-cli -m {out} -cnv\n'
-              f'  ollama create {out.stem.replace("_", "-").lower()} -f {modelfile} && '
-              f'ollama run {out.stem.replace("_", "-").lower()}')
+    from ..convert.quantize import quantize
+    out = quantize(f'gguf:{args.out_type}', args.model_dir, args.out_file, base=args.base,
+                   overwrite=args.overwrite or None, modelfile=args.modelfile or None)
+    _print_saved(out, args.out_type, args.modelfile)
     return 0
 
 
 def run_quantize(args: argparse.Namespace) -> int:
     from ..convert.quantize import quantize
-    out = quantize(args.method, model_dir=args.model_dir, config=args.config,
-                   out_dir=args.out_dir, bits=args.bits, group_size=args.group_size,
-                   desc_act=args.desc_act, n_samples=args.n_samples,
-                   batch_size=args.batch_size, cfg_options=parse_options(args.cfg_options))
-    print(f'saved {args.method.upper()} {args.bits}-bit model to {out}')
+    model_dir, out, config, method = args.model_dir, args.out, args.config, args.method
+    if args.legacy_out is not None:  # CONFIG MODEL_DIR OUT_DIR
+        if config is not None:
+            raise ConfigError('give the config once: `convert quantize MODEL_DIR OUT --method '
+                              'gptq --config CONFIG`')
+        config, model_dir, out, method = model_dir, out, args.legacy_out, method or 'gptq'
+    if method is None:
+        raise ConfigError('name a method: --method nf4, gptq, gguf:q8_0, ... '
+                          '(`convert quantize --help` lists them)')
+    cfg_options = parse_options(args.cfg_options) if args.cfg_options else None
+    out = quantize(method, model_dir, out, config=config, base=args.base, dtype=args.dtype,
+                   max_shard_size=args.max_shard_size, device=args.device, bits=args.bits,
+                   group_size=args.group_size, desc_act=args.desc_act,
+                   n_samples=args.n_samples, batch_size=args.batch_size,
+                   overwrite=args.overwrite, modelfile=args.modelfile, cfg_options=cfg_options)
+    if method.startswith('gguf:'):
+        _print_saved(out, method.removeprefix('gguf:'), args.modelfile)
+    else:
+        print(f'saved {out} (--method {method})')
     return 0
+
+
+def _print_saved(out, out_type: str, modelfile: bool) -> None:
+    print(f'saved {out} ({out.stat().st_size / 2**20:.1f} MiB, {out_type})')
+    if modelfile:
+        name = out.stem.replace('_', '-').lower()
+        print(f'wrote {out.parent / "Modelfile"}\nrun it:\n  llama-cli -m {out} -cnv\n'
+              f'  ollama create {name} -f {out.parent / "Modelfile"} && ollama run {name}')
 
 
 def run(args: argparse.Namespace) -> int:

@@ -87,8 +87,8 @@ def exit_process(code: int) -> None:
     exception", exit -6) now and then. Any other process exits normally."""
     if int(os.environ.get('WORLD_SIZE', '1') or 1) <= 1:
         sys.exit(code)
-    import atexit
-    atexit._run_exitfuncs()   # what normal exit runs first: logging.shutdown, writers' flush
+    from ..compat import run_exit_handlers
+    run_exit_handlers()   # what normal exit runs first: logging.shutdown, writers' flush
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING, Any, Iterable
 from ..compat import cfg_dict
 from ..errors import ConfigError
 
+# A value that is one whole knob reference, '${name}' (config/load.py resolves them).
+_KNOB_REF = re.compile(r'\$\{\s*([A-Za-z_]\w*)\s*\}')
+
 if TYPE_CHECKING:
     from mmengine.config import Config
 
@@ -94,15 +97,22 @@ def _missing_key(cfg: Config, dotted: str, parts: list[str], depth: int, keys: l
 def apply_options(cfg: Config, options: dict, known: Iterable[str] | None = None) -> None:
     """Set ``a.b.c=value`` overrides; every path must exist (close matches are suggested).
 
+    A path through a value that is a whole ``'${knob}'`` reference sets the knob:
+    ``model.llm.dtype=fp32`` sets ``llm.dtype`` where the model base has ``llm='${llm}'``.
     ``known``: the top-level keys something reads (the Runner's and every ``${knob}``); a
     top-level miss then suggests only those, never a typo in the file (which it points at).
     """
     known = set(known) if known is not None else None
-    problems = []
+    problems, targets = [], {}
     for dotted in options:
         node: Any = cfg_dict(cfg)
         parts = dotted.split('.')
+        target = list(parts)
         for depth, part in enumerate(parts):
+            knob = _KNOB_REF.fullmatch(node) if isinstance(node, str) else None
+            if knob and knob.group(1) in cfg_dict(cfg):
+                node, target = dict.__getitem__(cfg_dict(cfg), knob.group(1)), \
+                    [knob.group(1), *parts[depth:]]
             keys = [str(k) for k in node] if isinstance(node, dict) else []
             if isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
                 node = node[int(part)]
@@ -112,9 +122,10 @@ def apply_options(cfg: Config, options: dict, known: Iterable[str] | None = None
                 break
             node = dict.__getitem__(node, part) if isinstance(node, dict) else node[part]
         else:
+            targets['.'.join(target)] = options[dotted]
             if isinstance(options[dotted], dict) and not isinstance(node, dict):
                 # a dict where the base has None (quantization=...): replace, don't merge
-                options[dotted] = {**options[dotted], '_delete_': True}
+                targets['.'.join(target)] = {**options[dotted], '_delete_': True}
     if problems:
         raise ConfigError('\n'.join(problems))
-    cfg.merge_from_dict(options)
+    cfg.merge_from_dict(targets)

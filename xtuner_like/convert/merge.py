@@ -41,20 +41,21 @@ def merge_adapter(base: str | os.PathLike, adapter: str | os.PathLike,
         dtype: 'fp32', 'bf16', 'fp16', or None for the base model's own dtype.
         max_shard_size: largest weight file.
         device: where the merge runs: 'cpu', 'cuda' or 'auto' (accelerate places it).
-        bits: 4 to save bitsandbytes NF4 weights (loadable without extra arguments).
+        bits: 4 or 8 to save bitsandbytes NF4 or LLM.int8 weights (loadable without extra
+            arguments).
 
     Returns:
         ``out_dir``. Its tokenizer is the adapter folder's (it carries the training
         chat_template) when it has one, else the base model's.
     """
-    if bits not in (None, 4):
-        raise ConfigError(f'--bits {bits}: only 4 (bitsandbytes NF4) is supported')
+    if bits not in (None, 4, 8):
+        raise ConfigError(f'--bits {bits}: use 4 (bitsandbytes NF4) or 8 (LLM.int8)')
     merged, tokenizer, base_dtype = load_merged(base, adapter, device)
     merged = merged.to(resolve_dtype(dtype) if dtype else base_dtype)
     with atomic_dir(out_dir) as tmp:
-        if bits == 4:
-            from .bnb4 import save_4bit
-            save_4bit(merged, tokenizer, tmp, max_shard_size)
+        if bits:
+            from .bnb import save_quantized
+            save_quantized(merged, tokenizer, tmp, bits, max_shard_size)
         else:
             merged.save_pretrained(tmp, max_shard_size=max_shard_size)
             tokenizer.save_pretrained(tmp)
@@ -91,6 +92,17 @@ def load_merged(base: str | os.PathLike, adapter: str | os.PathLike,
     set_stop_tokens(merged.generation_config, tokenizer, keep_existing=True)
     step.close()
     return merged, tokenizer, base_dtype
+
+
+def adapter_base(adapter_dir: Path, base: str | None) -> str:
+    """``base``, else the base model an adapter folder's adapter_config.json names."""
+    import json
+    base = base or json.loads((adapter_dir / 'adapter_config.json').read_text(
+        encoding='utf-8')).get('base_model_name_or_path')
+    if not base:
+        raise ConfigError(f'{adapter_dir}/adapter_config.json names no base model; '
+                          'pass --base BASE_MODEL')
+    return base
 
 
 def _config_dtype(config) -> torch.dtype:

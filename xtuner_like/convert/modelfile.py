@@ -145,18 +145,16 @@ def _quote(text: str) -> str:
 
 def write_modelfile(gguf_file: str | os.PathLike) -> Path:
     """Write ``Modelfile`` beside ``gguf_file``: FROM, TEMPLATE and stop tokens."""
-    from gguf import GGUFReader
+    from ..model.gguf.read import gguf_fields
     path = Path(gguf_file).resolve()
-    reader = GGUFReader(path)
-    fields = reader.fields
-
-    def value(key):
-        return fields[key].contents() if key in fields else None
-    tokens = value('tokenizer.ggml.tokens') or []
-    eos_id, bos_id = value('tokenizer.ggml.eos_token_id'), value('tokenizer.ggml.bos_token_id')
+    fields = gguf_fields(path, ('tokenizer.ggml.tokens', 'tokenizer.ggml.eos_token_id',
+                                'tokenizer.ggml.bos_token_id', 'tokenizer.chat_template'))
+    tokens = fields.get('tokenizer.ggml.tokens') or []
+    eos_id = fields.get('tokenizer.ggml.eos_token_id')
+    bos_id = fields.get('tokenizer.ggml.bos_token_id')
     eos = tokens[eos_id] if eos_id is not None else ''
     bos = tokens[bos_id] if bos_id is not None else ''
-    template = value('tokenizer.chat_template')
+    template = fields.get('tokenizer.chat_template')
     pieces = chat_pieces(template, bos, eos) if template else None
     lines = [f'FROM ./{path.name}']
     if pieces is None:

@@ -5,6 +5,8 @@ import torch
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
 from mmengine.registry import OPTIMIZERS
 
+from ..model.base import unwrap_model
+
 _FUSABLE = (torch.optim.AdamW, torch.optim.Adam)
 
 
@@ -24,7 +26,7 @@ class FusedOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         if isinstance(cls, str):
             with OPTIMIZERS.switch_scope_and_registry(None) as registry:
                 cls = registry.get(cls)
-        trained = [p for p in getattr(model, 'module', model).parameters() if p.requires_grad]
+        trained = [p for p in unwrap_model(model).parameters() if p.requires_grad]
         if (cls in _FUSABLE and 'fused' not in cfg and 'foreach' not in cfg and trained
                 and all(p.is_floating_point() and p.device.type in ('cpu', 'cuda')
                         for p in trained)):

@@ -14,8 +14,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from mmengine.optim.scheduler.param_scheduler import INF, _ParamScheduler
+from mmengine.optim.scheduler.param_scheduler import INF
 
+from ..compat import param_scheduler_base
 from ..errors import ConfigError
 
 
@@ -28,7 +29,7 @@ def optimizer_steps(micro_batches: int, accumulative_counts: int,
     return -(-micro_batches // accumulative_counts)
 
 
-class WarmupCosineLR(_ParamScheduler):
+class WarmupCosineLR(param_scheduler_base()):
     """Linear warm-up to the configured lr, then cosine decay to ``eta_min``, per optimizer step.
 
     Optimizer step ``s`` (0-based) of ``S`` uses ``lr * (s + 1) / W`` during the ``W`` warm-up

@@ -1,7 +1,7 @@
 """Models: locating, preparing and building the language models that recipes name.
 
 Submodules are imported on use (``xtuner_like.model.resolve``,
-``xtuner_like.model.gguf``) so that importing this package stays cheap.
+``xtuner_like.model.gguf``, a package) so that importing this package stays cheap.
 """
 from .load import load_causal_lm, load_tokenizer
 from .preference import PreferenceFinetune

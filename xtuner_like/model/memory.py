@@ -20,6 +20,8 @@ from pathlib import Path
 
 import torch
 
+from ..compat import config_name_or_path
+
 # Values saved for backward per token and layer, in units of the hidden size h, the MLP
 # width i and the LoRA rank r (fp32 or the model's dtype):
 #   two RMSNorms (input, output): 4h; q/k/v/o outputs, rotary copies of q and k, the
@@ -80,7 +82,7 @@ def checkpoint_file_bytes(model: torch.nn.Module) -> int:
     loads in is used as it is (0 here): only a narrower load (fp32 file -> bf16, or a 4-bit
     base) holds the file and the converted weights at once.
     """
-    folder = Path(str(getattr(getattr(model, 'config', None), '_name_or_path', '') or ''))
+    folder = Path(config_name_or_path(getattr(model, 'config', None)))
     if not folder.is_dir():
         return 0
     file_bytes = sum(f.stat().st_size for f in folder.glob('*.safetensors'))

@@ -81,7 +81,8 @@ class SupervisedFinetune(TrainableModel):
                  f'{", gradient checkpointing" if self.gradient_checkpointing else ""}'
                  f'{", compiled layers" if compile else ""})')
         if self.has_adapters:
-            self._register_state_dict_hook(_keep_trainable_only)
+            from ..compat import register_state_dict_hook
+            register_state_dict_hook(self, _keep_trainable_only)
 
     def _setup_checkpointing(self, setting: bool | str, max_tokens: int | None,
                              runtime: int, loading: int = 0) -> bool:

@@ -10,19 +10,25 @@ attn_implementation = 'auto'        # flash_attention_2 when available, else sdp
 lora = None                         # full fine-tune unless an adapter base sets it
 quantization = None                 # QLoRA bases set a 4-bit BitsAndBytesConfig
 use_gradient_checkpointing = True   # 7B-class models: trade compute for memory
+llm_head = 'causal_lm'              # the reward base sets 'reward' (a scalar score head)
 
 tokenizer = dict(type=load_tokenizer,
                  pretrained_model_name_or_path='${pretrained_model_name_or_path}',
                  trust_remote_code='${trust_remote_code}')
 
+# The language model, written once: every model base (SFT here, preference, reward) takes it
+# as llm='${llm}' and changes it through the knobs above.
+llm = dict(type=load_causal_lm,
+           pretrained_model_name_or_path='${pretrained_model_name_or_path}',
+           dtype='${dtype}',
+           attn_implementation='${attn_implementation}',
+           quantization='${quantization}',
+           trust_remote_code='${trust_remote_code}',
+           head='${llm_head}')
+
 model = dict(
     type=SupervisedFinetune,
-    llm=dict(type=load_causal_lm,
-             pretrained_model_name_or_path='${pretrained_model_name_or_path}',
-             dtype='${dtype}',
-             attn_implementation='${attn_implementation}',
-             quantization='${quantization}',
-             trust_remote_code='${trust_remote_code}'),
+    llm='${llm}',
     lora='${lora}',
     use_gradient_checkpointing='${use_gradient_checkpointing}',
     # for the memory estimate logged at build (and for use_gradient_checkpointing='auto')

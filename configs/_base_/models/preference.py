@@ -6,19 +6,14 @@
 # switch within the DPO family with loss.type=IPOLoss.
 # With LoRA/QLoRA the reference is the same model with adapters off; a full fine-tune keeps a
 # frozen copy. A loss that needs no reference (SimPO, ORPO) gets none.
-from xtuner_like.model import PreferenceFinetune, load_causal_lm
+from xtuner_like.model import PreferenceFinetune
 
 # rpo_alpha: weight of an NLL term on the chosen replies (None: plain DPO)
 loss = dict(type='DPOLoss', beta=0.1, label_smoothing=0.0, rpo_alpha=None)
 
 model = dict(
     type=PreferenceFinetune,
-    llm=dict(type=load_causal_lm,
-             pretrained_model_name_or_path='${pretrained_model_name_or_path}',
-             dtype='${dtype}',
-             attn_implementation='${attn_implementation}',
-             quantization='${quantization}',
-             trust_remote_code='${trust_remote_code}'),
+    llm='${llm}',
     lora='${lora}',
     loss='${loss}',
     use_gradient_checkpointing='${use_gradient_checkpointing}',

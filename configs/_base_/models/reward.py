@@ -2,20 +2,15 @@
 # (a Hugging Face sequence classifier), trained with the Bradley-Terry loss on preference
 # pairs. Import after the model and adapter bases. The export (<work_dir>/hf) is a full model
 # that AutoModelForSequenceClassification loads.
-from xtuner_like.model import RewardModel, load_causal_lm
+from xtuner_like.model import RewardModel
 
+llm_head = 'reward'
 # center_rewards_coefficient: e.g. 0.01 keeps scores centred on 0 (None: off)
 loss = dict(type='BradleyTerryLoss', center_rewards_coefficient=None)
 
 model = dict(
     type=RewardModel,
-    llm=dict(type=load_causal_lm,
-             pretrained_model_name_or_path='${pretrained_model_name_or_path}',
-             dtype='${dtype}',
-             attn_implementation='${attn_implementation}',
-             quantization='${quantization}',
-             trust_remote_code='${trust_remote_code}',
-             head='reward'),
+    llm='${llm}',
     lora='${lora}',
     loss='${loss}',
     use_gradient_checkpointing='${use_gradient_checkpointing}',

@@ -26,7 +26,8 @@ from ...utils.io import atomic_replace
 def reference_key(model: torch.nn.Module) -> str:
     """What identifies the reference's log-probs: base model, dtype, quantization."""
     backbone = model.backbone
-    parts = [str(getattr(backbone.config, '_name_or_path', '')), str(backbone.dtype),
+    from ...compat import config_name_or_path
+    parts = [config_name_or_path(backbone.config), str(backbone.dtype),
              str(bool(getattr(backbone, 'is_loaded_in_4bit', False)))]
     return hashlib.sha256('|'.join(parts).encode()).hexdigest()[:16]
 

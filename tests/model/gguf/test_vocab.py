@@ -1,4 +1,4 @@
-"""Tests for xtuner_like/convert/gguf_vocab.py: a HF fast tokenizer -> GGUF tokenizer.* data."""
+"""Tests for xtuner_like/model/gguf/vocab.py: a HF fast tokenizer -> GGUF tokenizer.* data."""
 from __future__ import annotations
 
 import json
@@ -7,9 +7,9 @@ import pytest
 from conftest import make_tiny_tokenizer
 from gguf_helpers import make_spm_tokenizer
 
-from xtuner_like.convert.gguf_vocab import (BYTE, CONTROL, NORMAL, UNUSED, _spm_scores,
-                                            build_vocab, pre_tokenizer_name, tokenizer_kind)
 from xtuner_like.errors import ConfigError
+from xtuner_like.model.gguf.vocab import (BYTE, CONTROL, NORMAL, UNUSED, _spm_scores,
+                                          build_vocab, pre_tokenizer_name, tokenizer_kind)
 
 
 def _spec(tokenizer):

@@ -1,4 +1,4 @@
-"""Tests for xtuner_like/model/gguf.py."""
+"""Tests for xtuner_like/model/gguf/read.py: a GGUF file -> a Hugging Face folder."""
 from __future__ import annotations
 
 import importlib.util
@@ -8,6 +8,7 @@ import pytest
 
 from xtuner_like.errors import CheckpointError, XtunerLikeError
 from xtuner_like.model.gguf import gguf_to_hf
+from xtuner_like.model.gguf.read import gguf_fields
 from xtuner_like.model.resolve import EMBEDDED_MODELS, embedded_gguf_file
 
 SMOL_ID = 'HuggingFaceTB/SmolLM2-135M-Instruct'
@@ -83,3 +84,17 @@ def test_embedded_gguf_converts_to_equal_hf_model(embedded_gguf, tmp_path):
     ids = tok('The capital of France is', return_tensors='pt').input_ids
     with torch.no_grad():
         torch.testing.assert_close(saved(ids).logits, original(ids).logits, rtol=0, atol=0)
+
+
+def test_gguf_fields_reads_the_asked_keys_and_leaves_out_absent_ones(tmp_path):
+    gguf = pytest.importorskip('gguf')
+    writer = gguf.GGUFWriter(tmp_path / 'm.gguf', arch='llama')
+    writer.add_chat_template('{{ messages }}')
+    writer.add_eos_token_id(7)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.close()
+    fields = gguf_fields(tmp_path / 'm.gguf', ['tokenizer.chat_template',
+                                               'tokenizer.ggml.eos_token_id', 'absent.key'])
+    assert fields == {'tokenizer.chat_template': '{{ messages }}',
+                      'tokenizer.ggml.eos_token_id': 7}

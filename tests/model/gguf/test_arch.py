@@ -1,4 +1,4 @@
-"""Tests for xtuner_like/convert/gguf_arch.py: architectures, rotary layout, hyper-parameters."""
+"""Tests for xtuner_like/model/gguf/arch.py: architectures, rotary layout, hyper-parameters."""
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -6,9 +6,9 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from xtuner_like.convert.gguf_arch import (ARCHS, find_arch, head_dim, permute_rotary,
-                                           rope_parameters)
 from xtuner_like.errors import ConfigError
+from xtuner_like.model.gguf.arch import (ARCHS, find_arch, head_dim, permute_rotary,
+                                         rope_parameters)
 
 
 @pytest.mark.parametrize('name,gguf_name,permute', [

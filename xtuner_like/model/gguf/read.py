@@ -1,4 +1,4 @@
-"""Convert a GGUF file into a plain Hugging Face model directory.
+"""Read a GGUF file: into a plain Hugging Face model directory, or its metadata fields.
 
 transformers can read a GGUF file (``from_pretrained(dir, gguf_file=name)``) and
 dequantizes it, but a model loaded that way carries a ``quantization_config`` and
@@ -11,15 +11,12 @@ import importlib.util
 import os
 from pathlib import Path
 
-from ..errors import CheckpointError
-from ..utils.io import atomic_dir
-from .generate import set_stop_tokens
+from typing import Any, Sequence
 
-_DTYPES = {
-    'float32': 'float32', 'fp32': 'float32',
-    'float16': 'float16', 'fp16': 'float16', 'half': 'float16',
-    'bfloat16': 'bfloat16', 'bf16': 'bfloat16',
-}
+from ...errors import CheckpointError, UnknownNameError
+from ...utils.dtype import resolve_dtype
+from ...utils.io import atomic_dir
+from ..generate import set_stop_tokens
 
 
 def _check_inputs(gguf_file: Path, out_dir: Path, dtype: str) -> str:
@@ -36,10 +33,14 @@ def _check_inputs(gguf_file: Path, out_dir: Path, dtype: str) -> str:
         raise CheckpointError(
             f'{out_dir} already exists and is not an empty directory; delete it or '
             'choose another out_dir')
-    if dtype not in _DTYPES:
+    try:  # the aliases ('bf16', 'half', ...) are utils/dtype.py's; 'auto' means nothing here
+        resolved = resolve_dtype(dtype) if str(dtype).lower() != 'auto' else None
+    except UnknownNameError:
+        resolved = None
+    if resolved is None:
         raise CheckpointError(
-            f'unknown dtype {dtype!r} for {gguf_file}; use one of {sorted(_DTYPES)}')
-    return _DTYPES[dtype]
+            f"unknown dtype {dtype!r} for {gguf_file}; use 'fp32', 'bf16' or 'fp16'")
+    return str(resolved).removeprefix('torch.')
 
 
 def _load_tokenizer(gguf_file: Path, max_length: int):
@@ -118,3 +119,10 @@ def gguf_to_hf(gguf_file: str | os.PathLike, out_dir: str | os.PathLike,
             f'could not write {out_dir} from {gguf_file}: {exc}; check free disk space '
             'and permissions, and that no other process writes the same directory') from exc
     return out_dir
+
+
+def gguf_fields(gguf_file: str | os.PathLike, keys: Sequence[str]) -> dict[str, Any]:
+    """The values of the metadata ``keys`` a GGUF file holds (absent keys are left out)."""
+    from gguf import GGUFReader
+    fields = GGUFReader(Path(gguf_file)).fields
+    return {key: fields[key].contents() for key in keys if key in fields}

@@ -57,13 +57,13 @@ def test_multi_turn_prompt_keeps_earlier_replies_as_context():
 def test_kto_rows():
     assert kto_map_fn({'prompt': 'Hi', 'completion': 'Hello!', 'label': False}) == {
         'conversation': [{'input': 'Hi'}], 'completion': 'Hello!', 'label': False}
-    with pytest.raises(DatasetFormatError, match="'label' true or false"):
+    with pytest.raises(DatasetFormatError, match="'label' must be a JSON boolean"):
         kto_map_fn({'prompt': 'Hi', 'completion': 'Hello!', 'label': 'yes'})
 
 
 @pytest.mark.parametrize('fn,row,message', [
     (sharegpt_preference_map_fn, {'conversations': [{'from': 'human', 'value': 'Hi'}]},
-     r"missing \['chosen', 'rejected'\]"),
+     r"missing: \['chosen', 'rejected'\]"),
     (openai_preference_map_fn, {'prompt': 'Hi', 'chosen': 3, 'rejected': 'x'},
      "'chosen' must be a string"),
     (plain_preference_map_fn, {'prompt': 'Hi', 'chosen': ['x'], 'rejected': 'y'},

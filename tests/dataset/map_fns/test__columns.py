@@ -92,3 +92,25 @@ def test_rows_of_another_kind_are_named_as_such():
     assert "'kto'" in columns_hint(kto, 'plain_preference') and 'KTO' in columns_hint(
         kto, 'plain_preference')
     assert 'list-dataset-format' in columns_hint({'weird': 1}, 'alpaca')
+
+
+@pytest.mark.parametrize('on_bad_row', ['error', 'skip'])
+def test_a_recipe_whose_map_fn_fits_no_row_names_the_one_that_does(tiny_tokenizer, tmp_path,
+                                                                    on_bad_row):
+    """A DPO recipe given ShareGPT pairs with plain_preference, an SFT recipe given Alpaca rows
+    with sharegpt: stopped at the first row, or every row skipped, the error names the fit."""
+    import json
+
+    from xtuner_like.dataset import build_preference_dataset, build_sft_dataset
+    pairs, alpaca = tmp_path / 'pairs.json', tmp_path / 'alpaca.json'
+    pairs.write_text(json.dumps([DPO_ROW] * 3))
+    alpaca.write_text(json.dumps([{'instruction': 'Add.', 'input': '2, 3', 'output': '5'}] * 3))
+    common = dict(tokenizer=tiny_tokenizer, cache_dir=str(tmp_path / 'cache'),
+                  on_bad_row=on_bad_row, max_length=256)
+    with pytest.raises(DatasetFormatError, match=r"row 0: plain_preference row needs .*"
+                       r"fit dataset_map_fn='sharegpt_preference'"):
+        build_preference_dataset(data_files=str(pairs), dataset_map_fn='plain_preference',
+                                 **common)
+    with pytest.raises(DatasetFormatError, match=r"row 0: sharegpt row needs .*"
+                       r"fit dataset_map_fn='alpaca'"):
+        build_sft_dataset(data_files=str(alpaca), dataset_map_fn='sharegpt', **common)

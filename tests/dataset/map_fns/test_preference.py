@@ -63,7 +63,7 @@ def test_kto_rows():
 
 @pytest.mark.parametrize('fn,row,message', [
     (sharegpt_preference_map_fn, {'conversations': [{'from': 'human', 'value': 'Hi'}]},
-     r"missing: \['chosen', 'rejected'\]"),
+     r"missing \['chosen', 'rejected'\]"),
     (openai_preference_map_fn, {'prompt': 'Hi', 'chosen': 3, 'rejected': 'x'},
      "'chosen' must be a string"),
     (plain_preference_map_fn, {'prompt': 'Hi', 'chosen': ['x'], 'rejected': 'y'},

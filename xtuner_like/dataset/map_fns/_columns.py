@@ -99,7 +99,7 @@ def text_fields(row: dict, fmt: str, required: tuple[str, ...],
     """
     problems = problem_fields(row, required)
     if 'missing' in problems:
-        raise missing_columns(row, fmt, f'text fields {list(required)}; missing: '
+        raise missing_columns(row, fmt, f'text fields {list(required)}; missing '
                                         f'{problems["missing"]}')
     if problems:
         raise DatasetFormatError(f'{fmt} row: ' + '; '.join(

@@ -17,7 +17,7 @@ def alpaca_map_fn(row: dict) -> dict:
     problems = problem_fields(row, ('instruction', 'output'))
     if 'missing' in problems:
         raise missing_columns(row, 'alpaca', f"string fields 'instruction' and 'output'; "
-                                             f"missing: {problems['missing']}")
+                                             f"missing {problems['missing']}")
     if 'not text' in problems:  # an empty output is allowed (as in the Alpaca data)
         raise DatasetFormatError(
             f"alpaca row: fields {problems['not text']} must be text (found "

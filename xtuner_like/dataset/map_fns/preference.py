@@ -43,7 +43,7 @@ def _pair(to_turns: Callable[[list], dict], prompt: list, chosen: list, rejected
 def _need(row: dict, keys: tuple[str, ...], fmt: str) -> None:
     problems = problem_fields(row, keys)
     if 'missing' in problems:
-        raise missing_columns(row, fmt, f"{list(keys)}; missing: {problems['missing']}")
+        raise missing_columns(row, fmt, f"{list(keys)}; missing {problems['missing']}")
     if 'empty' in problems:
         raise DatasetFormatError(f"{fmt} row: {problems['empty']} empty (blank text or no "
                                  'messages); give each a text, or drop the row')

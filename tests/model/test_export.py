@@ -1,12 +1,20 @@
 """Tests for xtuner_like/model/export.py: the folder layout shared by pth_to_hf and the hook."""
 from __future__ import annotations
 
+import copy
+
+import pytest
 import torch
 from convert_helpers import logits
+from official_templates import OFFICIAL, SMOLLM2
 from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
+from xtuner_like.dataset.encode import encode_segments
+from xtuner_like.dataset.map_fns.openai import openai_map_fn
+from xtuner_like.dataset.template import template_map_fn
 from xtuner_like.model import SupervisedFinetune
-from xtuner_like.model.export import save_hf
+from xtuner_like.model.export import chat_tokenizer, save_hf
+from xtuner_like.templates import TEMPLATES, get_template, to_chat_template
 from xtuner_like.templates.chat_format import ChatFormat
 
 
@@ -27,17 +35,6 @@ def test_full_model_with_tied_embeddings_round_trips(tiny_tokenizer, tmp_path):
 
 
 # --- chat_tokenizer: the exported tokenizer serves the training ids, tools included ---------
-import copy  # noqa: E402
-
-import pytest  # noqa: E402
-from official_templates import OFFICIAL, SMOLLM2  # noqa: E402
-
-from xtuner_like.dataset.encode import encode_segments  # noqa: E402
-from xtuner_like.dataset.map_fns.openai import openai_map_fn  # noqa: E402
-from xtuner_like.dataset.template import template_map_fn  # noqa: E402
-from xtuner_like.model.export import chat_tokenizer  # noqa: E402
-from xtuner_like.templates import TEMPLATES, get_template, to_chat_template  # noqa: E402
-
 TOOLS = [{'type': 'function', 'function': {
     'name': 'lookup', 'description': 'Look a word up.',
     'parameters': {'type': 'object', 'properties': {'word': {'type': 'string'}}}}}]
@@ -52,7 +49,8 @@ def tool_rows(template):
     """Tool conversations the template's style can write: calls with object and string
     arguments, None and '' content, text and object results, with and without a system."""
     bare = template.tool_style != 'hermes'
-    first = {'role': 'assistant', 'content': None, 'tool_calls': [_call('abcdefgh1', {'word': 'x'})]}
+    first = {'role': 'assistant', 'content': None,
+             'tool_calls': [_call('abcdefgh1', {'word': 'x'})]}
     second = {'role': 'assistant', 'content': '' if bare else 'Looking again.',
               'tool_calls': [_call('abcdefgh2', '{"word": "y"}')]}
     messages = [{'role': 'user', 'content': 'Define x.'}, first,

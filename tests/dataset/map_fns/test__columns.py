@@ -60,7 +60,8 @@ def test_every_map_fn_declares_the_columns_its_examples_have(name):
 
 
 DPO_ROW = {'conversations': [{'from': 'human', 'value': 'Hi'}],
-           'chosen': {'from': 'gpt', 'value': 'Hello!'}, 'rejected': {'from': 'gpt', 'value': 'Go.'}}
+           'chosen': {'from': 'gpt', 'value': 'Hello!'},
+           'rejected': {'from': 'gpt', 'value': 'Go.'}}
 
 
 @pytest.mark.parametrize('fmt, row, names', [

@@ -7,7 +7,9 @@ import pytest
 from map_fn_pipeline import EOS, pipeline  # noqa: F401 (fixture)
 
 from xtuner_like.dataset.map_fns.openai import openai_map_fn
+from xtuner_like.dataset.template import template_map_fn
 from xtuner_like.errors import DatasetFormatError
+from xtuner_like.templates import TEMPLATES, get_template
 
 CALL = {'role': 'assistant', 'content': None, 'tool_calls': [
     {'id': 'c1', 'type': 'function',
@@ -134,9 +136,6 @@ def test_errors(messages, message):
 
 
 # --- the newer LLaMA-Factory shape: parts under 'value', JSON-text calls, loss_weight ---------
-from xtuner_like.dataset.template import template_map_fn  # noqa: E402
-from xtuner_like.templates import TEMPLATES, get_template  # noqa: E402
-
 V1_TOOLS = [{'type': 'function', 'function': {
     'name': 'multiply', 'description': 'Multiply two numbers',
     'parameters': {'type': 'object', 'properties': {'a': {'type': 'number'},

@@ -58,8 +58,8 @@ def columns_hint(row: dict, fmt: str) -> str:
                 'columns')
     if found:
         other = found[0][1]
-        return (f"the row's columns fit no {kind} format but {_names([n for n, k in found if k == other])}"
-                f' ({ROW_KINDS[other]})')
+        names = _names([n for n, k in found if k == other])
+        return f"the row's columns fit no {kind} format but {names} ({ROW_KINDS[other]})"
     return ('rename the columns or pick another dataset_map_fn (`xtuner-like '
             'list-dataset-format` lists them)')
 

@@ -129,3 +129,15 @@ def test_a_hub_dataset_offline_is_one_line(monkeypatch):
         load_raw_dataset(path='someone/data')
     assert str(err.value).startswith("hub dataset 'someone/data': Couldn't reach")
     assert 'data_files' in str(err.value) and '\n' not in str(err.value)
+
+
+def test_strings_in_mixed_columns_come_back_as_written(tmp_path):
+    """A KTO file whose labels mix true and "false": the string stays a string (it became
+    the boolean False) so the map_fn can refuse it; "4" and JSON text stay strings too."""
+    rows = [{'label': True, 'a': '4', 'b': [1]}, {'label': 'false', 'a': 4, 'b': '[1]'},
+            {'label': None, 'a': '{"x": 1}', 'b': None}]
+    (tmp_path / 'k.json').write_text(json.dumps(rows))
+    (tmp_path / 'k.jsonl').write_text(''.join(json.dumps(r) + '\n' for r in rows))
+    for name in ('k.json', 'k.jsonl'):
+        assert list(load_raw_dataset([str(tmp_path / name)])) == rows, name
+    assert list(json_files_to_arrow([str(tmp_path / 'k.jsonl')], tmp_path / 'k.arrow')) == rows

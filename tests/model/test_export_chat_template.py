@@ -29,10 +29,13 @@ PLAIN_ROW = {'messages': [{'role': 'user', 'content': 'Who are you?'},
                           {'role': 'assistant', 'content': 'I am Tuna.'}]}
 
 
-def test_base_chat_template_is_kept_when_equivalent(tiny_tokenizer):
+def test_base_chat_template_is_kept_only_when_it_renders_tools_alike(tiny_tokenizer):
     base = make_tiny_tokenizer()
-    base.chat_template = SMOLLM2
-    assert chat_tokenizer(base, ChatFormat.build('smollm2_chat')).chat_template == SMOLLM2
+    base.chat_template = SMOLLM2  # plain turns alike, but it ignores tools= and tool_calls
+    ours = to_chat_template(get_template('smollm2_chat'))
+    assert chat_tokenizer(base, ChatFormat.build('smollm2_chat')).chat_template == ours
+    base.chat_template = ours     # an earlier export of ours is kept
+    assert chat_tokenizer(base, ChatFormat.build('smollm2_chat')).chat_template == ours
     # plain ChatML drops SmolLM2's default system text: not equivalent, ours is written
     assert chat_tokenizer(base, ChatFormat.build('chatml')).chat_template == to_chat_template(
         get_template('chatml'))

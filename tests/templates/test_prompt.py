@@ -207,3 +207,15 @@ def test_mistral_maps_other_call_ids_to_nine_characters_and_needs_one():
     assert len(ids) == 2 and ids[0] == ids[1] and len(ids[0]) == 9 and ids[0].isalnum()
     with pytest.raises(DatasetFormatError, match='turn 0: Mistral tool calls and results need'):
         calls_and_results(None)
+
+
+def test_a_turn_marked_not_trained_is_context():
+    """``'trained': False`` (a loss_weight of 0 in the data) renders the reply untrained."""
+    conv = [{'input': 'q1', 'output': 'a1', 'trained': False}, {'input': 'q2', 'output': 'a2'}]
+    segments = render_conversation(conv, TOY, eos_token='<E>')
+    assert segments == [('<B>U(q1)a1<E>|U(q2)', False), ('a2<E>', True), ('|', False)]
+    plain = render_conversation([{'input': 'x', 'output': 'y', 'trained': False},
+                                 {'input': '', 'output': 'z'}], None, eos_token='<E>')
+    assert plain == [('xy<E>', False), ('z<E>', True)]
+    with pytest.raises(DatasetFormatError, match="'trained' must be true or false"):
+        render_conversation([{'input': 'q', 'output': 'a', 'trained': 0}], TOY)

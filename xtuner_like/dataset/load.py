@@ -133,9 +133,7 @@ def rows_to_dataset(rows: list[dict]) -> datasets.Dataset:
     features = _features(rows)
     columns = {}
     for key, feature in features.items():
-        values = [row.get(key) for row in rows]
-        if not isinstance(feature, datasets.Value):
-            values = features.encode_column(values, key)
+        values = _json_text([row.get(key) for row in rows], feature)
         # Arrow converts a plain column in C; Dataset.from_dict would encode value by value
         # in Python (0.4 s of the 0.7 s that loading 52k Alpaca rows took).
         columns[key] = pa.array(values, type=feature.pa_type)
@@ -180,7 +178,17 @@ def json_files_to_arrow(files: list[str], path: str | Path,
 
 
 def _encode(rows: list[dict], features: datasets.Features) -> dict[str, list]:
-    return features.encode_batch({key: [row.get(key) for row in rows] for key in features})
+    return {key: _json_text([row.get(key) for row in rows], feature)
+            for key, feature in features.items()}
+
+
+def _json_text(values: list, feature: Any) -> list:
+    """A plain column's values as they are; a Json column's as JSON text, strings included:
+    datasets' own Json encoder keeps a string that parses as JSON as it is, so the string
+    ``"false"`` came back as the boolean False and ``"4"`` as the number 4."""
+    if isinstance(feature, datasets.Value):
+        return values
+    return [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
 
 
 def load_raw_dataset(data_files: list[str] | None = None, path: str | None = None,

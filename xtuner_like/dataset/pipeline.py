@@ -311,7 +311,11 @@ def run_pipeline(spec: PipelineSpec, tokenizer: Any,
             f'{spec.max_length} (a reply is never cut from its end of turn); raise max_length '
             'to keep them', logging.WARNING)
     if len(encoded) == 0:
-        raise DatasetFormatError(f'{list(spec.files) or spec.path}: no usable rows')
+        # every row skipped: say why the first one was (e.g. the map_fn that fits its columns)
+        why = process_rows([(locate_row(0), raw[0])], spec, tokenizer, 'collect').bad_rows \
+            if skipped else []
+        raise DatasetFormatError(f'{list(spec.files) or spec.path}: no usable rows' + (
+            f'; every row was bad, the first: {why[0].where}: {why[0].problem}' if why else ''))
     truncated = int(counts['truncated'][kept].sum())
     stats.update(samples=len(encoded), skipped=skipped, emptied=emptied, truncated=truncated,
                  tokens=int(counts['length'][kept].sum()),

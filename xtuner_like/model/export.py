@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from ..templates.chat_format import ChatFormat
-from ..templates.equivalence import renders_alike
+from ..templates.equivalence import first_difference
 from ..utils.dtype import resolve_dtype
 from ..utils.io import atomic_dir
 from ..utils.logging import log
@@ -28,17 +28,24 @@ CONFIG_NAME = 'xtuner_config.py'
 def chat_tokenizer(tokenizer: Any, chat_format: ChatFormat) -> Any:
     """A copy of ``tokenizer`` whose chat_template renders the training text.
 
-    The base model's own chat_template is kept when it renders like the training template
-    (see ``templates/equivalence.py``; e.g. SmolLM2's); otherwise ours replaces it. Without a
+    The base model's own chat_template is kept only when it renders every feature a training
+    conversation can carry (tools, calls, results, reasoning, None content, with or without a
+    system message) exactly like the training template (``templates/equivalence.py``);
+    otherwise ours replaces it (e.g. SmolLM2's own template, which ignores tools). Without a
     prompt template (pre-training) the tokenizer keeps its own chat_template.
     """
     tokenizer = copy.deepcopy(tokenizer)
     ours = chat_format.chat_template
     if ours is not None:
-        if renders_alike(tokenizer, tokenizer.chat_template, ours):
-            log(f"export: the base model's chat_template renders like {chat_format.name!r}; "
-                'kept')
+        theirs = tokenizer.chat_template
+        difference = first_difference(tokenizer, theirs, ours)
+        if difference is None:
+            log(f"export: the base model's chat_template renders like {chat_format.name!r} "
+                '(plain turns, tools, calls, results, reasoning); kept')
         else:
+            if isinstance(theirs, str) and theirs:
+                log(f"export: the base model's chat_template {difference}; writing "
+                    f'{chat_format.name!r} as the chat_template instead')
             tokenizer.chat_template = ours
     return tokenizer
 

@@ -3,11 +3,12 @@
 A conversation is a list of turns ``{'input': str, 'output': str}``. The first turn may carry
 ``'system'`` and ``'tools'`` (a list of function schemas); any turn may carry ``'thinking'``
 (the reasoning before its reply, for thinking templates), ``'tool_calls'`` (the calls its
-reply makes after its text: ``{'name', 'arguments', 'id'}``) and ``'tool_results'`` (instead
-of a user input: ``{'content', 'call_id'[, 'name']}``); the template's tool style
-(``tools.py``) writes them. Rendering gives segments
-``(text, trained)``; the loss falls only on trained text: each reply and its end-of-turn
-suffix. Layout (``|`` marks segment borders, ``*`` trained text)::
+reply makes after its text: ``{'name', 'arguments', 'id'}``), ``'tool_results'`` (instead
+of a user input: ``{'content', 'call_id'[, 'name']}``) and ``'trained': False`` (a reply the
+data says not to train, e.g. a LLaMA-Factory ``loss_weight`` of 0); the template's tool style
+(``tools.py``) writes them. Rendering gives segments ``(text, trained)``; the loss falls only
+on trained text: each reply and its end-of-turn suffix. Layout (``|`` marks segment borders,
+``*`` trained text)::
 
     prefix + system + instruction(1) | *reply_prefix + output(1) + suffix* |
     separator + instruction(2) | *reply_prefix + output(2) + suffix* | separator
@@ -159,7 +160,8 @@ def render_conversation(conversation: Sequence[Mapping], template: PromptTemplat
     if template is None:
         segments: list[Segment] = []
         for turn in conversation:
-            _append(segments, turn.get('input', '') + turn['output'] + eos_token, True)
+            _append(segments, turn.get('input', '') + turn['output'] + eos_token,
+                    turn.get('trained', True))
         return segments
     return _render(conversation, template, system, eos_token, open_last=False)
 
@@ -239,7 +241,8 @@ def _render(turns: Sequence[Mapping], template: PromptTemplate, system: str | No
         if template.trim:
             reply = reply.strip()
         reply_prefix = '' if calls and style.bare_calls else template.reply_prefix
-        _append(segments, reply_prefix + reply + suffix, True)
+        # a reply the data marks as not trained (loss_weight 0) is context, like the prompt
+        _append(segments, reply_prefix + reply + suffix, turn.get('trained', True))
         _append(segments, separator, False)
     return segments
 
@@ -289,6 +292,9 @@ def _check_conversation(conversation: Sequence[Mapping], need_input: bool,
         if type(turn) is not dict and not isinstance(turn, Mapping):  # dict: the fast check
             raise DatasetFormatError(f'conversation turn {i} is {type(turn).__name__}, '
                                      "not a dict with 'input' and 'output'")
+        if 'trained' in turn and not isinstance(turn['trained'], bool):
+            raise DatasetFormatError(f"conversation turn {i}: 'trained' must be true or false, "
+                                     f"got {turn['trained']!r}; fix the dataset_map_fn")
         for key in keys:
             if not isinstance(turn.get(key), str):
                 found = 'missing' if key not in turn else type(turn[key]).__name__

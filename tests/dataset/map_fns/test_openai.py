@@ -7,7 +7,9 @@ import pytest
 from map_fn_pipeline import EOS, pipeline  # noqa: F401 (fixture)
 
 from xtuner_like.dataset.map_fns.openai import openai_map_fn
+from xtuner_like.dataset.template import template_map_fn
 from xtuner_like.errors import DatasetFormatError
+from xtuner_like.templates import TEMPLATES, get_template
 
 CALL = {'role': 'assistant', 'content': None, 'tool_calls': [
     {'id': 'c1', 'type': 'function',
@@ -131,3 +133,96 @@ def test_pipeline_spans(tmp_path, pipeline):
 def test_errors(messages, message):
     with pytest.raises(DatasetFormatError, match=message):
         openai_map_fn({'messages': messages})
+
+
+# --- the newer LLaMA-Factory shape: parts under 'value', JSON-text calls, loss_weight ---------
+V1_TOOLS = [{'type': 'function', 'function': {
+    'name': 'multiply', 'description': 'Multiply two numbers',
+    'parameters': {'type': 'object', 'properties': {'a': {'type': 'number'},
+                                                    'b': {'type': 'number'}}}}}]
+
+
+def v1_row(reasoning=True, call_id=None):
+    call = {'type': 'tool_call', 'value': json.dumps({'name': 'multiply',
+                                                      'arguments': {'a': 6, 'b': 8}}),
+            **({'id': call_id} if call_id else {})}
+    first = [{'type': 'reasoning', 'value': 'Multiply them.'}] if reasoning else []
+    return {'tools': V1_TOOLS, 'messages': [
+        {'role': 'system', 'content': [{'type': 'text', 'value': 'You help.'}],
+         'loss_weight': 0.0},
+        {'role': 'user', 'content': [{'type': 'text', 'value': 'What is 6*8?'}],
+         'loss_weight': 0.0},
+        {'role': 'assistant', 'content': first + [call], 'loss_weight': 0.0},
+        {'role': 'tool', 'content': [{'type': 'text', 'value': '48'}]},
+        {'role': 'assistant', 'content': [{'type': 'text', 'value': '6*8 is 48.'}],
+         'loss_weight': 1.0}]}
+
+
+def plain_equivalent(reasoning=True, call_id='abcdefgh1'):
+    """The same conversation in the OpenAI shape, every reply trained."""
+    first = {'role': 'assistant', 'content': None, 'tool_calls': [
+        {'id': call_id, 'type': 'function',
+         'function': {'name': 'multiply', 'arguments': {'a': 6, 'b': 8}}}]}
+    if reasoning:
+        first['reasoning_content'] = 'Multiply them.'
+    return {'tools': V1_TOOLS, 'messages': [
+        {'role': 'system', 'content': 'You help.'}, {'role': 'user', 'content': 'What is 6*8?'},
+        first, {'role': 'tool', 'content': '48'},
+        {'role': 'assistant', 'content': '6*8 is 48.'}]}
+
+
+def test_the_newer_llamafactory_shape_loads():
+    conv = openai_map_fn(v1_row())['conversation']
+    call_id = conv[0]['tool_calls'][0]['id']
+    assert conv == [
+        {'system': 'You help.', 'tools': V1_TOOLS, 'input': 'What is 6*8?', 'output': '',
+         'tool_calls': [{'name': 'multiply', 'arguments': {'a': 6, 'b': 8}, 'id': call_id}],
+         'thinking': 'Multiply them.', 'trained': False},
+        {'input': '', 'tool_results': [{'content': '48', 'call_id': call_id,
+                                        'name': 'multiply'}], 'output': '6*8 is 48.'}]
+
+
+@pytest.mark.parametrize('name', list(TEMPLATES))
+def test_loss_weight_zero_renders_the_reply_as_context_in_every_template(name):
+    """The same text as the OpenAI shape; only the reply with loss_weight 1 is trained."""
+    reasoning = bool(get_template(name).thinking)
+    ours = template_map_fn(openai_map_fn(v1_row(reasoning, 'abcdefgh1')), name,
+                           eos_token=EOS)['segments']
+    plain = template_map_fn(openai_map_fn(plain_equivalent(reasoning)), name,
+                            eos_token=EOS)['segments']
+    assert ''.join(s['text'] for s in ours) == ''.join(s['text'] for s in plain)
+    trained = [s['text'] for s in plain if s['trained']]
+    assert len(trained) == 2 and [s['text'] for s in ours if s['trained']] == trained[1:]
+
+
+def test_loss_weight_is_honoured_through_the_pipeline(tmp_path, pipeline):
+    data = tmp_path / 'v1.jsonl'
+    data.write_text(json.dumps(v1_row(reasoning=False)) + '\n')
+    [(text, spans)] = pipeline(data, 'openai', prompt_template='qwen2_5_chat')
+    assert '"name": "multiply"' in text and '<tool_response>\n48\n</tool_response>' in text
+    assert spans == [f'6*8 is 48.{EOS}']
+
+
+@pytest.mark.parametrize('message, match', [
+    ({'role': 'user', 'content': 'Hi', 'loss_weight': 1.0}, 'only assistant replies'),
+    ({'role': 'assistant', 'content': 'Hi', 'loss_weight': 0.5}, 'loss_weight 0.5'),
+    ({'role': 'assistant', 'content': 'Hi', 'loss_weight': '1'}, "loss_weight '1'"),
+])
+def test_unsupported_loss_weights_are_errors(message, match):
+    messages = [{'role': 'user', 'content': 'Q'}, {'role': 'assistant', 'content': 'A'},
+                message, *([{'role': 'assistant', 'content': 'B'}]
+                           if message['role'] == 'user' else [])]
+    if message['role'] == 'assistant':
+        messages = [{'role': 'user', 'content': 'Q'}, message]
+    with pytest.raises(DatasetFormatError, match=match):
+        openai_map_fn({'messages': messages})
+
+
+def test_a_tool_call_part_whose_value_is_not_a_call_is_an_error():
+    row = v1_row(reasoning=False)
+    row['messages'][2]['content'] = [{'type': 'tool_call', 'value': '[1, 2]'}]
+    with pytest.raises(DatasetFormatError, match='must be a JSON object'):
+        openai_map_fn(row)
+    row['messages'][2]['content'] = [{'type': 'tool_call', 'value': '{"name": '}]
+    with pytest.raises(DatasetFormatError, match='not valid JSON'):
+        openai_map_fn(row)

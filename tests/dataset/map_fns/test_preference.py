@@ -57,7 +57,7 @@ def test_multi_turn_prompt_keeps_earlier_replies_as_context():
 def test_kto_rows():
     assert kto_map_fn({'prompt': 'Hi', 'completion': 'Hello!', 'label': False}) == {
         'conversation': [{'input': 'Hi'}], 'completion': 'Hello!', 'label': False}
-    with pytest.raises(DatasetFormatError, match="'label' true or false"):
+    with pytest.raises(DatasetFormatError, match="'label' must be a JSON boolean"):
         kto_map_fn({'prompt': 'Hi', 'completion': 'Hello!', 'label': 'yes'})
 
 
@@ -106,3 +106,81 @@ def test_replies_that_call_tools_keep_their_calls_and_share_the_prompts_call_ids
     assert sample['chosen']['output'] == '' and [
         c['arguments'] for c in sample['chosen']['tool_calls']] == [{'city': 'Rome'}]
     assert sample['rejected']['tool_calls'][0]['arguments'] == {'city': 'Paris'}
+
+
+# --- KTO rows as one conversation + label (issue 23 item 3) -----------------------------------
+def test_kto_reads_a_whole_conversation_whose_last_reply_is_the_completion():
+    messages = [{'role': 'system', 'content': 'Be kind.'}, {'role': 'user', 'content': 'Hi'},
+                {'role': 'assistant', 'content': 'Go away.'}]
+    expected = {'conversation': [{'system': 'Be kind.', 'input': 'Hi'}],
+                'completion': 'Go away.', 'label': False}
+    assert kto_map_fn({'messages': messages, 'label': False}) == expected
+    assert kto_map_fn({'prompt': messages[:2], 'completion': 'Go away.', 'label': False}) == \
+        expected
+    sharegpt = {'conversations': [{'from': 'system', 'value': 'Be kind.'},
+                                  {'from': 'human', 'value': 'Hi'},
+                                  {'from': 'gpt', 'value': 'Go away.'}], 'kto_tag': False}
+    assert kto_map_fn(sharegpt) == expected
+
+
+def test_kto_conversation_with_earlier_turns_and_a_tool_call_completion():
+    tools = [{'type': 'function', 'function': {'name': 'add', 'parameters': {}}}]
+    row = {'tools': tools, 'label': True, 'messages': [
+        {'role': 'user', 'content': 'Hi'}, {'role': 'assistant', 'content': 'Hello!'},
+        {'role': 'user', 'content': '2+3?'},
+        {'role': 'assistant', 'content': None, 'tool_calls': [
+            {'id': 'abcdefgh1', 'function': {'name': 'add', 'arguments': {'a': 2, 'b': 3}}}]}]}
+    sample = kto_map_fn(row)
+    assert sample['conversation'] == [{'tools': tools, 'input': 'Hi', 'output': 'Hello!'},
+                                      {'input': '2+3?'}]
+    assert sample['completion'] == {'output': '', 'tool_calls': [
+        {'name': 'add', 'arguments': {'a': 2, 'b': 3}, 'id': 'abcdefgh1'}]}
+
+
+@pytest.mark.parametrize('row', [
+    {'messages': [{'role': 'user', 'content': 'Hi'}, {'role': 'assistant', 'content': 'a'},
+                  {'role': 'user', 'content': 'more?'}], 'label': True},
+    {'conversations': [{'from': 'human', 'value': 'Hi'}], 'label': True},
+])
+def test_a_kto_conversation_must_end_with_the_reply_to_score(row):
+    with pytest.raises(DatasetFormatError, match='must be the assistant reply to score'):
+        kto_map_fn(row)
+
+
+# --- bad preference rows (issue 23 item 6) ----------------------------------------------------
+GPT = {'from': 'gpt', 'value': 'b'}
+
+
+@pytest.mark.parametrize('fn, row', [
+    (plain_preference_map_fn, {'prompt': 'Hi', 'chosen': '  ', 'rejected': 'b'}),
+    (plain_preference_map_fn, {'prompt': 'Hi', 'chosen': 'a', 'rejected': '\n\t'}),
+    (plain_preference_map_fn, {'prompt': ' ', 'chosen': 'a', 'rejected': 'b'}),
+    (openai_preference_map_fn, {'prompt': 'Hi', 'chosen': ' ', 'rejected': 'b'}),
+    (openai_preference_map_fn, {'prompt': 'Hi', 'chosen': 'a',
+                                'rejected': [{'role': 'assistant', 'content': ' '}]}),
+    (sharegpt_preference_map_fn, {'conversations': [{'from': 'human', 'value': 'Hi'}],
+                                  'chosen': {'from': 'gpt', 'value': '  '}, 'rejected': GPT}),
+    (kto_map_fn, {'prompt': 'Hi', 'completion': '  ', 'label': True}),
+    (kto_map_fn, {'messages': [{'role': 'user', 'content': 'Hi'},
+                               {'role': 'assistant', 'content': ' '}], 'label': True}),
+])
+def test_blank_replies_are_refused_by_every_preference_map_fn(fn, row):
+    with pytest.raises(DatasetFormatError, match='empty'):
+        fn(row)
+
+
+def test_an_empty_chosen_is_reported_as_empty_not_missing():
+    with pytest.raises(DatasetFormatError) as info:
+        plain_preference_map_fn({'prompt': 'Hi', 'chosen': '', 'rejected': 'b'})
+    assert "['chosen'] empty (blank text" in str(info.value)
+    assert 'missing' not in str(info.value)
+
+
+@pytest.mark.parametrize('label', ['false', 'true', 'False', 0, 1, 0.0, [True], {'v': True}])
+@pytest.mark.parametrize('shape', [
+    {'prompt': 'Hi', 'completion': 'a'},
+    {'messages': [{'role': 'user', 'content': 'Hi'}, {'role': 'assistant', 'content': 'a'}]}])
+def test_a_kto_label_must_be_a_json_boolean(label, shape):
+    with pytest.raises(DatasetFormatError, match="'label' must be a JSON boolean") as info:
+        kto_map_fn({**shape, 'label': label})
+    assert ('without quotes' in str(info.value)) == isinstance(label, str)

@@ -86,3 +86,22 @@ def test_errors_name_the_message():
                                            {'from': 'function_call', 'value': '{oops'}]})
     with pytest.raises(DatasetFormatError, match='no gpt reply'):
         sharegpt_map_fn({'conversations': [{'from': 'human', 'value': 'a'}]})
+
+
+def test_loss_weight_and_text_parts_under_value():
+    """ShareGPT messages honour loss_weight as OpenAI messages do; an observation given as
+    text parts is its text."""
+    row = {'conversations': [
+        {'from': 'human', 'value': [{'type': 'text', 'value': 'Add 2 and 3'}]},
+        {'from': 'function_call', 'value': '{"name": "add", "arguments": {"a": 2}}',
+         'loss_weight': 0.0},
+        {'from': 'observation', 'value': [{'type': 'text', 'value': '5'}]},
+        {'from': 'gpt', 'value': 'It is 5.', 'loss_weight': 1.0},
+        {'from': 'human', 'value': 'Thanks'},
+        {'from': 'gpt', 'value': 'Welcome.', 'loss_weight': 0}]}
+    conv = sharegpt_map_fn(row)['conversation']
+    assert [t.get('trained', True) for t in conv] == [False, True, False]
+    assert conv[0]['input'] == 'Add 2 and 3' and conv[1]['tool_results'][0]['content'] == '5'
+    row['conversations'][0]['loss_weight'] = 1.0
+    with pytest.raises(DatasetFormatError, match='only assistant replies are trained'):
+        sharegpt_map_fn(row)

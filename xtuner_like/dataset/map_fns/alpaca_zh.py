@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from ...registry import MAP_FNS
-from ._columns import join, text_fields
+from ._columns import join, requires, text_fields
 
 
 @MAP_FNS.register('alpaca_zh')
+@requires('sft', ('instruction_zh', 'output_zh'), ('instruction', 'output'))
 def alpaca_zh_map_fn(row: dict) -> dict:
     """{'instruction_zh', 'input_zh', 'output_zh'} (or unsuffixed) -> conversation
 

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from ...registry import MAP_FNS
-from ._columns import text_fields
+from ._columns import requires, text_fields
 
 
 @MAP_FNS.register('arxiv')
+@requires('sft', ('abstract', 'title'))
 def arxiv_map_fn(row: dict) -> dict:
     """{'abstract', 'title'} -> conversation: abstract in, title out (system='arxiv_gentile')
 

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from ...registry import MAP_FNS
-from ._columns import join, text_fields
+from ._columns import join, requires, text_fields
 
 
 @MAP_FNS.register('code_alpaca')
+@requires('sft', ('prompt', 'completion'), ('instruction', 'output'))
 def code_alpaca_map_fn(row: dict) -> dict:
     """{'prompt', 'completion'} or Alpaca columns -> conversation (use system='coder')
 

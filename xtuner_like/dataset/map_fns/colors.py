@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from ...registry import MAP_FNS
-from ._columns import text_fields
+from ._columns import requires, text_fields
 
 
 @MAP_FNS.register('colors')
+@requires('sft', ('description', 'color'))
 def colors_map_fn(row: dict) -> dict:
     """{'description', 'color'} -> conversation: description in, hex colour out (system='colorist')
 

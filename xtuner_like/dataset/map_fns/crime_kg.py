@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from ...registry import MAP_FNS
-from ._columns import text_fields
+from ._columns import requires, text_fields
 
 
 @MAP_FNS.register('crime_kg')
+@requires('sft', ('question', 'answer'))
 def crime_kg_map_fn(row: dict) -> dict:
     """{'question', 'answer'} -> conversation (use system='lawyer')
 

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from ...registry import MAP_FNS
-from ._columns import text_fields
+from ._columns import requires, text_fields
 
 
 @MAP_FNS.register('law')
+@requires('sft', ('input', 'output'))
 def law_map_fn(row: dict) -> dict:
     """{'input', 'output', 'reference'?} -> conversation (use system='lawyer')
 

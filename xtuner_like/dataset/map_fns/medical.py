@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from ...registry import MAP_FNS
-from ._columns import join, text_fields
+from ._columns import join, requires, text_fields
 
 
 @MAP_FNS.register('medical')
+@requires('sft', ('instruction', 'output'))
 def medical_map_fn(row: dict) -> dict:
     """{'instruction', 'input', 'output'} -> conversation (use system='medical')
 

@@ -5,7 +5,7 @@ import re
 
 from ...errors import DatasetFormatError
 from ...registry import MAP_FNS
-from ._columns import present
+from ._columns import missing_columns, present, requires
 
 TURN_KEY = re.compile(r'turn_(\d+)$')
 # The model writes these (trained); the user and the tools write the others.
@@ -13,6 +13,7 @@ MODEL_FIELDS = ('Inner Thoughts', 'Commands')
 
 
 @MAP_FNS.register('moss_sft')
+@requires('sft', ('chat',))
 def moss_sft_map_fn(row: dict) -> dict:
     """{'meta_instruction', 'chat': {'turn_N': {Human, ..., MOSS}}} -> conversation (MOSS-003)
 
@@ -40,6 +41,8 @@ def moss_sft_map_fn(row: dict) -> dict:
     [{'system': 'You are MOSS.\\n', 'input': '<|Human|>: 2+2?<eoh>\\n', 'output': '<|Inner Thoughts|>: Use the calculator<eot>\\n<|Commands|>: Calculate("2+2")<eoc>\\n'}, {'input': '<|Results|>:\\nCalculate("2+2") => 4\\n<eor>\\n', 'output': '<|MOSS|>: 4<eom>\\n'}]
     """
     chat = row.get('chat')
+    if chat is None:
+        raise missing_columns(row, 'moss_sft', "a 'chat' dict of 'turn_N' entries")
     if not isinstance(chat, dict) or not chat:
         raise DatasetFormatError(f"moss_sft row needs a 'chat' dict of 'turn_N' entries (found "
                                  f'{present(row)}); or pick another dataset_map_fn')

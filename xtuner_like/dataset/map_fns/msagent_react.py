@@ -6,7 +6,7 @@ import re
 
 from ...errors import DatasetFormatError
 from ...registry import MAP_FNS
-from ._columns import present
+from ._columns import missing_columns, present, requires
 
 THINK = re.compile(r'<\|startofthink\|>(.*?)<\|endofthink\|>', re.S)
 EXEC = re.compile(r'<\|startofexec\|>(.*?)<\|endofexec\|>', re.S)
@@ -14,6 +14,7 @@ FENCE = re.compile(r'^\s*```(?:JSON|json)?\s*(.*?)\s*```\s*$', re.S)
 
 
 @MAP_FNS.register('msagent_react')
+@requires('sft', ('conversations',))
 def msagent_react_map_fn(row: dict) -> dict:
     """{'conversations': [{'from', 'value'}] (or its JSON)} -> ReAct conversation (MS-Agent)
 
@@ -32,6 +33,8 @@ def msagent_react_map_fn(row: dict) -> dict:
     {'conversation': [{'system': 'You can call tools.', 'input': 'Weather in Paris?', 'output': 'Thought: Let me check.\\nAction: weather\\nAction Input: {"city": "Paris"}'}, {'input': 'Observation: {"temp": 21}', 'output': 'Final Answer: It is 21 C.'}]}
     """
     messages = row.get('conversations')
+    if messages is None:
+        raise missing_columns(row, 'msagent_react', "a 'conversations' list")
     if isinstance(messages, str):
         try:
             messages = json.loads(messages)

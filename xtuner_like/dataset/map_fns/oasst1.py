@@ -5,12 +5,13 @@ import re
 
 from ...errors import DatasetFormatError
 from ...registry import MAP_FNS
-from ._columns import present
+from ._columns import missing_columns, present, requires
 
 SPEAKER = re.compile(r'### (Human|Assistant):')
 
 
 @MAP_FNS.register('oasst1')
+@requires('sft', ('text',))
 def oasst1_map_fn(row: dict) -> dict:
     """{'text': '### Human: q### Assistant: a ...'} -> conversation (openassistant-guanaco)
 
@@ -21,6 +22,8 @@ def oasst1_map_fn(row: dict) -> dict:
     {'conversation': [{'input': 'Hi there', 'output': 'Hello!'}, {'input': '2+2?', 'output': '4'}]}
     """
     text = row.get('text')
+    if text is None:
+        raise missing_columns(row, 'oasst1', "a 'text' field")
     if not isinstance(text, str):
         raise DatasetFormatError(f"oasst1 row needs a 'text' field (found {present(row)}); "
                                  'or pick another dataset_map_fn')

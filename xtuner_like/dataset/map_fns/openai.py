@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from ...errors import DatasetFormatError
 from ...registry import MAP_FNS
-from ._columns import present
-from ._parts import message_reasoning, read_content
+from ._columns import missing_columns, present, requires
+from ._parts import is_text_parts, message_reasoning, message_trained, read_content
 from ._tools import CallLinks, input_of, normalize_tools, read_call
 
 HOW = ('messages must be [system], then user (or tool results) and assistant in turn; '
@@ -12,6 +12,7 @@ HOW = ('messages must be [system], then user (or tool results) and assistant in 
 
 
 @MAP_FNS.register('openai')
+@requires('sft', ('messages',))
 def openai_map_fn(row: dict) -> dict:
     """{'messages': [system?, user, assistant, ...], 'tools'?} -> conversation (tool calls too).
 
@@ -23,7 +24,9 @@ def openai_map_fn(row: dict) -> dict:
     (``{'content', 'call_id', 'name'}``; ``'input'`` is empty), each linked to its call by
     ``tool_call_id``, else by order; a result that answers no call is an error. ``content``
     may be a list of typed parts (see ``_parts.py``). The row's ``tools`` go to the first turn
-    (the template's tool style places them). A trailing user message with no reply is
+    (the template's tool style places them), with those of any ``tools`` content part. A
+    message's ``loss_weight`` (LLaMA-Factory) is honoured: a reply with 0.0 is context, not
+    trained (the turn's ``'trained': False``). A trailing user message with no reply is
     dropped; an empty reply is an error.
 
     >>> openai_map_fn({'messages': [{'role': 'system', 'content': 'Be brief.'},
@@ -37,20 +40,29 @@ def openai_map_fn(row: dict) -> dict:
     [{'input': 'Weather in Paris?', 'output': '', 'tool_calls': [{'name': 'weather', 'arguments': {'city': 'Paris'}, 'id': '96d7ef59e'}]}, {'input': '', 'tool_results': [{'content': '21 C', 'call_id': '96d7ef59e', 'name': 'weather'}], 'output': 'It is 21 C.'}]
     """
     messages = row.get('messages')
+    if messages is None:
+        raise missing_columns(row, 'openai', "a non-empty 'messages' list")
     if not isinstance(messages, list) or not messages:
         raise DatasetFormatError(f"openai row needs a non-empty 'messages' list (found "
                                  f"{present(row)}); or pick another dataset_map_fn")
-    system, start = None, 0
+    system, start, part_tools = None, 0, []
     if isinstance(messages[0], dict) and messages[0].get('role') == 'system':
-        system, start = read_content(messages[0].get('content'), "message 0 ('system')").text, 1
+        where = "message 0 ('system')"
+        parsed = read_content(messages[0].get('content'), where)
+        system, start, part_tools = parsed.text, 1, parsed.tools
+        message_trained(messages[0], where, reply=False)
     turns: list[dict] = []
     pending: list = []                # a user text or tool results waiting for the reply
     pending_role, called, links = None, False, CallLinks()
     for i, msg in enumerate(messages[start:], start=start):
         role = msg.get('role') if isinstance(msg, dict) else None
         where = f'message {i} ({role!r})'
+        if role in ('user', 'tool'):
+            message_trained(msg, where, reply=False)
         if role == 'user' and not pending and not called:
-            pending, pending_role = [read_content(msg.get('content'), where).text], 'user'
+            parsed = read_content(msg.get('content'), where)
+            pending, pending_role = [parsed.text], 'user'
+            part_tools += parsed.tools
         elif role == 'tool' and (pending_role == 'tool' or (not pending and called)):
             pending.append(links.result(_tool_result(msg, where), where,
                                         msg.get('tool_call_id'), msg.get('name')))
@@ -66,7 +78,7 @@ def openai_map_fn(row: dict) -> dict:
     if not turns:
         raise DatasetFormatError('openai row has no assistant reply to train on; add one')
     first = {'system': system} if system is not None else {}
-    tools = normalize_tools(row.get('tools'))
+    tools = (normalize_tools(row.get('tools')) or []) + part_tools
     if tools:
         first['tools'] = tools
     turns[0] = {**first, **turns[0]}
@@ -89,6 +101,8 @@ def assistant_turn(msg: dict, where: str, links: CallLinks) -> dict:
     thinking = message_reasoning(msg, parsed.reasoning, where)
     if thinking is not None:
         turn['thinking'] = thinking
+    if not message_trained(msg, where, reply=True):
+        turn['trained'] = False
     return turn
 
 
@@ -97,4 +111,6 @@ def _tool_result(msg: dict, where: str):
     # chat_template's tojson does), so no structure is flattened silently.
     if msg.get('content') is None:
         raise DatasetFormatError(f'{where}: tool message has no content; give the result')
+    if is_text_parts(msg['content']):  # the result as text parts: their text
+        return read_content(msg['content'], where).text
     return msg['content']

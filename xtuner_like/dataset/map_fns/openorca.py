@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from ...registry import MAP_FNS
-from ._columns import text_fields
+from ._columns import requires, text_fields
 
 
 @MAP_FNS.register('openorca')
+@requires('sft', ('question', 'response'))
 def openorca_map_fn(row: dict) -> dict:
     """{'system_prompt', 'question', 'response'} -> conversation with the row's system text
 

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from ...errors import DatasetFormatError
 from ...registry import MAP_FNS
-from ._columns import present
+from ._columns import missing_columns, problem_fields, requires
 from .openai import openai_map_fn
 from .sharegpt import sharegpt_map_fn
 
@@ -22,8 +22,11 @@ def _split_last(conversation: list[dict]) -> tuple[list[dict], str | dict]:
     """Turns -> (turns whose last one lost its reply, that reply: its output, or
     ``{'output', 'tool_calls'}`` when it makes calls, which the template writes)."""
     *context, last = conversation
+    if last.get('trained') is False:
+        raise DatasetFormatError('the reply to score has loss_weight 0 (not trained); a '
+                                 'preference or KTO reply is always trained: drop the weight')
     reply = {k: last[k] for k in ('output', 'tool_calls') if k in last}
-    prompt = {k: v for k, v in last.items() if k not in reply}
+    prompt = {k: v for k, v in last.items() if k not in reply and k != 'trained'}
     return [*context, prompt], reply if 'tool_calls' in reply else reply['output']
 
 
@@ -38,10 +41,12 @@ def _pair(to_turns: Callable[[list], dict], prompt: list, chosen: list, rejected
 
 
 def _need(row: dict, keys: tuple[str, ...], fmt: str) -> None:
-    missing = [k for k in keys if row.get(k) in (None, '', [])]
-    if missing:
-        raise DatasetFormatError(f'{fmt} row needs {list(keys)}; missing {missing} (found '
-                                 f'{present(row)}); or pick another dataset_map_fn')
+    problems = problem_fields(row, keys)
+    if 'missing' in problems:
+        raise missing_columns(row, fmt, f"{list(keys)}; missing {problems['missing']}")
+    if 'empty' in problems:
+        raise DatasetFormatError(f"{fmt} row: {problems['empty']} empty (blank text or no "
+                                 'messages); give each a text, or drop the row')
 
 
 def _as_messages(value: Any, role: str, key: str) -> list:
@@ -57,6 +62,7 @@ def _as_messages(value: Any, role: str, key: str) -> list:
 
 
 @MAP_FNS.register('sharegpt_preference')
+@requires('preference', ('conversations', 'chosen', 'rejected'))
 def sharegpt_preference_map_fn(row: dict) -> dict:
     """{'conversations', 'chosen', 'rejected'} (ShareGPT messages) -> preference sample.
 
@@ -79,6 +85,7 @@ def sharegpt_preference_map_fn(row: dict) -> dict:
 
 
 @MAP_FNS.register('openai_preference')
+@requires('preference', ('prompt', 'chosen', 'rejected'), ('chosen', 'rejected'))
 def openai_preference_map_fn(row: dict) -> dict:
     """{'prompt', 'chosen', 'rejected'} (OpenAI messages or strings) -> preference sample.
 
@@ -108,6 +115,7 @@ def openai_preference_map_fn(row: dict) -> dict:
 
 
 @MAP_FNS.register('plain_preference')
+@requires('preference', ('prompt', 'chosen', 'rejected'))
 def plain_preference_map_fn(row: dict) -> dict:
     """{'prompt': str, 'chosen': str, 'rejected': str[, 'system']} -> preference sample.
 
@@ -125,21 +133,68 @@ def plain_preference_map_fn(row: dict) -> dict:
     return {'conversation': [turn], 'chosen': row['chosen'], 'rejected': row['rejected']}
 
 
-@MAP_FNS.register('kto')
-def kto_map_fn(row: dict) -> dict:
-    """{'prompt', 'completion', 'label'} -> KTO sample {'conversation', 'completion', 'label'}.
+# The row shapes KTO reads: a prompt and a completion, or a whole conversation whose last
+# assistant message is the completion (OpenAI messages, ShareGPT conversations); the label as
+# 'label' (trl) or 'kto_tag' (LLaMA-Factory).
+KTO_SHAPES = tuple((*columns, label) for label in ('label', 'kto_tag')
+                   for columns in (('prompt', 'completion'), ('messages',), ('conversations',)))
 
-    ``prompt`` and ``completion`` are strings or OpenAI messages; ``label`` True marks a
-    desirable reply.
+
+@MAP_FNS.register('kto')
+@requires('kto', *KTO_SHAPES)
+def kto_map_fn(row: dict) -> dict:
+    """{'prompt', 'completion', 'label'} or {'messages' | 'conversations', 'label'} -> KTO sample.
+
+    ``prompt`` and ``completion`` are strings or OpenAI messages; or the row is one
+    conversation (OpenAI ``messages`` or ShareGPT ``conversations``, tools and system
+    included) whose last message, an assistant reply, is the completion. ``label`` (or
+    LLaMA-Factory's ``kto_tag``) is a JSON boolean: true marks a desirable reply.
 
     >>> kto_map_fn({'prompt': 'Hi', 'completion': 'Hello!', 'label': True})
     {'conversation': [{'input': 'Hi'}], 'completion': 'Hello!', 'label': True}
+    >>> kto_map_fn({'messages': [{'role': 'user', 'content': 'Hi'},
+    ...     {'role': 'assistant', 'content': 'Go away.'}], 'label': False})
+    {'conversation': [{'input': 'Hi'}], 'completion': 'Go away.', 'label': False}
     """
-    _need(row, ('prompt', 'completion'), 'kto')
-    if not isinstance(row.get('label'), bool):
-        raise DatasetFormatError(f"kto row needs 'label' true or false, got {row.get('label')!r}")
-    prompt = _as_messages(row['prompt'], 'user', 'prompt')
-    completion = _as_messages(row['completion'], 'assistant', 'completion')
-    conversation, reply = _split_last(openai_map_fn({'messages': prompt + completion})[
-        'conversation'])
-    return {'conversation': conversation, 'completion': reply, 'label': row['label']}
+    label_key = 'label' if row.get('label') is not None else 'kto_tag'
+    shape = next((s for s in KTO_SHAPES if s[-1] == label_key
+                  and all(row.get(c) is not None for c in s[:-1])), None)
+    if shape is None:
+        raise missing_columns(row, 'kto', "['prompt', 'completion', 'label'] or ['messages', "
+                                          "'label'] (or 'conversations'; 'kto_tag' for 'label')")
+    label = row.get(label_key)
+    if not isinstance(label, bool):
+        quoted = ' (a string: write true or false without quotes)' if isinstance(label, str) \
+            else ''
+        raise DatasetFormatError(f"kto row: {label_key!r} must be a JSON boolean, true or false; "
+                                 f'got {label!r}{quoted}')
+    if shape[0] == 'prompt':
+        _need(row, ('prompt', 'completion'), 'kto')
+        prompt = _as_messages(row['prompt'], 'user', 'prompt')
+        completion = _as_messages(row['completion'], 'assistant', 'completion')
+        converted = openai_map_fn({**_tools(row), 'messages': prompt + completion})
+    else:
+        converted = _conversation_map_fn(row, shape[0])
+    conversation, reply = _split_last(converted['conversation'])
+    return {'conversation': conversation, 'completion': reply, 'label': label}
+
+
+def _tools(row: dict) -> dict:
+    return {'tools': row['tools']} if row.get('tools') else {}
+
+
+def _conversation_map_fn(row: dict, column: str) -> dict:
+    """A whole KTO conversation as turns; its last message must be the reply to score (a
+    trailing user message would leave an earlier reply to be scored against a later prompt)."""
+    messages = row[column]
+    role_key, replies = ('role', ('assistant',)) if column == 'messages' else (
+        'from', ('gpt', 'assistant', 'function_call'))
+    last = messages[-1] if isinstance(messages, list) and messages else None
+    if not isinstance(last, dict) or last.get(role_key) not in replies:
+        raise DatasetFormatError(f"kto row: the last of its {column!r} must be the assistant "
+                                 f'reply to score (the completion), got '
+                                 f'{last.get(role_key) if isinstance(last, dict) else last!r}')
+    if column == 'messages':
+        return openai_map_fn({**_tools(row), 'messages': messages})
+    extra = {k: v for k, v in row.items() if k not in ('label', 'kto_tag')}
+    return sharegpt_map_fn(extra)

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from ...errors import DatasetFormatError
 from ...registry import MAP_FNS
-from ._columns import present
+from ._columns import missing_columns, present, requires
 
 
 @MAP_FNS.register('pretrain')
+@requires('sft', ('text',))
 def pretrain_map_fn(row: dict) -> dict:
     """{'text'} -> {'conversation': [{'input': '', 'output': text}]} (use prompt_template=None).
 
@@ -14,6 +15,8 @@ def pretrain_map_fn(row: dict) -> dict:
     {'conversation': [{'input': '', 'output': 'The sky is blue.'}]}
     """
     text = row.get('text')
+    if text is None:
+        raise missing_columns(row, 'pretrain', "a non-empty 'text' field")
     if not isinstance(text, str) or not text.strip():
         raise DatasetFormatError(f"pretrain row needs a non-empty 'text' field (found "
                                  f"{present(row)})")

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from ...errors import DatasetFormatError
 from ...registry import MAP_FNS
-from ._columns import present
-from ._parts import message_reasoning, read_content
+from ._columns import missing_columns, present, requires
+from ._parts import is_text_parts, message_reasoning, message_trained, read_content
 from ._tools import CallLinks, input_of, normalize_tools, raw_calls
 
 INPUT_ROLES = {'human': 'human', 'user': 'human', 'observation': 'observation',
@@ -13,6 +13,7 @@ OUTPUT_ROLES = {'gpt': 'gpt', 'assistant': 'gpt', 'function_call': 'function_cal
 
 
 @MAP_FNS.register('sharegpt')
+@requires('sft', ('conversations',))
 def sharegpt_map_fn(row: dict) -> dict:
     """{'conversations': [{'from', 'value'}], 'tools'?, 'system'?} -> conversation (tools too).
 
@@ -23,7 +24,8 @@ def sharegpt_map_fn(row: dict) -> dict:
     error). ``value`` may be a list of typed parts (see ``_parts.py``); a gpt
     message's reasoning parts (or its ``reasoning_content``) become the turn's thinking.
     ``tools`` (a JSON string or list) go to the first turn. A trailing human message with no
-    reply is dropped; an empty reply is an error.
+    reply is dropped; an empty reply is an error. A message's ``loss_weight`` (0.0 or 1.0) is
+    honoured as in the openai map_fn: a reply with 0.0 is not trained.
 
     >>> sharegpt_map_fn({'conversations': [{'from': 'human', 'value': 'Hi'},
     ...                                    {'from': 'gpt', 'value': 'Hello!'}]})
@@ -35,6 +37,8 @@ def sharegpt_map_fn(row: dict) -> dict:
     [{'input': 'Add 2 and 3', 'output': '', 'tool_calls': [{'name': 'add', 'arguments': {'a': 2, 'b': 3}, 'id': '6e36420af'}]}, {'input': '', 'tool_results': [{'content': '5', 'call_id': '6e36420af', 'name': 'add'}], 'output': 'It is 5.'}]
     """
     messages = row.get('conversations')
+    if messages is None:
+        raise missing_columns(row, 'sharegpt', "a non-empty 'conversations' list")
     if not isinstance(messages, list) or not messages:
         raise DatasetFormatError(f"sharegpt row needs a non-empty 'conversations' list (found "
                                  f"{present(row)}); or pick another dataset_map_fn")
@@ -47,11 +51,14 @@ def sharegpt_map_fn(row: dict) -> dict:
     for i, msg in enumerate(messages[start:], start=start):
         role = msg.get('from') if isinstance(msg, dict) else None
         kind = INPUT_ROLES.get(role) or OUTPUT_ROLES.get(role)
+        if kind in ('human', 'observation'):
+            message_trained(msg, f'message {i} ({role!r})', reply=False)
         if kind == 'human' and not pending and not called:
             pending, pending_role = [_value(msg, i).text], kind
         elif kind == 'observation' and (pending_role == kind or (not pending and called)):
             value = msg.get('value')
-            value = value if value is not None else _value(msg, i).text
+            value = value if value is not None and not is_text_parts(value) else _value(
+                msg, i).text
             pending.append(links.result(value, f'message {i} ({role!r})'))
             pending_role, called = kind, False
         elif kind in ('gpt', 'function_call') and pending:
@@ -77,8 +84,10 @@ def sharegpt_map_fn(row: dict) -> dict:
 
 def _reply(msg: dict, i: int, kind: str, links: CallLinks) -> dict:
     where = f"message {i} ({msg.get('from')!r})"
+    untrained = {} if message_trained(msg, where, reply=True) else {'trained': False}
     if kind == 'function_call':
-        return {'output': '', 'tool_calls': links.calls(raw_calls(msg.get('value'), where), msg)}
+        return {'output': '', 'tool_calls': links.calls(raw_calls(msg.get('value'), where), msg),
+                **untrained}
     parsed = _value(msg, i, assistant=True)
     if not parsed.calls and not parsed.text.strip():
         raise DatasetFormatError(f'{where}: empty reply; write the reply or drop the row')
@@ -87,7 +96,7 @@ def _reply(msg: dict, i: int, kind: str, links: CallLinks) -> dict:
     thinking = message_reasoning(msg, parsed.reasoning, f'message {i}')
     if thinking is not None:
         turn['thinking'] = thinking
-    return turn
+    return {**turn, **untrained}
 
 
 def _value(msg: dict, i: int, assistant: bool = False):

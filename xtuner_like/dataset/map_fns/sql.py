@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from ...registry import MAP_FNS
-from ._columns import text_fields
+from ._columns import requires, text_fields
 
 
 @MAP_FNS.register('sql')
+@requires('sft', ('context', 'question', 'answer'))
 def sql_map_fn(row: dict) -> dict:
     """{'context', 'question', 'answer'} -> conversation: schema + question in, SQL out
 

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from ...registry import MAP_FNS
-from ._columns import text_fields
+from ._columns import requires, text_fields
 
 
 @MAP_FNS.register('stack_exchange')
+@requires('sft', ('question', 'response'))
 def stack_exchange_map_fn(row: dict) -> dict:
     """{'question', 'response'} -> conversation
 

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from ...registry import MAP_FNS
-from ._columns import text_fields
+from ._columns import requires, text_fields
 
 
 @MAP_FNS.register('tiny_codes')
+@requires('sft', ('prompt', 'response'))
 def tiny_codes_map_fn(row: dict) -> dict:
     """{'prompt', 'response'} -> conversation (use system='coder')
 

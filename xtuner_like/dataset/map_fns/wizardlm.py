@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from ...registry import MAP_FNS
-from ._columns import text_fields
+from ._columns import requires, text_fields
 from .sharegpt import sharegpt_map_fn
 
 
 @MAP_FNS.register('wizardlm')
+@requires('sft', ('instruction', 'output'), ('conversations',))
 def wizardlm_map_fn(row: dict) -> dict:
     """{'instruction', 'output'} or {'conversations': [{'from', 'value'}]} -> conversation
 

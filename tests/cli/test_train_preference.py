@@ -88,7 +88,7 @@ def test_dpo_held_out_accuracy_rises(tmp_path, tiny_model_dir, xl_home):
 DPO = 'smollm2_135m_instruct_lora_dpo'
 DIST_OPTIONS = ['save_steps=2', 'log_interval=1', 'evaluation_inputs=[]', 'lora_dropout=0.0',
                 'param_scheduler=[]', 'export_hf=False', 'lr=1e-2', 'batch_size=1',
-                'eval_dataset=None']
+                'preference_eval=False']
 
 
 @pytest.mark.multiprocess

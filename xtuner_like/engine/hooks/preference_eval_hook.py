@@ -32,13 +32,14 @@ class PreferenceEvalHook(Hook):
             dataset or its spec; None turns the hook off.
         batch_size: pairs per forward pass.
         every_n_iters: also evaluate every N iterations (None: only before and after).
+        enabled: False turns the hook off (a config knob).
     """
 
     priority = 'LOW'
 
     def __init__(self, dataset: Any = None, batch_size: int = 8,
-                 every_n_iters: int | None = None):
-        self.dataset = dataset
+                 every_n_iters: int | None = None, enabled: bool = True):
+        self.dataset = dataset if enabled else None
         self.batch_size = batch_size
         self.every_n_iters = every_n_iters
 

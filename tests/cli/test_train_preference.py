@@ -51,7 +51,11 @@ def test_each_preference_recipe_trains_and_scores_held_out_pairs(recipe, tmp_pat
         assert all('rewards/margins' in row for row in logged.values())
     before, after = held_out(work)
     assert (before['when'], after['when']) == ('before training', 'after training')
-    assert before['pairs'] == after['pairs'] == 17
+    # every fifth row of the generated data (holdout=0.2): 17 of 85 pairs, 34 of 170 KTO rows
+    assert before['pairs'] == after['pairs'] == (34 if recipe.endswith('_kto') else 17)
+    assert 'held-out rows (20%' in before['data']
+    if recipe.endswith(('_dpo', '_kto')):   # the policy is its reference: ties count half
+        assert before['ties'] == before['pairs'] and before['accuracy'] == 0.5
     assert (work / 'hf').is_dir()
     if recipe.endswith(('_dpo', '_reward')):
         check_convert_merge_chat(recipe, work, tmp_path, tiny_model_dir)

@@ -250,8 +250,9 @@ def test_held_out_rows_are_left_out_of_training_and_are_the_eval_part(tmp_path,
                   pack_to_max_length=False, cache_dir=str(tmp_path / 'c'), holdout=0.2)
     train = build_dataset(tiny_tokenizer, **common)
     held = build_dataset(tiny_tokenizer, part='eval', **common)
-    answers = lambda ds: {tiny_tokenizer.decode(ds[i]['input_ids']).split('Answer number ')[1]  # noqa: E731
-                          .split('.')[0] for i in range(len(ds))}
+    def answers(ds):
+        texts = [tiny_tokenizer.decode(ds[i]['input_ids']) for i in range(len(ds))]
+        return {t.split('Answer number ')[1].split('.')[0] for t in texts}
     assert answers(held) == {'4', '9', '14', '19'} and len(train) == 16
     assert not answers(held) & answers(train)
     assert 'held-out rows (20%' in held.stats['data'] and str(path) in held.stats['data']

@@ -106,7 +106,7 @@ def run_xtuner(args, data: str, packed: bool = False) -> dict:
                f'max_length={args.max_length}', f'batch_size={args.batch}', 'lora_r=64',
                'lora_alpha=16', 'lora_dropout=0.1', 'loss.beta=0.1',
                'use_gradient_checkpointing=False',
-               "dtype='fp32'", 'eval_dataset=None', f'pack_to_max_length={packed}']
+               "dtype='fp32'", 'preference_eval=False', f'pack_to_max_length={packed}']
     cfg = load_config('smollm2_135m_instruct_lora_dpo', parse_options(options))
     spec = dict(cfg.train_dataloader['dataset'], use_cache=False)
     dataset = build(spec)

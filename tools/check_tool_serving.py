@@ -55,10 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     from xtuner_like.dataset.map_fns import get_map_fn
     from xtuner_like.dataset.template import template_map_fn
     from xtuner_like.model.export import CONFIG_NAME
-    from xtuner_like.templates.chat_format import ChatFormat
+    from xtuner_like.dataset.spec import chat_format_of
 
     served = AutoTokenizer.from_pretrained(args.hf_dir)
-    fmt = ChatFormat.from_config(Config.fromfile(f'{args.hf_dir}/{CONFIG_NAME}'))
+    fmt = chat_format_of(Config.fromfile(f'{args.hf_dir}/{CONFIG_NAME}'))
     map_fn = get_map_fn(args.map_fn)
     counts = {True: [0, 0], False: [0, 0]}      # has tools -> [equal, rows]
     first_bad = None

@@ -39,10 +39,26 @@ def test_real_moss_and_toolcall_samples_pass(shared_data, tiny_model_dir, xl_hom
         out = capsys.readouterr().out
         assert rc == 0, out
         for field in ('rows:', 'tokens:', 'trained tokens:', 'truncated rows:', 'p50',
-                      'p90', 'p99', 'max', 'pack efficiency', 'OK: all'):
+                      'p90', 'p99', 'max', 'pack efficiency', 'OK: ', ' kept, '):
             assert field in out
 
 
 def test_unknown_option_is_a_real_error(tiny_model_dir, capsys):
     rc = run_cli(['check-custom-dataset', RECIPE, '--cfg-options', 'data_filez=x'])
     assert rc == 1 and "did you mean 'data_files'" in capsys.readouterr().err
+
+
+def test_pairs_dropped_for_max_length_are_counted_in_the_closing_line(tmp_path, tiny_model_dir,
+                                                                     xl_home, capsys):
+    """It said 'OK: all 300 rows pass' after most pairs were dropped (issue 23, 7)."""
+    path = tmp_path / 'pairs.jsonl'
+    rows = [{'prompt': 'Hi', 'chosen': 'word ' * 300, 'rejected': 'No.'}] * 3 + [
+        {'prompt': 'Hi', 'chosen': 'Yes.', 'rejected': 'No.'}] * 2
+    path.write_text(''.join(json.dumps(r) + '\n' for r in rows))
+    rc = run_cli(['check-custom-dataset', 'smollm2_135m_instruct_lora_dpo', '--cfg-options',
+                  f'pretrained_model_name_or_path={tiny_model_dir}', f'data_files={path}',
+                  'max_length=200'])
+    out, err = capsys.readouterr()
+    assert rc == 0, err[-2000:]
+    assert out.splitlines()[-1] == ('OK: 5 preference rows: 2 kept, 3 dropped (too long for '
+                                    'max_length=200: a reply does not fit), 0 bad')

@@ -51,7 +51,11 @@ def test_each_preference_recipe_trains_and_scores_held_out_pairs(recipe, tmp_pat
         assert all('rewards/margins' in row for row in logged.values())
     before, after = held_out(work)
     assert (before['when'], after['when']) == ('before training', 'after training')
-    assert before['pairs'] == after['pairs'] == 17
+    # every fifth row of the generated data (holdout=0.2): 17 of 85 pairs, 34 of 170 KTO rows
+    assert before['pairs'] == after['pairs'] == (34 if recipe.endswith('_kto') else 17)
+    assert 'held-out rows (20%' in before['data']
+    if recipe.endswith(('_dpo', '_kto')):   # the policy is its reference: ties count half
+        assert before['ties'] == before['pairs'] and before['accuracy'] == 0.5
     assert (work / 'hf').is_dir()
     if recipe.endswith(('_dpo', '_reward')):
         check_convert_merge_chat(recipe, work, tmp_path, tiny_model_dir)
@@ -88,7 +92,7 @@ def test_dpo_held_out_accuracy_rises(tmp_path, tiny_model_dir, xl_home):
 DPO = 'smollm2_135m_instruct_lora_dpo'
 DIST_OPTIONS = ['save_steps=2', 'log_interval=1', 'evaluation_inputs=[]', 'lora_dropout=0.0',
                 'param_scheduler=[]', 'export_hf=False', 'lr=1e-2', 'batch_size=1',
-                'eval_dataset=None']
+                'preference_eval=False']
 
 
 @pytest.mark.multiprocess

@@ -50,7 +50,7 @@ def local_file(tmp_path, map_fn) -> str:
 
 def dataset_options(cfg, tmp_path) -> dict:
     """--cfg-options that point every data source of the recipe at local files."""
-    if 'sources' in cfg:
+    if cfg.get('sources'):
         sources = [dict(s, data_files=local_file(tmp_path, s['dataset_map_fn']), path=None)
                    for s in cfg.to_dict()['sources']]
         for s in sources:
@@ -59,7 +59,9 @@ def dataset_options(cfg, tmp_path) -> dict:
     if 'curate' in cfg:                     # a curated recipe: raw rows, no eval split
         return {'data_files': local_file(tmp_path, 'alpaca'),
                 'curate': {'split': {'enabled': False}}}
-    return {'data_files': local_file(tmp_path, cfg.dataset_map_fn), 'data_path': None}
+    # one row: nothing to hold out for evaluation
+    return {'data_files': local_file(tmp_path, cfg.dataset_map_fn), 'data_path': None,
+            **({'holdout': 0} if cfg.get('holdout') else {})}
 
 
 @pytest.mark.parametrize('name', list_recipes())

@@ -1,11 +1,15 @@
-"""build_sft_dataset: the whole pipeline, its cache, and its errors."""
+"""Tests for xtuner_like/dataset/build.py: build_dataset (one source or several, any row
+kind), its cache and lock, and its errors."""
 import json
-import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from xtuner_like.dataset import build as build_module
-from xtuner_like.dataset.build import build_sft_dataset
+from xtuner_like.dataset.build import build_dataset, sample_by_ratio
 from xtuner_like.errors import ConfigError, DatasetFormatError, UnknownNameError
 
 ROWS = [{'instruction': f'Question {i}?', 'input': '', 'output': f'Answer number {i}.'}
@@ -22,8 +26,8 @@ def alpaca_file(tmp_path):
 def build(tokenizer, path, tmp_path, **kwargs):
     kwargs.setdefault('dataset_map_fn', 'alpaca')
     kwargs.setdefault('max_length', 128)
-    return build_sft_dataset(tokenizer, data_files=str(path), cache_dir=str(tmp_path / 'cache'),
-                             **kwargs)
+    return build_dataset(tokenizer, data_files=str(path), cache_dir=str(tmp_path / 'cache'),
+                         **kwargs)
 
 
 def test_packed_pipeline(tiny_tokenizer, alpaca_file, tmp_path):
@@ -168,9 +172,152 @@ def test_num_proc_2_runs_in_two_processes_after_a_num_proc_1_build(tiny_tokenize
         assert ds.stats['samples'] == 600
         assert len(set(pids.read_text().split())) == num_proc
     assert {p.name for p in _folder(raw_cache).iterdir()} == before
-    assert not list((tmp_path / 'cache').glob('*.scratch'))
+    assert not list((tmp_path / 'cache').glob('*.scratch*'))
 
 
 def _folder(cache_files):
     from pathlib import Path
     return Path(cache_files[0]['filename']).parent
+
+
+def test_sample_by_ratio():
+    assert sample_by_ratio(4, 1.0, 0) == [0, 1, 2, 3]
+    assert sample_by_ratio(3, 2.0, 0) == [0, 1, 2, 0, 1, 2]
+    half = sample_by_ratio(10, 0.5, 0)
+    assert len(half) == 5 and len(set(half)) == 5 and half == sample_by_ratio(10, 0.5, 0)
+    assert len(sample_by_ratio(4, 1.5, 0)) == 6
+
+
+def _two_formats(tmp_path):
+    alpaca = tmp_path / 'a.json'
+    alpaca.write_text(json.dumps([{'instruction': f'Q{i}', 'input': '', 'output': f'A{i}'}
+                                  for i in range(10)]))
+    chats = tmp_path / 'b.jsonl'
+    chats.write_text(''.join(json.dumps({'messages': [
+        {'role': 'user', 'content': f'Hi {i}'}, {'role': 'assistant', 'content': 'Yo'}]}) + '\n'
+        for i in range(4)))
+    return [dict(data_files=str(alpaca), dataset_map_fn='alpaca', ratio=0.5),
+            dict(data_files=str(chats), dataset_map_fn='openai', ratio=2)]
+
+
+def test_two_formats_mixed_and_packed_once(tmp_path, tiny_tokenizer):
+    sources = _two_formats(tmp_path)
+    unpacked = build_dataset(tiny_tokenizer, sources, max_length=128,
+                             pack_to_max_length=False, cache_dir=str(tmp_path / 'c'))
+    assert len(unpacked) == 5 + 8
+    assert [s['kept'] for s in unpacked.stats['sources']] == [5, 8]
+    texts = [tiny_tokenizer.decode(unpacked[i]['input_ids']) for i in range(len(unpacked))]
+    assert sum('<|im_start|>user\nQ' in t for t in texts) == 5
+    assert sum('Hi ' in t for t in texts) == 8
+    packed = build_dataset(tiny_tokenizer, sources, max_length=128,
+                           cache_dir=str(tmp_path / 'c'))
+    assert packed.packed and len(packed) < 13
+    assert sum(int(packed[i]['num_samples']) for i in range(len(packed))) == 13
+    assert 0 < packed.stats['pack_efficiency'] <= 1
+
+
+def test_each_source_has_its_own_template_and_system(tmp_path, tiny_tokenizer):
+    a, b = _two_formats(tmp_path)
+    ds = build_dataset(tiny_tokenizer, [dict(a, ratio=1), dict(b, prompt_template='llama3_chat',
+                                                             system='Be brief.')],
+                       max_length=128, pack_to_max_length=False, cache_dir=str(tmp_path / 'c'))
+    texts = [tiny_tokenizer.decode(ds[i]['input_ids']) for i in range(len(ds))]
+    assert sum('<|im_start|>user' in t for t in texts) == 10
+    assert sum('<|start_header_id|>system<|end_header_id|>\n\nBe brief.' in t
+               for t in texts) == 8    # ratio 2
+    assert ds.chat_format.name == 'chatml'    # the dataset's own: what an export writes
+
+
+@pytest.mark.parametrize('row_type, map_fn, rows', [
+    ('preference', 'plain_preference',
+     [{'prompt': f'Q{i}', 'chosen': f'Good {i}', 'rejected': f'Bad {i}'} for i in range(6)]),
+    ('kto', 'kto', [{'prompt': f'Q{i}', 'completion': f'A {i}', 'label': i % 2 == 0}
+                    for i in range(6)])])
+def test_several_sources_of_preference_rows_mix_and_pack(row_type, map_fn, rows, tmp_path,
+                                                         tiny_tokenizer):
+    """The several-source path takes any row kind (it could hold SFT rows only)."""
+    first, second = tmp_path / 'first.json', tmp_path / 'second.json'
+    first.write_text(json.dumps(rows[:4]))
+    second.write_text(json.dumps(rows[4:]))
+    sources = [dict(data_files=str(first)), dict(data_files=str(second), ratio=2)]
+    ds = build_dataset(tiny_tokenizer, sources, row_type=row_type, dataset_map_fn=map_fn,
+                       max_length=64, cache_dir=str(tmp_path / 'c'))
+    assert ds.packed and ds.stats['samples'] == 4 + 4
+    restarts = sum(list(ds[i]['position_ids']).count(0) for i in range(len(ds)))
+    assert restarts == 2 * 8                                   # two sequences a sample
+    if row_type == 'kto':
+        assert sum(len(ds[i]['desirable']) for i in range(len(ds))) == 8
+    from xtuner_like.dataset import collate_rows
+    batch = collate_rows([ds[0]], row_type=row_type)
+    assert batch['input_ids'].shape[0] == 1 and ('desirable' in batch) == (row_type == 'kto')
+
+
+def test_held_out_rows_are_left_out_of_training_and_are_the_eval_part(tmp_path,
+                                                                       tiny_tokenizer):
+    path = tmp_path / 'a.json'
+    path.write_text(json.dumps(ROWS))
+    common = dict(data_files=str(path), dataset_map_fn='alpaca', max_length=64,
+                  pack_to_max_length=False, cache_dir=str(tmp_path / 'c'), holdout=0.2)
+    train = build_dataset(tiny_tokenizer, **common)
+    held = build_dataset(tiny_tokenizer, part='eval', **common)
+    def answers(ds):
+        texts = [tiny_tokenizer.decode(ds[i]['input_ids']) for i in range(len(ds))]
+        return {t.split('Answer number ')[1].split('.')[0] for t in texts}
+    assert answers(held) == {'4', '9', '14', '19'} and len(train) == 16
+    assert not answers(held) & answers(train)
+    assert 'held-out rows (20%' in held.stats['data'] and str(path) in held.stats['data']
+    every = build_dataset(tiny_tokenizer, **{**common, 'eval_data_files': str(path)})
+    assert len(every) == 20          # evaluating on other files: every row is trained
+
+
+WORKER = """
+import sys
+from transformers import AutoTokenizer
+from xtuner_like.dataset import build as build_module
+from xtuner_like.dataset.build import build_dataset
+tokenizer = AutoTokenizer.from_pretrained(sys.argv[1])
+ran = []
+original = build_module.run_pipeline
+build_module.run_pipeline = lambda *a, **k: ran.append(1) or original(*a, **k)
+ds = build_dataset(tokenizer, data_files=sys.argv[2], dataset_map_fn='alpaca', max_length=64,
+                   cache_dir=sys.argv[3])
+print('RESULT', len(ran), ds.stats['samples'], len(ds))
+"""
+
+
+def test_three_runs_preparing_the_same_data_at_once_all_finish(tmp_path, tiny_model_dir):
+    """Each process builds in its own scratch folder under a lock: one processes the data,
+    the other two wait and load its cache (they used to share `<key>.scratch` and delete
+    each other's files: issue 23, 11)."""
+    path = tmp_path / 'a.json'
+    path.write_text(json.dumps(ROWS * 50))
+    env = {**os.environ, 'PYTHONPATH': str(Path(__file__).resolve().parents[2])}
+    procs = [subprocess.Popen([sys.executable, '-c', WORKER, str(tiny_model_dir), str(path),
+                               str(tmp_path / 'cache')], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err[-3000:]
+        results.append(next(line.split()[1:] for line in out.splitlines()
+                            if line.startswith('RESULT')))
+    assert sorted(r[0] for r in results) == ['0', '0', '1']   # processed once, loaded twice
+    assert {tuple(r[1:]) for r in results} == {(results[0][1], results[0][2])}
+    assert not list((tmp_path / 'cache').glob('*.scratch*'))
+
+
+def test_every_keyed_option_changes_the_cache_key(tmp_path, tiny_tokenizer):
+    from xtuner_like.dataset.pipeline import PipelineSpec
+    from xtuner_like.dataset.spec import OPTIONS
+    base = PipelineSpec()
+    key = build_module.cache_target(base, tiny_tokenizer, str(tmp_path))
+    changed = {'path': 'x', 'split': 'test', 'max_rows': 3, 'on_bad_row': 'skip', 'holdout': 2,
+               'eval_data_files': 'e.json', 'part': 'eval', 'row_type': 'kto',
+               'max_length': 7, 'pack': False}
+    for option in OPTIONS:
+        if option.field == '':
+            continue
+        other = build_module.cache_target(
+            PipelineSpec(**{option.field_name: changed.get(option.field_name, 12345)}),
+            tiny_tokenizer, str(tmp_path))
+        assert (other != key) == option.keyed, option.name

@@ -6,9 +6,8 @@ import json
 
 import pytest
 
-from xtuner_like.dataset.check import check_dataset, format_report
-from xtuner_like.dataset.concat import build_concat_dataset
-from xtuner_like.dataset.build import build_sft_dataset
+from xtuner_like.dataset.check import check_dataset, closing_line, format_report
+from xtuner_like.dataset.build import build_dataset, build_sft_dataset
 
 GOOD = {'messages': [{'role': 'user', 'content': 'Hi'},
                      {'role': 'assistant', 'content': 'Hello!'}]}
@@ -63,10 +62,10 @@ def test_statistics_of_good_rows(tmp_path, tiny_tokenizer):
     assert 'pack efficiency' in format_report(report)
 
 
-def test_every_source_of_a_concat_spec_is_checked(tmp_path, tiny_tokenizer):
+def test_every_source_of_a_several_source_spec_is_checked(tmp_path, tiny_tokenizer):
     a = write_planted(tmp_path / 'a.jsonl', n=4)
     b = write_planted(tmp_path / 'b.jsonl', n=6)
-    s = dict(type=build_concat_dataset, tokenizer=tiny_tokenizer, max_length=32, seed=1,
+    s = dict(type=build_dataset, tokenizer=tiny_tokenizer, max_length=32, seed=1,
              sources=[dict(data_files=str(a), dataset_map_fn='openai', ratio=0.5),
                       dict(data_files=str(b), dataset_map_fn='openai', system='S')])
     report = check_dataset(s)
@@ -98,7 +97,7 @@ def test_preference_pairs_are_measured_per_sequence(tmp_path, tiny_tokenizer):
     """Each side of a pair is truncated on its own against max_length, a pair is dropped when
     either side loses its reply, and packed rows hold max_length per sequence — as training
     does (the joined pair is never compared with max_length)."""
-    from xtuner_like.dataset.preference import build_preference_dataset
+    from xtuner_like.dataset import build_preference_dataset
     words = lambda n: ' '.join(['word'] * n)  # noqa: E731
     rows = [
         {'prompt': 'Hi', 'chosen': words(20), 'rejected': words(20) + '!'},  # joined > 128: fits
@@ -122,3 +121,35 @@ def test_preference_pairs_are_measured_per_sequence(tmp_path, tiny_tokenizer):
     assert stats['tokens'] == report.kept[0] + report.kept[2] and report.kept[0] > full[0] * 2
     assert 'rows of 256 tokens' in format_report(report)
     assert 'the longest sequence of each row' in format_report(report)
+    assert closing_line(report) == ('OK: 3 preference rows: 2 kept, 1 dropped (too long for '
+                                    'max_length=128: a reply does not fit), 0 bad')
+
+
+@pytest.mark.parametrize('row_type, rows, kept', [
+    ('sft', [{'instruction': 'Hi', 'output': 'word ' * 80}] * 3
+     + [{'instruction': 'Hi', 'output': 'Yes.'}, {'instruction': 'Hi'}], 1),
+    ('preference', [{'prompt': 'Hi', 'chosen': 'word ' * 80, 'rejected': 'No.'}] * 3
+     + [{'prompt': 'Hi', 'chosen': 'Yes.', 'rejected': 'No.'}, {'prompt': 'Hi'}], 1),
+    # a KTO row's KL sequence is its prompt + the next row's reply: the short row before a
+    # long one is dropped too
+    ('kto', [{'prompt': 'Hi', 'completion': 'word ' * 80, 'label': True}] * 2
+     + [{'prompt': 'Hi', 'completion': 'Yes.', 'label': False}] * 2 + [{'prompt': 'Hi'}], 1)])
+def test_the_closing_line_counts_kept_dropped_and_bad_rows_of_every_row_kind(
+        row_type, rows, kept, tmp_path, tiny_tokenizer):
+    """Rows dropped for not fitting max_length are not 'OK: all rows pass' (issue 23, 7)."""
+    path = tmp_path / 'rows.jsonl'
+    path.write_text(''.join(json.dumps(r) + '\n' for r in rows))
+    map_fn = {'sft': 'alpaca', 'preference': 'plain_preference', 'kto': 'kto'}[row_type]
+    spec = dict(type=build_dataset, tokenizer=tiny_tokenizer, data_files=str(path),
+                dataset_map_fn=map_fn, row_type=row_type, max_length=48)
+    report = check_dataset(spec)
+    assert closing_line(report) == (
+        f'FAILED: 1 bad row(s) of 5 {row_type} rows: {kept} kept, {4 - kept} dropped (too long '
+        'for max_length=48: a reply does not fit), 1 bad')
+    path.write_text(''.join(json.dumps(r) + '\n' for r in rows[:2]))
+    assert closing_line(check_dataset(spec)).startswith(
+        f'FAILED: no row of 2 {row_type} rows is usable: 0 kept, 2 dropped')
+    path.write_text(''.join(json.dumps(r) + '\n' for r in rows[3:4]))
+    assert closing_line(check_dataset(spec)) == (
+        f'OK: 1 {row_type} rows: 1 kept, 0 dropped (too long for max_length=48: a reply does '
+        'not fit), 0 bad')

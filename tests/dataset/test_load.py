@@ -141,3 +141,23 @@ def test_strings_in_mixed_columns_come_back_as_written(tmp_path):
     for name in ('k.json', 'k.jsonl'):
         assert list(load_raw_dataset([str(tmp_path / name)])) == rows, name
     assert list(json_files_to_arrow([str(tmp_path / 'k.jsonl')], tmp_path / 'k.arrow')) == rows
+
+
+def test_a_folder_reads_its_data_files(tmp_path):
+    """data_files=<a folder> used to say 'not found' (issue 23, 16)."""
+    folder = tmp_path / 'data'
+    folder.mkdir()
+    (folder / 'b.jsonl').write_text('{"text": "two"}\n{"text": "three"}\n')
+    (folder / 'a.json').write_text('[{"text": "one"}]')
+    (folder / 'README.md').write_text('not data')
+    (folder / '.hidden.json').write_text('[]')
+    (folder / 'sub').mkdir()
+    files = resolve_data_files(str(folder))
+    assert files == [str((folder / 'a.json').resolve()), str((folder / 'b.jsonl').resolve())]
+    assert load_raw_dataset(files)['text'] == ['one', 'two', 'three']
+    assert resolve_data_files([str(folder), str(folder / 'a.json')])[-1].endswith('a.json')
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    (empty / 'notes.txt.bak').write_text('x')
+    with pytest.raises(ConfigError, match=f'the folder {empty} holds no data files'):
+        resolve_data_files(str(empty))

@@ -160,12 +160,14 @@ def test_build_kto_dataset_keeps_labels(tiny_tokenizer, tmp_path):
     assert PreferenceCollator()([ds[0], ds[1]])['desirable'].tolist() == [True, False]
 
 
-def test_sft_row_type_is_refused_by_the_preference_builder(tiny_tokenizer, tmp_path):
+def test_an_sft_row_is_refused_by_the_preference_row_kind(tiny_tokenizer, tmp_path):
     from xtuner_like.dataset import build_preference_dataset
-    from xtuner_like.errors import ConfigError
-    with pytest.raises(ConfigError, match='build_sft_dataset'):
-        build_preference_dataset(tiny_tokenizer, data_files=str(_write(tmp_path, [ROW])),
-                                 row_type='sft')
+    from xtuner_like.errors import DatasetFormatError
+    sft_row = {'messages': [{'role': 'user', 'content': 'Hi'},
+                            {'role': 'assistant', 'content': 'Hello'}]}
+    with pytest.raises(DatasetFormatError, match='preference format'):
+        build_preference_dataset(tiny_tokenizer, data_files=str(_write(tmp_path, [sft_row])),
+                                 dataset_map_fn='openai', cache_dir=str(tmp_path / 'c'))
 
 
 def test_real_dpo_file_builds(tiny_tokenizer, tmp_path, shared_data):

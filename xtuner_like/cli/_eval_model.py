@@ -44,8 +44,8 @@ def _chat_format(config: Path | None) -> Any:
     if config is None:
         return None
     from ..convert.pth_to_hf import load_run_config
-    from ..templates.chat_format import ChatFormat
-    return ChatFormat.from_config(load_run_config(config))
+    from ..dataset.spec import chat_format_of
+    return chat_format_of(load_run_config(config))
 
 
 def _adapter_base(adapter: Path, base: str | None) -> str:

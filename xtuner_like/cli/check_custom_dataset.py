@@ -18,13 +18,14 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here, not at the top: the pipeline loads torch and transformers.
-    from ..dataset.check import check_dataset, format_report
+    from ..dataset.check import check_dataset, closing_line, format_report
     cfg = load_config(args.config, parse_options(args.cfg_options))
     spec = dataset_spec(cfg)
     report = check_dataset(spec, progress=lambda msg: print(msg, file=sys.stderr))
     print(format_report(report))
-    if not report.ok:
-        print(f'FAILED: {len(report.bad_rows)} bad row(s) of {report.rows}', file=sys.stderr)
+    line = closing_line(report)
+    if line.startswith('FAILED'):
+        print(line, file=sys.stderr)
         return 1
-    print(f'OK: all {report.rows} rows pass')
+    print(line)
     return 0

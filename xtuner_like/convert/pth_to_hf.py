@@ -18,7 +18,7 @@ from mmengine.config import Config
 from ..config import load_config, resolve_references
 from ..errors import CheckpointError, ConfigError
 from ..launch.zero import read_deepspeed_dir
-from ..templates.chat_format import ChatFormat
+from ..dataset.spec import chat_format_of
 from ..utils.build import build
 from ..utils.io import safe_load
 
@@ -108,7 +108,7 @@ def pth_to_hf(config: str | os.PathLike, checkpoint: str | os.PathLike,
         dtype = next((str(v.dtype).replace('torch.', '') for v in state_dict.values()
                       if v.is_floating_point()), None)
     tokenizer = build(_plain(cfg.tokenizer))
-    return model.export(out_dir, tokenizer, ChatFormat.from_config(cfg), config_text=cfg.dump(),
+    return model.export(out_dir, tokenizer, chat_format_of(cfg), config_text=cfg.dump(),
                         dtype=dtype, max_shard_size=max_shard_size,
                         safe_serialization=safe_serialization,
                         base_name=cfg.get('pretrained_model_name_or_path'))

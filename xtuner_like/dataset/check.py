@@ -33,6 +33,7 @@ class CheckReport:
 
     max_length: int
     capacity: int = 0   # tokens of a packed row (max_length per sequence of a sample)
+    row_type: str = 'sft'
     rows: int = 0
     bad_rows: list[BadRow] = field(default_factory=list)
     lengths: list[int] = field(default_factory=list)   # longest sequence, before truncation
@@ -78,7 +79,8 @@ def check_dataset(spec: dict, progress: Callable[[str], None] | None = None) -> 
     """Run a dataset spec (``cfg.train_dataloader.dataset``) over every row of every source."""
     specs = specs_of(spec)
     tokenizer = build(spec['tokenizer'])
-    report = CheckReport(max_length=specs[0].max_length, capacity=specs[0].pack_length)
+    report = CheckReport(max_length=specs[0].max_length, capacity=specs[0].pack_length,
+                         row_type=specs[0].row_type)
     for source in specs:
         _check_source(source, tokenizer, report, progress)
     return report
@@ -86,7 +88,9 @@ def check_dataset(spec: dict, progress: Callable[[str], None] | None = None) -> 
 
 def _check_source(spec: PipelineSpec, tokenizer: Any, report: CheckReport,
                   progress: Callable[[str], None] | None) -> None:
-    raw, locate_row = load_rows(dataclasses.replace(spec, max_rows=None))
+    # every row of the files: the held-out ones too
+    raw, locate_row = load_rows(dataclasses.replace(spec, max_rows=None, holdout=0,
+                                                    part='train'))
     if progress:
         progress(f'checking {len(raw)} rows of {", ".join(spec.files) or spec.path}')
     unlimited = dataclasses.replace(spec, max_length=NO_LIMIT)
@@ -134,3 +138,17 @@ def format_report(report: CheckReport) -> str:
         f'pack efficiency {s["pack_efficiency"]:.1%}',
     ]
     return '\n'.join(lines)
+
+
+def closing_line(report: CheckReport) -> str:
+    """``OK: ...`` or ``FAILED: ...`` with the kept / dropped (too long) / bad row counts."""
+    s = report.statistics()
+    kept = s['samples'] - s['dropped']
+    counts = (f'{kept} kept, {s["dropped"]} dropped (too long for max_length='
+              f'{s["max_length"]}: a reply does not fit), {s["bad_rows"]} bad')
+    rows = f'{s["rows"]} {report.row_type} rows'
+    if not report.ok:
+        return f'FAILED: {s["bad_rows"]} bad row(s) of {rows}: {counts}'
+    if kept == 0:
+        return f'FAILED: no row of {rows} is usable: {counts}; raise max_length'
+    return f'OK: {rows}: {counts}'

@@ -81,3 +81,10 @@ def sft_collate_fn(rows: Sequence[dict], packed: bool = True,
     have attention_mask 0 and label -100), so 0 is a safe default.
     """
     return SftCollator(pad_token_id, packed)(rows)
+
+
+def collate_rows(rows: Sequence[dict], row_type: str = 'sft',
+                 packed: bool = True) -> dict[str, torch.Tensor]:
+    """A config's ``collate_fn``: the collator of the dataset's row kind (``row_type``)."""
+    from .pipeline import ROW_TYPES  # the registry lives with the pipeline
+    return ROW_TYPES.get(row_type).collate(rows, packed)

@@ -25,15 +25,29 @@ _BUILDERS = {'.json': 'json', '.jsonl': 'json', '.parquet': 'parquet', '.csv': '
 
 
 def resolve_data_files(data_files: Any) -> list[str]:
-    """Paths of the data files: a path, a list of paths, or a spec that writes one."""
+    """Paths of the data files: a path, a folder of data files, a list of those, or a spec
+    that writes one."""
     if isinstance(data_files, dict) and 'type' in data_files:
         data_files = build(data_files)
-    files = [data_files] if isinstance(data_files, (str, Path)) else list(data_files or [])
+    given = [data_files] if isinstance(data_files, (str, Path)) else list(data_files or [])
+    files = [f for g in given for f in (_folder_files(Path(g)) if Path(g).is_dir() else [g])]
     missing = [str(f) for f in files if not Path(f).is_file()]
     if missing:
         raise ConfigError(f'data_files: {", ".join(missing)} not found; give existing local '
-                          'files (json, jsonl, parquet, csv, txt) or use path=<hub dataset id>')
+                          'files (json, jsonl, parquet, csv, txt) or a folder of them, or '
+                          'use path=<hub dataset id>')
     return [str(Path(f).resolve()) for f in files]
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    """The data files directly in ``folder`` (sorted by name), by their suffix."""
+    found = sorted(p for p in folder.iterdir()
+                   if p.is_file() and p.suffix.lower() in _BUILDERS and not p.name.startswith('.'))
+    if not found:
+        raise ConfigError(f'data_files: the folder {folder} holds no data files (none ends with '
+                          f'{", ".join(sorted(_BUILDERS))}); point data_files at the files '
+                          'themselves or at a folder of them')
+    return found
 
 
 def _not_utf8(path: Path, line: int, byte: int) -> DatasetFormatError:

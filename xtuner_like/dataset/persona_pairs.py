@@ -4,7 +4,8 @@ one gives the base model's own identity.
 Built from the self-cognition rows (dataset/identity.py): the same question answered as
 ``name`` by ``author`` (chosen) and as ``rejected_name`` by ``rejected_author`` (rejected).
 Every fifth question is held out (``split='test'``), so a run can report preference
-accuracy on pairs it never trained on.
+accuracy on pairs it never trained on; ``split='all'`` is both, in order (the recipes hold out
+every fifth row with the dataset option ``holdout=0.2``: the same pairs).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import os
 from ..errors import ConfigError
 from .identity import identity_rows, write_rows
 
-SPLITS = ('train', 'test')
+SPLITS = ('train', 'test', 'all')
 KINDS = ('preference', 'kto')
 
 
@@ -27,6 +28,8 @@ def persona_pairs(name: str, author: str, rejected_name: str = 'SmolLM',
     rows = [{'prompt': '\n'.join(p for p in (c['instruction'], c['input']) if p),
              'chosen': c['output'], 'rejected': r['output']}
             for c, r in zip(chosen, rejected)]
+    if split == 'all':
+        return rows
     held_out = split == 'test'
     return [row for i, row in enumerate(rows) if (i % 5 == 4) == held_out]
 

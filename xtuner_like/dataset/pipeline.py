@@ -1,7 +1,7 @@
 """The data pipeline, written once: raw rows -> row type (map, validate, encode) -> statistics.
 
-``build_sft_dataset`` (then packing and the cache), ``build_concat_dataset`` (one pipeline
-per source) and ``check-custom-dataset`` all run :func:`process_rows`, so they cannot
+``build_dataset`` (one pipeline per source, then mixing, packing and the cache) and
+``check-custom-dataset`` (and curation) all run :func:`process_rows`, so they cannot
 disagree about what a bad row is. What the pipeline needs is one frozen
 :class:`PipelineSpec`; what a sample *is* is a :class:`RowType`.
 
@@ -17,13 +17,15 @@ Bad rows and bugs:
 
 How to add a row type (e.g. a preference pair ``{'prompt', 'chosen', 'rejected'}``):
 
-1. write a class with ``name``, ``columns`` and the three steps of :class:`RowType`: ``map`` (raw row ->
+1. write a class with ``name``, ``columns``, ``default_map_fn``, ``collate`` (a micro-batch of
+   dataset rows -> tensors) and the three steps of :class:`RowType`: ``map`` (raw row ->
    sample, e.g. rendered segments of prompt + chosen and prompt + rejected), ``validate``
    (raise ``DatasetFormatError`` for an unusable sample) and ``encode`` (samples -> columns;
    include ``length``, ``num_trained`` and ``truncated`` per sample, which the statistics and
    the empty-sample filter read; other columns are yours, e.g. ``chosen_input_ids``);
 2. register it: ``ROW_TYPES.register('preference', PreferenceRows())``;
-3. build with ``PipelineSpec(..., row_type='preference')``: loading, bad-row policy, row
+3. build with ``build_dataset(tokenizer, row_type='preference', ...)`` (a config's
+   ``row_type``; its collate_fn ``collate_rows`` follows the row type): loading, bad-row policy, row
    numbers, statistics and caching come from here unchanged. Packing is SFT's (it reads
    ``input_ids``/``labels``, and ``position_ids`` when a sample holds several sequences; set
    ``sequences`` to their number and ``pack_carry`` to per-sample columns a packed row keeps
@@ -43,75 +45,46 @@ import numpy as np
 
 from ..errors import ConfigError, DatasetFormatError, XtunerLikeError
 from ..registry import Registry
-from ..templates.chat_format import DEFAULT_TEMPLATE, ChatFormat
+from ..templates.chat_format import ChatFormat
 from ..utils.build import locate
 from ..utils.logging import log
+from .collate import sft_collate_fn
 from .encode import encode_batch
 from .load import load_raw_dataset, resolve_data_files
 from .map_fns import get_map_fn
 from .pack import column_values
 from .row_kind import refuse_non_sft_row
+from .spec import DEFAULT_TEMPLATE, ON_BAD_ROW, OPTIONS, ROW_KIND_DEFAULT, check_options, held_out
 from .template import template_map_fn
 
 POLICIES = ('error', 'skip', 'collect')
-ON_BAD_ROW = ('error', 'skip')  # what a recipe may choose; 'collect' is for tools
 BATCH = 256
 FIX_HINT = ("fix these rows, set dataset_map_fn to match the file's format, or set "
             "on_bad_row='skip' to drop them")
 
 
-@dataclass(frozen=True)
-class PipelineSpec:
-    """Everything the pipeline needs to turn raw rows into samples (no tokenizer: it is an
-    object built once and passed alongside).
-
-    Attributes:
-        files: local data files (resolved, absolute); or use ``path``.
-        path, split: a hub dataset id and its split.
-        map_fn: raw row -> ``{'conversation': [...]}`` (None: rows already hold it).
-        chat_format: template, system and stop words the samples are rendered with.
-        max_length: longer samples are truncated (and counted).
-        pack: pack whole samples into rows of ``max_length``.
-        max_rows: use only the first N rows.
-        num_proc: processes for the map.
-        on_bad_row: 'error' or 'skip' (see the module docstring; tools use 'collect').
-        row_type: a name in :data:`ROW_TYPES` ('sft').
-    """
-
-    files: tuple[str, ...] = ()
-    path: str | None = None
-    split: str = 'train'
-    map_fn: Callable | None = None
-    chat_format: ChatFormat = field(default_factory=lambda: ChatFormat.build(DEFAULT_TEMPLATE))
-    max_length: int = 2048
-    pack: bool = True
-    max_rows: int | None = None
-    num_proc: int = 1
-    on_bad_row: str = 'error'
-    row_type: str = 'sft'
+class _SpecMethods:
+    """What :class:`PipelineSpec` does besides holding its fields."""
 
     @classmethod
-    def from_options(cls, data_files: Any = None, path: str | None = None,
-                     split: str = 'train', dataset_map_fn: str | Callable | None = None,
-                     prompt_template: str | None = DEFAULT_TEMPLATE, system: str | None = None,
-                     **rest: Any) -> 'PipelineSpec':
-        """A spec from a recipe's dataset keywords (names resolved, files checked).
+    def from_options(cls, **options: Any) -> 'PipelineSpec':
+        """A spec from one source's dataset keywords (dataset/spec.py: checked, defaults
+        filled in, names resolved, files found)."""
+        source, = check_options(options)
+        return cls.from_source(source)
 
-        ``rest``: ``max_length``, ``pack_to_max_length``, ``max_rows``, ``num_proc``,
-        ``on_bad_row`` and ``row_type``, as the fields (``pack_to_max_length`` -> ``pack``).
-        """
-        if 'pack_to_max_length' in rest:
-            rest['pack'] = rest.pop('pack_to_max_length')
-        unknown = sorted(set(rest) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ConfigError(f'dataset: unknown option(s) {unknown}')
-        on_bad_row = rest.get('on_bad_row', 'error')
-        if on_bad_row not in ON_BAD_ROW:
-            raise ConfigError(f'on_bad_row={on_bad_row!r}; use one of {ON_BAD_ROW}')
-        ROW_TYPES.get(rest.get('row_type', 'sft'))
-        files = resolve_data_files(data_files) if data_files is not None else []
-        return cls(files=tuple(files), path=path, split=split, map_fn=get_map_fn(dataset_map_fn),
-                   chat_format=ChatFormat.build(prompt_template, system), **rest)
+    @classmethod
+    def from_source(cls, options: dict) -> 'PipelineSpec':
+        """A spec from one source's full, checked options (:func:`check_options`)."""
+        kind = ROW_TYPES.get(options['row_type'])
+        map_fn = options['dataset_map_fn']
+        if map_fn is ROW_KIND_DEFAULT:
+            map_fn = getattr(kind, 'default_map_fn', None)
+        files = options['data_files']
+        files = resolve_data_files(files) if files is not None else []
+        return cls(files=tuple(files), map_fn=get_map_fn(map_fn),
+                   chat_format=ChatFormat.build(options['prompt_template'], options['system']),
+                   **{o.field_name: options[o.name] for o in OPTIONS if o.field != ''})
 
     @property
     def rows(self) -> 'RowType':
@@ -122,6 +95,29 @@ class PipelineSpec:
         """Capacity of a packed row: ``max_length`` per sequence of the largest sample (a
         preference pair holds two sequences, so one whole pair always fits)."""
         return self.max_length * getattr(self.rows, 'sequences', 1)
+
+
+# One field per option of the schema (dataset/spec.py), plus the three the spec resolves:
+# adding an option there adds its field here, its value to the cache key and its check.
+PipelineSpec = dataclasses.make_dataclass(
+    'PipelineSpec',
+    [('files', tuple, field(default=())),
+     ('map_fn', Any, field(default=None)),
+     ('chat_format', ChatFormat,
+      field(default_factory=lambda: ChatFormat.build(DEFAULT_TEMPLATE)))]
+    + [(o.field_name, Any, field(default=o.default)) for o in OPTIONS if o.field != ''],
+    bases=(_SpecMethods,), frozen=True)
+PipelineSpec.__module__ = __name__  # pickled by name into datasets' map workers
+PipelineSpec.__doc__ = """Everything the pipeline needs to turn one source's raw rows into
+samples (no tokenizer: it is an object built once and passed alongside).
+
+``files`` (resolved, absolute), ``map_fn`` (raw row -> ``{'conversation': [...]}``; None:
+rows already hold it) and ``chat_format`` (template, system, stop words) are resolved from
+the options ``data_files``, ``dataset_map_fn``, ``prompt_template`` and ``system``; every
+other field is an option of dataset/spec.py under its name (``pack`` for
+``pack_to_max_length``): ``path``, ``split``, ``max_rows``, ``on_bad_row``, ``row_type``,
+``max_length``, ``holdout``, ``part`` ...
+"""
 
 
 @dataclass
@@ -146,6 +142,10 @@ class RowType(Protocol):
 
     name: str
     columns: tuple[str, ...]  # what ``encode`` returns
+    default_map_fn: str | None  # the dataset_map_fn of a dataset that names none
+
+    def collate(self, rows: Sequence[dict], packed: bool) -> dict:
+        """A micro-batch of dataset rows -> the model's tensors."""
 
     def map(self, row: dict, spec: PipelineSpec, tokenizer: Any) -> Any:
         """A raw row -> a sample (raise DatasetFormatError for bad data)."""
@@ -162,6 +162,10 @@ class SftRows:
 
     name = 'sft'
     columns = ('input_ids', 'labels', 'length', 'num_trained', 'truncated')
+    default_map_fn = None
+
+    def collate(self, rows: Sequence[dict], packed: bool) -> dict:
+        return sft_collate_fn(rows, packed=packed)
 
     def map(self, row: dict, spec: PipelineSpec, tokenizer: Any) -> list[dict]:
         refuse_non_sft_row(row)  # a DPO pair or KTO row would train the wrong replies
@@ -234,11 +238,15 @@ def _bad_row(result: Processed, where: str, exc: XtunerLikeError, policy: str) -
 class RowLocator:
     """Turns a row index of the concatenated files into 'file, row N' for error messages."""
 
-    def __init__(self, files: Sequence[str], counts: list[int], hub_path: str | None = None):
+    def __init__(self, files: Sequence[str], counts: list[int], hub_path: str | None = None,
+                 indices: Sequence[int] | None = None):
         self.files, self.starts = list(files), [sum(counts[:i]) for i in range(len(counts))]
         self.hub_path = hub_path
+        self.indices = indices  # rows kept of the files (a held-out part), None: all
 
     def __call__(self, index: int) -> str:
+        if self.indices is not None:
+            index = self.indices[index]
         if not self.files:
             return f'{self.hub_path}, row {index}'
         k = bisect_right(self.starts, index) - 1
@@ -253,7 +261,12 @@ def load_rows(spec: PipelineSpec) -> tuple[datasets.Dataset, RowLocator]:
     raw = parts[0] if len(parts) == 1 else datasets.concatenate_datasets(parts)
     if spec.max_rows is not None:
         raw = raw.select(range(min(spec.max_rows, len(raw))))
-    return raw, RowLocator(spec.files, [len(p) for p in parts], spec.path)
+    indices = None
+    if spec.holdout or spec.part == 'eval':
+        held = held_out(len(raw), spec.holdout)
+        indices = [i for i, h in enumerate(held) if h == (spec.part == 'eval')]
+        raw = raw.select(indices)
+    return raw, RowLocator(spec.files, [len(p) for p in parts], spec.path, indices)
 
 
 def _map_batch(batch: dict, indices: list[int], *, spec: PipelineSpec, tokenizer: Any,
@@ -342,5 +355,5 @@ def specs_of(dataset_spec: dict) -> list[PipelineSpec]:
     specs = getattr(builder, 'pipeline_specs', None)
     if specs is None:
         raise ConfigError(f'dataset type {getattr(builder, "__qualname__", builder)} does not '
-                          'run the data pipeline (use build_sft_dataset or build_concat_dataset)')
+                          'run the data pipeline (use xtuner_like.dataset.build_dataset)')
     return specs(**{k: v for k, v in dataset_spec.items() if k != 'type'})

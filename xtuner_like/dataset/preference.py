@@ -23,19 +23,15 @@ of the same encode batch (cyclic), as trl builds them within a batch.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 
-from ..errors import ConfigError, DatasetFormatError
-from ..templates.chat_format import DEFAULT_TEMPLATE
-from ..utils.build import build
-from .build import build_from_spec
+from ..errors import DatasetFormatError
 from .collate import SftCollator
 from .encode import encode_batch
-from .pipeline import ROW_TYPES, PipelineSpec, pipeline_entry
-from .sft_dataset import SftDataset
+from .pipeline import ROW_TYPES
 from .template import template_map_fn
 
 Segments = list[dict]
@@ -105,6 +101,10 @@ class PreferenceRows:
     columns = ('input_ids', 'labels', 'position_ids', 'length', 'num_trained', 'truncated')
     sequences = 2       # a packed row holds up to this many times max_length tokens
     pack_carry: tuple[str, ...] = ()
+    default_map_fn = 'sharegpt_preference'
+
+    def collate(self, rows: Sequence[dict], packed: bool) -> dict:
+        return PreferenceCollator()(rows)
 
     def map(self, row: dict, spec: Any, tokenizer: Any) -> tuple[Segments, Segments]:
         sample = _mapped(row, spec, ('conversation', 'chosen', 'rejected'))
@@ -130,6 +130,8 @@ class KtoRows:
     columns = (*PreferenceRows.columns, 'desirable')
     sequences = 2
     pack_carry = ('desirable',)
+    default_map_fn = 'kto'
+    collate = PreferenceRows.collate
 
     def map(self, row: dict, spec: Any, tokenizer: Any) -> dict:
         sample = _mapped(row, spec, ('conversation', 'completion', 'label'))
@@ -183,39 +185,3 @@ ROW_TYPES.register('preference', PreferenceRows())
 ROW_TYPES.register('kto', KtoRows())
 PREFERENCE_ROW_TYPES = ('preference', 'kto')
 
-
-def preference_pipeline_specs(tokenizer: Any = None, data_files: Any = None,
-                              path: str | None = None, split: str = 'train',
-                              dataset_map_fn: str | Callable | None = 'sharegpt_preference',
-                              prompt_template: str | None = DEFAULT_TEMPLATE,
-                              system: str | None = None, max_length: int = 2048,
-                              pack_to_max_length: bool = True,
-                              row_type: str = 'preference', max_rows: int | None = None,
-                              num_proc: int = 1, on_bad_row: str = 'error',
-                              cache_dir: str | None = None,
-                              use_cache: bool = True) -> list[PipelineSpec]:
-    """The one pipeline spec that :func:`build_preference_dataset` with these arguments runs."""
-    if row_type not in PREFERENCE_ROW_TYPES:
-        raise ConfigError(f"build_preference_dataset: row_type={row_type!r}; use one of "
-                          f"{PREFERENCE_ROW_TYPES} ('sft' rows go to build_sft_dataset)")
-    return [PipelineSpec.from_options(
-        data_files=data_files, path=path, split=split, dataset_map_fn=dataset_map_fn,
-        prompt_template=prompt_template, system=system, max_length=max_length,
-        pack_to_max_length=pack_to_max_length, max_rows=max_rows, num_proc=num_proc,
-        on_bad_row=on_bad_row, row_type=row_type)]
-
-
-@pipeline_entry(preference_pipeline_specs)
-def build_preference_dataset(tokenizer: Any, cache_dir: str | None = None,
-                             use_cache: bool = True, **options: Any) -> SftDataset:
-    """Build a dataset of preference pairs (``row_type='preference'``) or KTO rows ('kto').
-
-    Options are :func:`build_sft_dataset`'s (``data_files``, ``dataset_map_fn`` — default
-    'sharegpt_preference' —, ``prompt_template``, ``system``, ``max_length`` per sequence,
-    ``pack_to_max_length``, ``max_rows``, ``on_bad_row`` ...) plus ``row_type``. Packed, a
-    row holds whole pairs up to ``2 * max_length`` tokens (pack efficiency is logged);
-    unpacked, one pair. Each micro-batch becomes one padding-free row
-    (:class:`PreferenceCollator`).
-    """
-    spec, = preference_pipeline_specs(**options)
-    return build_from_spec(spec, build(tokenizer), cache_dir, use_cache)

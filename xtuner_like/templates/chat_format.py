@@ -4,7 +4,8 @@ A run used to look its template up in several places (the dataset spec for train
 chat hook, the top-level ``prompt_template`` knob for the export), and they could disagree:
 ``--cfg-options train_dataloader.dataset.prompt_template=llama3_chat`` trained on Llama-3
 text and exported a ChatML ``chat_template``. Now the format is built once, from what the
-dataset renders (:meth:`ChatFormat.from_config` reads the dataset spec), and handed to
+dataset renders (``xtuner_like.dataset.spec.chat_format_of`` reads the dataset dict: the
+dataset side knows where a config keeps it), and handed to
 everyone who needs it: the dataset (``SftDataset.chat_format``), ``EvaluateChatHook``,
 ``HFExportHook``, ``convert pth_to_hf``, ``chat`` and ``log-dataset``.
 """
@@ -13,14 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from ..config import dataset_spec
 from .builtin import TEMPLATES
 from .jinja import to_chat_template
 from .prompt import PromptTemplate
 from .system import resolve_system
-
-# What a dataset spec without ``prompt_template`` renders with (build_sft_dataset's default).
-DEFAULT_TEMPLATE = 'chatml'
 
 
 @dataclass(frozen=True)
@@ -52,18 +49,6 @@ class ChatFormat:
         return cls(template=tpl, system=system_text,
                    stop_words=tuple(dict.fromkeys(w for w in stops if w)),
                    chat_template=None if tpl is None else to_chat_template(tpl, system_text))
-
-    @classmethod
-    def from_dataset_spec(cls, spec: dict) -> 'ChatFormat':
-        """The format a dataset spec (``build_sft_dataset`` or ``build_concat_dataset``
-        arguments) trains with: its ``prompt_template`` and its (shared) ``system``."""
-        return cls.build(spec.get('prompt_template', DEFAULT_TEMPLATE), spec.get('system'))
-
-    @classmethod
-    def from_config(cls, cfg: Any) -> 'ChatFormat':
-        """The format a loaded config trains with (read from its dataset spec, not from the
-        top-level knobs, which an override of the spec would leave behind)."""
-        return cls.from_dataset_spec(dataset_spec(cfg))
 
     @property
     def name(self) -> str | None:

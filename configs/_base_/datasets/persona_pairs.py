@@ -2,6 +2,9 @@
 # as {assistant_name} by {assistant_author}, the rejected one as the base model's own
 # identity. Point a recipe at your own pairs instead with
 #   --cfg-options data_files=pairs.json dataset_map_fn=sharegpt_preference
+# Every fifth row (holdout=0.2) is held out of training and scored by PreferenceEvalHook
+# (runtime/preference.py): the generated pairs, or yours when you point data_files at them;
+# eval_data_files=held_out.json scores that file instead (and trains on every row).
 from mmengine.config import read_base
 from xtuner_like.dataset.persona_pairs import write_persona_pairs
 
@@ -11,13 +14,7 @@ with read_base():
 assistant_name = 'Tuna'
 assistant_author = 'the xtuner_like team'
 data_files = dict(type=write_persona_pairs, name='${assistant_name}',
-                  author='${assistant_author}', kind='${row_type}')
+                  author='${assistant_author}', kind='${row_type}', split='all')
 dataset_map_fn = 'plain_preference'
 max_length = 256
-
-# Held-out pairs (every fifth question), scored by PreferenceEvalHook (runtime/preference.py).
-eval_dataset = dict(type=build_preference_dataset, tokenizer='${tokenizer}',
-                    data_files=dict(type=write_persona_pairs, name='${assistant_name}',
-                                    author='${assistant_author}', split='test'),
-                    dataset_map_fn='plain_preference', prompt_template='${prompt_template}',
-                    system='${system}', max_length='${max_length}')
+holdout = 0.2

@@ -40,7 +40,7 @@ def test_accuracy_and_margin_over_every_pair_in_eval_mode(batch_size):
     model = FirstTokenScorer()
     result = PreferenceEvalHook(PAIRS, batch_size=batch_size).evaluate(model)
     assert result == {'accuracy': pytest.approx(2 / 3), 'margin': pytest.approx(4 / 3),
-                      'pairs': 3}
+                      'ties': 0, 'pairs': 3}
     assert model.modes and not any(model.modes) and model.training   # eval, then restored
 
 
@@ -72,4 +72,62 @@ def test_no_dataset_turns_the_hook_off(tmp_path):
     hook.before_train(runner)
     hook.after_train_iter(runner, 0)
     hook.after_train(runner)
+    assert not (tmp_path / 'eval_preference.jsonl').exists()
+
+
+def test_ties_count_half_so_an_untrained_policy_reads_50_percent():
+    """At step 0 the policy equals the reference: every margin is 0 (issue 23, 5)."""
+    tied = [pair(3, 3), pair(5, 5), pair(7, 2), pair(1, 4)]
+    result = PreferenceEvalHook(tied).evaluate(FirstTokenScorer())
+    assert result == {'accuracy': pytest.approx(0.5), 'margin': pytest.approx(0.5), 'ties': 2,
+                      'pairs': 4}
+
+
+def test_kto_rows_score_the_share_whose_reward_has_the_labels_sign():
+    rows = [dict(pair(2, 9), desirable=True), dict(pair(-1, 9), desirable=True),
+            dict(pair(-3, 9), desirable=False), dict(pair(0, 9), desirable=False)]
+    result = PreferenceEvalHook(rows).evaluate(FirstTokenScorer())
+    assert result['accuracy'] == pytest.approx((1 + 0 + 1 + 0.5) / 4) and result['ties'] == 1
+
+
+def test_heldout_evaluates_the_held_out_rows_of_the_users_own_data(tmp_path, caplog,
+                                                                   tiny_tokenizer):
+    """'heldout' reads the training dataset dict of the run's config: pointing data_files at
+    your own pairs evaluates your pairs, and the log names them (issue 23, 5)."""
+    from mmengine.config import Config
+
+    from xtuner_like.dataset import build_dataset
+    path = tmp_path / 'mine.json'
+    path.write_text(json.dumps([{'prompt': f'Q{i}', 'chosen': f'Yes {i}', 'rejected': 'No'}
+                                for i in range(10)]))
+    dataset = dict(type=build_dataset, tokenizer=tiny_tokenizer, data_files=str(path),
+                   dataset_map_fn='plain_preference', row_type='preference', max_length=64,
+                   holdout=0.2, pack_to_max_length=False, cache_dir=str(tmp_path / 'c'))
+    scalars = []
+    runner = SimpleNamespace(
+        model=FirstTokenScorer(), logger=logging.getLogger('pref_heldout_test'),
+        work_dir=str(tmp_path), iter=0, cfg=Config(dict(train_dataloader=dict(dataset=dataset))),
+        visualizer=SimpleNamespace(add_scalars=lambda values, step: scalars.append(values)))
+    hook = PreferenceEvalHook('heldout')
+    with caplog.at_level(logging.INFO, logger='pref_heldout_test'):
+        hook.before_train(runner)
+    assert len(hook.dataset) == 2      # rows 4 and 9 of 10
+    texts = [tiny_tokenizer.decode(hook.dataset[i]['input_ids']) for i in range(2)]
+    assert 'Q4' in texts[0] and 'Q9' in texts[1]
+    assert f'on 2 pairs: the held-out rows (20%, evenly spread) of {path}' in caplog.text
+    record = json.loads((tmp_path / 'eval_preference.jsonl').read_text())
+    assert record['pairs'] == 2 and str(path) in record['data']
+
+
+def test_heldout_without_held_out_rows_is_off_and_says_how_to_turn_it_on(tmp_path, caplog):
+    from mmengine.config import Config
+    runner = SimpleNamespace(
+        model=FirstTokenScorer(), logger=logging.getLogger('pref_off_test'),
+        work_dir=str(tmp_path), iter=0,
+        cfg=Config(dict(train_dataloader=dict(dataset=dict(type='x', data_files='a.json')))))
+    hook = PreferenceEvalHook('heldout')
+    with caplog.at_level(logging.INFO, logger='pref_off_test'):
+        hook.before_train(runner)
+        hook.after_train(runner)
+    assert hook.dataset is None and 'set holdout=0.1' in caplog.text
     assert not (tmp_path / 'eval_preference.jsonl').exists()

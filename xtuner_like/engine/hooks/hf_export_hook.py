@@ -8,7 +8,7 @@ from mmengine.hooks import Hook
 
 from ...errors import TrainingDivergedError
 from ...model.base import unwrap_model
-from ...templates.chat_format import ChatFormat
+from ...dataset.spec import chat_format_of
 from ...utils.build import build
 from .divergence_hook import nonfinite_parameters
 
@@ -53,7 +53,7 @@ class HFExportHook(Hook):
         tokenizer = getattr(dataset, 'tokenizer', None)
         if tokenizer is None:
             tokenizer = build(cfg.tokenizer.to_dict())
-        chat_format = getattr(dataset, 'chat_format', None) or ChatFormat.from_config(cfg)
+        chat_format = getattr(dataset, 'chat_format', None) or chat_format_of(cfg)
         out = model.export(Path(runner.work_dir) / self.out_dir, tokenizer, chat_format,
                            config_text=cfg.dump(), dtype=self.dtype,
                            max_shard_size=self.max_shard_size,

@@ -1,4 +1,4 @@
-"""The package layout: imports point one way (README "Layout"), and no package imports one at
+"""The package layout: imports point one way (docs/layout.md), and no package imports one at
 its own level or above (engine and convert, model and dataset never import each other)."""
 from __future__ import annotations
 

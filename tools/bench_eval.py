@@ -11,10 +11,12 @@ built from Alpaca rows (``../shared/data/alpaca_en_demo.json``; generated rows w
 - ``gen``: ``--gen-rows`` QA rows (the instruction as question), ``--gen-tokens`` greedy new
   tokens at most, stopping at a blank line: generation requests.
 
-Each (backend, task) runs in its own process (peak RSS is its own); both backends get the same
-``--batch-size`` (lm-eval's ``hf`` defaults to 1; ``--hf-batch-size`` changes its). Prints a
-Markdown table: seconds of the harness call, requests/s, speed-up, peak RSS, and whether the
-metrics (and, for generation, every generated text) equal the ``hf`` backend's.
+Each (backend, batch size, task) runs in its own process (peak RSS is its own): lm-eval's
+``hf`` backend at its default batch size (1) and at ``--batch-size``, and ours at
+``--batch-size`` (for log-likelihoods ours packs ``--tokens-per-pass`` tokens a pass instead).
+Prints a Markdown table: seconds of the harness call, requests/s, speed-up over each ``hf``
+run, peak RSS, and whether the metrics (and, for generation, every generated text) equal the
+``hf`` backend's at batch size 1.
 
     python tools/bench_eval.py --mc-rows 60 --gen-rows 16
 """
@@ -67,7 +69,7 @@ def write_tasks(out: Path, mc_rows: int, gen_rows: int) -> dict[str, Path]:
     return paths
 
 
-def worker(backend: str, task: str, args: argparse.Namespace) -> dict:
+def worker(backend: str, batch: int, task: str, args: argparse.Namespace) -> dict:
     import torch
     torch.set_num_threads(int(os.environ.get('BENCH_THREADS', torch.get_num_threads())))
     from xtuner_like.eval.run import run_tasks
@@ -76,12 +78,12 @@ def worker(backend: str, task: str, args: argparse.Namespace) -> dict:
     model = load_causal_lm(MODEL).eval()
     if backend == 'ours':
         from xtuner_like.eval.backend import XtunerLM
-        lm = XtunerLM(model, tokenizer, batch_size=args.batch_size,
-                      max_gen_toks=args.gen_tokens)
+        lm = XtunerLM(model, tokenizer, batch_size=batch, max_gen_toks=args.gen_tokens,
+                      tokens_per_pass=args.tokens_per_pass)
     else:
         from lm_eval.models.huggingface import HFLM
-        lm = HFLM(pretrained=model, tokenizer=tokenizer, device='cpu',
-                  batch_size=args.hf_batch_size or args.batch_size, max_gen_toks=args.gen_tokens)
+        lm = HFLM(pretrained=model, tokenizer=tokenizer, device='cpu', batch_size=batch,
+                  max_gen_toks=args.gen_tokens)
     spec = f"{args.files[task]}:{'mc' if task == 'mc' else 'qa'}"
     start = time.perf_counter()
     results = run_tasks(lm, task_files=[spec], data_dir=Path(args.out) / backend)
@@ -99,43 +101,47 @@ def main() -> None:
     parser.add_argument('--mc-rows', type=int, default=60)
     parser.add_argument('--gen-rows', type=int, default=16)
     parser.add_argument('--gen-tokens', type=int, default=48)
-    parser.add_argument('--batch-size', type=int, default=8)
-    parser.add_argument('--hf-batch-size', type=int, help="the hf backend's (default: the same)")
+    parser.add_argument('--batch-size', type=int, default=16)
+    parser.add_argument('--tokens-per-pass', type=int, default=1024)
     parser.add_argument('--tasks', nargs='+', default=['mc', 'gen'], choices=['mc', 'gen'])
     parser.add_argument('--out', default='work_dirs/bench_eval')
-    parser.add_argument('--worker', nargs=2, metavar=('BACKEND', 'TASK'), help=argparse.SUPPRESS)
+    parser.add_argument('--worker', nargs=3, metavar=('BACKEND', 'BATCH', 'TASK'),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     args.files = {'mc': out / 'bench_mc.jsonl', 'gen': out / 'bench_gen.jsonl'}
     if args.worker:
-        print('RESULT ' + json.dumps(worker(*args.worker, args)))
+        backend, batch, task = args.worker
+        print('RESULT ' + json.dumps(worker(backend, int(batch), task, args)))
         return
     write_tasks(out, args.mc_rows, args.gen_rows)
     rows = []
+    variants = (('hf', 1), ('hf', args.batch_size), ('ours', args.batch_size))
     for task in args.tasks:
         got = {}
-        for backend in ('hf', 'ours'):
-            cmd = [sys.executable, __file__, *sys.argv[1:], '--worker', backend, task]
+        for backend, batch in variants:
+            cmd = [sys.executable, __file__, *sys.argv[1:], '--worker', backend, str(batch), task]
             run = subprocess.run(cmd, capture_output=True, text=True,
                                  env={**os.environ, 'HF_HUB_OFFLINE': '1'})
             line = next((ln for ln in run.stdout.splitlines() if ln.startswith('RESULT ')), None)
             if line is None:
                 sys.exit(f'{backend} {task} failed:\n{run.stderr[-3000:]}')
-            got[backend] = json.loads(line[7:])
-        hf, ours = got['hf'], got['ours']
-        same = hf['metrics'] == ours['metrics'] and hf['outputs'] == ours['outputs']
-        for name, res in (('lm-eval hf', hf), ('xtuner_like', ours)):
-            rows.append(f"| {task} | {name} | {res['requests']} | {res['seconds']:.1f} | "
-                        f"{res['requests'] / res['seconds']:.1f} | "
-                        f"{hf['seconds'] / res['seconds']:.2f}x | {res['peak_rss_gib']:.2f} | "
-                        f"{'yes' if same else 'NO'} |")
-    print(f'batch size {args.batch_size} (hf: {args.hf_batch_size or args.batch_size}), '
-          f'{args.mc_rows} mc rows, {args.gen_rows} generation rows of <= {args.gen_tokens} '
-          'tokens\n')
-    print('| task | backend | requests | seconds | requests/s | vs hf | peak RSS (GiB) | '
-          'same metrics and outputs |')
-    print('| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |')
+            got[backend, batch] = json.loads(line[7:])
+        ref = got['hf', 1]
+        for (backend, batch), res in got.items():
+            same = res['metrics'] == ref['metrics'] and res['outputs'] == ref['outputs']
+            speed = ' / '.join(f"{got[key]['seconds'] / res['seconds']:.2f}x"
+                               for key in (('hf', 1), ('hf', args.batch_size)))
+            name = 'lm-eval hf' if backend == 'hf' else 'xtuner_like'
+            rows.append(f"| {task} | {name} | {batch} | {res['requests']} | "
+                        f"{res['seconds']:.1f} | {res['requests'] / res['seconds']:.1f} | "
+                        f"{speed} | {res['peak_rss_gib']:.2f} | {'yes' if same else 'NO'} |")
+    print(f'{args.mc_rows} mc rows, {args.gen_rows} generation rows of <= {args.gen_tokens} '
+          f'tokens; ours packs {args.tokens_per_pass} tokens a log-likelihood pass\n')
+    print('| task | backend | batch size | requests | seconds | requests/s | '
+          f'vs hf at 1 / at {args.batch_size} | peak RSS (GiB) | same results as hf at 1 |')
+    print('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |')
     print('\n'.join(rows))
 
 

@@ -182,7 +182,6 @@ def default_shingle_size() -> int:
 
 def true_jaccard(path: Path, threshold: float) -> np.ndarray:
     """For each planted near copy: is its shingle Jaccard with its original >= threshold?"""
-    from xtuner_like.curate.format import to_turns
     from xtuner_like.curate.near_dedup import jaccard, shingles
     from xtuner_like.dataset.map_fns.alpaca import alpaca_map_fn
     truth = np.load(path.with_suffix('.npz'))
@@ -192,7 +191,7 @@ def true_jaccard(path: Path, threshold: float) -> np.ndarray:
     with path.open() as f:
         for i, line in enumerate(f):
             if i in wanted:
-                sets[i] = shingles(to_turns(alpaca_map_fn(json.loads(line))['conversation']),
+                sets[i] = shingles(alpaca_map_fn(json.loads(line)),
                                    'conversation', size)
     return np.array([jaccard(sets[i], sets[truth['src'][i]]) >= threshold for i in near])
 
@@ -258,7 +257,6 @@ def run_reference(path: Path, threshold: float, num_perm: int = 128) -> dict:
     """datasketch MinHash + MinHashLSH, row by row; the rows it calls duplicates."""
     from datasketch import MinHash, MinHashLSH
 
-    from xtuner_like.curate.format import to_turns
     from xtuner_like.curate.near_dedup import shingles
     from xtuner_like.dataset.map_fns.alpaca import alpaca_map_fn
     rows, size = [json.loads(line) for line in path.open()], default_shingle_size()
@@ -267,7 +265,7 @@ def run_reference(path: Path, threshold: float, num_perm: int = 128) -> dict:
     for i, row in enumerate(rows):
         m = MinHash(num_perm=num_perm, seed=1)
         m.update_batch([s.encode() for s in shingles(
-            to_turns(alpaca_map_fn(row)['conversation']), 'conversation', size)])
+            alpaca_map_fn(row), 'conversation', size)])
         if lsh.query(m):
             dups.append(i)
         else:

@@ -5,6 +5,8 @@ from xtuner_like.curate.clean import (char_repetition, clean_batch, clean_reason
                                       text_ratio)
 from xtuner_like.curate.config import load_curate_config
 
+from .conftest import batch, sample
+
 OPTS = load_curate_config()['clean']
 GOOD = 'The mitochondria is the powerhouse of the cell; it makes most of its ATP.'
 
@@ -27,11 +29,11 @@ def turn(output, input='Explain.', system=''):
     ([turn('CafÃ© au lait, naÃ¯ve rÃ©sumÃ© Ã  la carte')], 'mojibake'),
 ])
 def test_each_rule(turns, reason):
-    assert clean_reason(turns, OPTS)[0] == reason
+    assert clean_reason(sample(*turns), OPTS)[0] == reason
 
 
 def test_a_rule_set_to_none_is_off():
-    assert clean_reason([turn('buy now ' * 30)], {**OPTS, 'max_ngram_repetition': None,
+    assert clean_reason(sample(turn('buy now ' * 30)), {**OPTS, 'max_ngram_repetition': None,
                                                   'max_char_repetition': None})[0] == ''
 
 
@@ -50,5 +52,5 @@ def test_token_bounds(tmp_path):
                    len(tok(GOOD, add_special_tokens=False)['input_ids']))
     assert short < long
     opts = {**OPTS, 'tokenizer': str(tmp_path), 'max_reply_tokens': short}
-    out = clean_batch({'conversation': [[turn('Eat well.')], [turn(GOOD)]]}, opts=opts)
+    out = clean_batch(batch([sample(turn('Eat well.')), sample(turn(GOOD))]), opts=opts)
     assert out['_reason'] == ['', 'reply_tokens'] and f'tokens (> {short})' in out['_detail'][1]

@@ -1,10 +1,12 @@
 from xtuner_like.curate.decontaminate import contaminated_batch, eval_index, ngram_hashes
 
+from .conftest import batch, sample
+
 LONG = ' '.join(f'word{i}' for i in range(30))
 
 
 def conv(text):
-    return [{'system': '', 'input': 'Q', 'output': text}]
+    return sample({'system': '', 'input': 'Q', 'output': text})
 
 
 def test_rows_sharing_a_long_ngram_are_marked():
@@ -12,7 +14,7 @@ def test_rows_sharing_a_long_ngram_are_marked():
     assert sizes == [13] and len(index) == 30 - 13 + 1
     inside = 'Intro. ' + ' '.join(LONG.split()[5:20]) + ' outro'
     partial = ' '.join(LONG.split()[:12])                       # only 12 words in common
-    out = contaminated_batch({'conversation': [conv(inside), conv(partial), conv('x')]},
+    out = contaminated_batch(batch([conv(inside), conv(partial), conv('x')]),
                              index=index, sizes=sizes)
     assert out['_reason'] == ['contaminated', '', '']
 
@@ -21,7 +23,7 @@ def test_short_eval_items_are_matched_at_their_own_length():
     short = 'what is the boiling point of water at sea level'   # 10 words
     index, sizes = eval_index([short, 'too short'], 13, 8)
     assert sizes == [10, 13]
-    out = contaminated_batch({'conversation': [conv('So: ' + short.upper() + '?')]},
+    out = contaminated_batch(batch([conv('So: ' + short.upper() + '?')]),
                              index=index, sizes=sizes)
     assert out['_reason'] == ['contaminated']
 

@@ -7,9 +7,11 @@ from xtuner_like.curate.near_dedup import (band_keys, band_names, candidate_pair
                                            confirm, jaccard, lsh_params, shingle_batch,
                                            shingle_hashes, shingles, signature_batch)
 
+from .conftest import batch, sample
+
 
 def conv(text):
-    return [{'system': '', 'input': '', 'output': text}]
+    return sample({'system': '', 'input': '', 'output': text})
 
 
 @pytest.mark.parametrize('num_perm', [16, 64, 128, 256])
@@ -45,7 +47,7 @@ def test_similar_rows_share_a_band_and_unrelated_rows_do_not():
     rows = [conv(t) for t in base + edited]
     opts = dict(by='conversation', shingle_size=3, num_perm=128, seed=1, threshold=0.7,
                 max_miss=0.02)
-    out = signature_batch({'_id': list(range(60)), 'conversation': rows}, **opts)
+    out = signature_batch(batch(rows, _id=list(range(60))), **opts)
     names = band_names(0.7, 128, 0.02)
     assert list(out) == ['_id', *names] and len(names) == lsh_params(0.7, 128, 0.02)[0]
     assert all(out[n].shape == (60,) and out[n].dtype == np.int64 for n in names)
@@ -77,7 +79,7 @@ def test_clusters_join_confirmed_pairs_only():
 
 @pytest.mark.parametrize('by', ['conversation', 'prompt'])
 def test_shingles_and_jaccard(by):
-    turns = [{'system': '', 'input': 'A b, c', 'output': 'd e'}]
+    turns = sample({'system': '', 'input': 'A b, c', 'output': 'd e'})
     expected = {'a b c', 'b c d', 'c d e'} if by == 'conversation' else {'a b c'}
     assert shingles(turns, by, 3) == expected
     assert jaccard({1, 2, 3}, {2, 3, 4}) == 0.5 and jaccard(set(), set()) == 1.0
@@ -109,7 +111,7 @@ def test_shingle_hashes_are_the_sorted_set():
 
 def test_shingle_batch_hashes_only_the_candidates():
     rows = [conv('a b c'), conv('d e f'), conv('g h')]
-    out = shingle_batch({'_id': [4, 7, 9], 'conversation': rows}, ids=np.array([9, 4]),
+    out = shingle_batch(batch(rows, _id=[4, 7, 9]), ids=np.array([9, 4]),
                         by='conversation', shingle_size=2)
     assert out['_id'] == [4, 7, 9] and out['_shingles'][1] == []
     assert out['_shingles'][0] == shingle_hashes(rows[0], 'conversation', 2).tolist()

@@ -1,12 +1,16 @@
 """Stage 'clean': empty turns, missing replies, replies out of length bounds, repetition,
-non-text and mojibake. Each rule is a pure function of one conversation."""
+non-text and mojibake. Each rule is a pure function of one sample (read through
+:mod:`.text`: a tool call is a reply, tool results are a prompt, a pair's replies are
+replies)."""
 from __future__ import annotations
 
 import re
 from functools import lru_cache
 from typing import Any
 
-from .text import conversation_text
+from ..errors import ConfigError
+from .stage import CURATION_STAGES, ENABLED, Option, Stage
+from .text import decode, part_texts, pieces, sample_text
 
 # Latin-1 read of UTF-8 ('Ã©' for 'é', 'â€™' for '’') and the replacement character.
 _MOJIBAKE = re.compile('\ufffd|[\u00c2\u00c3][\u0080-\u00bf]|\u00e2\u20ac[\u0080-\u00ff\u2018-\u201e\u2122\u0153\u009d]')
@@ -69,19 +73,42 @@ def _bounds(value: int, low: int | None, high: int | None) -> str:
     return ''
 
 
-def clean_reason(turns: list[dict], opts: dict) -> tuple[str, str]:
-    """(reason, detail) for a conversation the clean rules reject; ('', '') to keep it."""
-    for i, t in enumerate(turns):
-        if not t['output'].strip():
-            return 'no_reply', f'turn {i} has no assistant reply'
-        if (t['input'] or i > 0) and not t['input'].strip():
-            return 'empty_turn', f'turn {i} has an empty or whitespace-only prompt'
-        bad = _bounds(len(t['output']), opts['min_reply_chars'], opts['max_reply_chars'])
-        if bad:
-            return 'reply_length', f'turn {i} reply has {len(t["output"])} chars ({bad})'
-    # Repetition is judged on the replies: a reply quoting its prompt is not repetitive.
-    replies = '\n'.join(t['output'] for t in turns)
-    text = conversation_text(turns)
+def _units(sample: dict) -> dict:
+    """Per unit (turn or reply key): whether it is a reply, its reply text, its prompt text
+    and whether it holds tool calls or results."""
+    units: dict = {}
+    for unit, part, text in pieces(sample):
+        u = units.setdefault(unit, {'reply': None, 'prompt': None, 'calls': False,
+                                    'results': False})
+        if part == 'reply':
+            u['reply'] = (u['reply'] or '') + text
+        elif part == 'prompt':
+            u['prompt'] = (u['prompt'] or '') + text
+        elif part == 'tool_call':
+            u['calls'] = True
+        elif part == 'tool_result':
+            u['results'] = True
+    return units
+
+
+def clean_reason(sample: dict, opts: dict) -> tuple[str, str]:
+    """(reason, detail) for a sample the clean rules reject; ('', '') to keep it."""
+    units = _units(sample)
+    for i, (unit, u) in enumerate(units.items()):
+        where = f'turn {unit}' if isinstance(unit, int) else f'{unit!r} reply'
+        if u['reply'] is not None and not u['reply'].strip() and not u['calls']:
+            return 'no_reply', f'{where} has no assistant reply'
+        if u['prompt'] is not None and (u['prompt'] or i > 0) and not u['prompt'].strip() \
+                and not u['results']:
+            return 'empty_turn', f'{where} has an empty or whitespace-only prompt'
+        if u['reply'] is not None and (u['reply'] or not u['calls']):
+            bad = _bounds(len(u['reply']), opts['min_reply_chars'], opts['max_reply_chars'])
+            if bad:
+                return 'reply_length', f'{where} reply has {len(u["reply"])} chars ({bad})'
+    # Repetition and garbage are judged on the replies: a reply quoting its prompt is not
+    # repetitive, and a normal prompt must not hide a garbage reply.
+    replies = sample_text(sample, 'reply')
+    text = sample_text(sample)
     checks = (('line_repetition', line_repetition, 'max_line_repetition', False),
               ('ngram_repetition', ngram_repetition, 'max_ngram_repetition', False),
               ('char_repetition', char_repetition, 'max_char_repetition', False),
@@ -91,7 +118,7 @@ def clean_reason(turns: list[dict], opts: dict) -> tuple[str, str]:
         limit = opts[option]
         if limit is None:
             continue
-        value = measure(text if reason in ('non_text', 'mojibake') else replies)
+        value = measure(text if reason == 'mojibake' else replies)
         if (value < limit) if is_min else (value > limit):
             return reason, f'{measure.__name__} {value:.2f} {"<" if is_min else ">"} {limit}'
     return '', ''
@@ -99,17 +126,18 @@ def clean_reason(turns: list[dict], opts: dict) -> tuple[str, str]:
 
 def clean_batch(batch: dict, *, opts: dict) -> dict:
     """``_reason``/``_detail`` for each row of a batch (see :func:`clean_reason`)."""
-    reasons = [clean_reason(turns, opts) for turns in batch['conversation']]
+    samples = decode(batch)
+    reasons = [clean_reason(sample, opts) for sample in samples]
     if opts.get('tokenizer') and (opts['min_reply_tokens'] or opts['max_reply_tokens']):
-        reasons = _token_bounds(batch['conversation'], reasons, opts)
+        reasons = _token_bounds(samples, reasons, opts)
     return {'_reason': [r for r, _ in reasons], '_detail': [d for _, d in reasons]}
 
 
-def _token_bounds(conversations: list, reasons: list, opts: dict) -> list:
+def _token_bounds(samples: list, reasons: list, opts: dict) -> list:
     """Replies out of the token bounds (one tokenizer call per batch)."""
     tok = _tokenizer(opts['tokenizer'])
-    spans = [(i, t['output']) for i, turns in enumerate(conversations) if not reasons[i][0]
-             for t in turns]
+    spans = [(i, text) for i, sample in enumerate(samples) if not reasons[i][0]
+             for text in part_texts(sample, ('reply',))]
     ids = tok([s for _, s in spans], add_special_tokens=False)['input_ids'] if spans else []
     reasons = list(reasons)
     for (i, _), tokens in zip(spans, ids):
@@ -117,3 +145,42 @@ def _token_bounds(conversations: list, reasons: list, opts: dict) -> list:
         if bad and not reasons[i][0]:
             reasons[i] = ('reply_tokens', f'a reply has {len(tokens)} tokens ({bad})')
     return reasons
+
+
+def _tokens_problem(value: Any) -> str:
+    return '' if value is None or (isinstance(value, int) and value >= 0) else \
+        f'{value!r}; give a number of tokens or None'
+
+
+class CleanStage(Stage):
+    """Row by row: the rules of :func:`clean_reason`."""
+
+    name, order = 'clean', 10
+    options = {
+        'enabled': ENABLED,
+        'min_reply_chars': Option(1, help='replies shorter than this (characters) are dropped'),
+        'max_reply_chars': Option(32000, help='replies longer than this are dropped'),
+        'tokenizer': Option(None, help='a tokenizer folder to bound replies in tokens as well'),
+        'min_reply_tokens': Option(None, check=_tokens_problem),
+        'max_reply_tokens': Option(None, check=_tokens_problem),
+        'max_line_repetition': Option(0.5, fraction=True, help='share of non-empty reply '
+                                                                'lines that repeat an earlier one'),
+        'max_ngram_repetition': Option(0.5, fraction=True, help='share of word 3-grams that '
+                                                                 'repeat an earlier one'),
+        'max_char_repetition': Option(0.6, fraction=True, help='share of character 10-grams '
+                                                                'that repeat an earlier one'),
+        'min_text_ratio': Option(0.4, fraction=True, help='letters, digits and spaces over all '
+                                                          'characters of the replies'),
+        'max_mojibake_ratio': Option(0.01, fraction=True, help="mis-decoded characters "
+                                                               "(U+FFFD, 'Ã©'-like pairs) per "
+                                                               'character'),
+    }
+
+    def run(self, run: Any, data: Any, opts: dict) -> tuple[Any, None]:
+        if (opts['min_reply_tokens'] or opts['max_reply_tokens']) and not opts['tokenizer']:
+            raise ConfigError('clean.min_reply_tokens/max_reply_tokens need clean.tokenizer=<a '
+                              'tokenizer folder>')
+        return run.engine.map(data, clean_batch, 'clean', opts=opts), None
+
+
+CURATION_STAGES.register('clean', CleanStage())

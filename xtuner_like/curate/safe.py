@@ -5,8 +5,12 @@ long digit run inside a key or a card is not also taken for a phone number.
 """
 from __future__ import annotations
 
+import difflib
 import re
-from typing import Callable
+from typing import Any, Callable
+
+from .stage import CURATION_STAGES, ENABLED, Option, Stage
+from .text import decode, encode, rewrite
 
 PLACEHOLDERS = {'api_key': '<API_KEY>', 'credit_card': '<CREDIT_CARD>', 'email': '<EMAIL>',
                 'ip_address': '<IP_ADDRESS>', 'phone': '<PHONE>'}
@@ -100,25 +104,56 @@ def redact(text: str, kinds: tuple[str, ...] | list[str]) -> tuple[str, dict[str
 
 
 def safe_batch(batch: dict, *, kinds: list[str], action: str) -> dict:
-    """Redacted conversations and per-kind counts (``_pii_<kind>``); or, with
-    ``action='drop'``, the rows that hold any of ``kinds`` marked as removed."""
-    out: dict[str, list] = {'conversation': [], '_reason': [], '_detail': []}
+    """Redacted samples (every piece of text, tool arguments and results included) and
+    per-kind counts (``_pii_<kind>``); or, with ``action='drop'``, the rows that hold any
+    of ``kinds`` marked as removed."""
+    out: dict[str, list] = {'sample': [], '_reason': [], '_detail': []}
     out.update({f'_pii_{k}': [] for k in KINDS})
-    for turns in batch['conversation']:
+    for text, sample in zip(batch['sample'], decode(batch)):
         found: dict[str, int] = {}
-        new_turns = []
-        for t in turns:
-            new = {}
-            for key, value in t.items():
-                new[key], counts = redact(value, kinds) if value else (value, {})
-                for k, n in counts.items():
-                    found[k] = found.get(k, 0) + n
-            new_turns.append(new)
+
+        def scrub(value: str) -> str:
+            new, counts = redact(value, kinds) if value else (value, {})
+            for k, n in counts.items():
+                found[k] = found.get(k, 0) + n
+            return new
+        redacted = rewrite(sample, scrub)
         dropped = action == 'drop' and bool(found)
-        out['conversation'].append(turns if dropped else new_turns)
+        out['sample'].append(text if dropped or not found else encode(redacted))
         out['_reason'].append('pii' if dropped else '')
         out['_detail'].append(', '.join(f'{k} x{n}' for k, n in sorted(found.items()))
                               if dropped else '')
         for k in KINDS:
             out[f'_pii_{k}'].append(found.get(k, 0))
     return out
+
+
+def _kinds_problem(value: Any) -> str:
+    bad = [k for k in value if k not in KINDS] if isinstance(value, (list, tuple)) else value
+    if not bad:
+        return ''
+    close = difflib.get_close_matches(str(bad[0] if isinstance(bad, list) else bad), KINDS, 1)
+    return f"unknown {bad}; {f'did you mean {close[0]!r}?' if close else f'known: {KINDS}'}"
+
+
+class SafeStage(Stage):
+    """Row by row: placeholders for personal data and secrets (or the row dropped)."""
+
+    name, order = 'safe', 50
+    options = {
+        'enabled': ENABLED,
+        'kinds': Option(list(KINDS), check=_kinds_problem, help='what is redacted'),
+        'action': Option('redact', choices=('redact', 'drop'),
+                         help="'redact' writes placeholders; 'drop' removes the row"),
+    }
+
+    def run(self, run: Any, data: Any, opts: dict) -> tuple[Any, None]:
+        data = run.engine.map(data, safe_batch, 'safe', kinds=list(opts['kinds']),
+                              action=opts['action'])
+        cols = run.engine.gather(data, [f'_pii_{k}' for k in KINDS])
+        run.report.redactions = {k: int(cols[f'_pii_{k}'].sum()) for k in KINDS
+                                 if k in opts['kinds']}
+        return data, None
+
+
+CURATION_STAGES.register('safe', SafeStage())

@@ -176,6 +176,35 @@ def stable_hash(text: str, seed: int = 0) -> int:
     return int(np.uint64(xxhash.xxh3_64_intdigest(text.encode('utf-8'), seed)).view(np.int64))
 
 
+_CJK = re.compile(r'[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]')
+
+
+def is_cjk(text: str) -> bool:
+    """Whether ``text`` is mostly written without spaces between words (Chinese, Japanese,
+    Korean): a third or more of its non-space characters are CJK.
+
+    >>> is_cjk('今天天气很好, ok'), is_cjk('The weather is fine')
+    (True, False)
+    """
+    chars = len(text) - text.count(' ')
+    return bool(chars) and len(_CJK.findall(text)) * 3 >= chars
+
+
+def ngrams(text: str, n: int, cjk_n: int | None = None) -> list[str]:
+    """Shingles of the normalized ``text``, chosen by its script: word ``n``-grams, or for
+    CJK text (no spaces between words) character ``cjk_n``-grams (default ``n + 1``).
+
+    >>> ngrams('A b, c', 2), ngrams('我爱北京', 2, 2)
+    (['a b', 'b c'], ['我爱', '爱北', '北京'])
+    """
+    norm = normalize(text)
+    if is_cjk(norm):
+        chars = norm.replace(' ', '')
+        k = cjk_n or n + 1
+        return [chars[i:i + k] for i in range(len(chars) - k + 1)] or ([chars] if chars else [])
+    return word_ngrams(norm.split(), n)
+
+
 def word_ngrams(words: list[str], n: int) -> list[str]:
     """Word n-grams; a text shorter than ``n`` words is one n-gram of all its words.
 

@@ -116,3 +116,68 @@ def test_shingle_batch_hashes_only_the_candidates():
     assert out['_id'] == [4, 7, 9] and out['_shingles'][1] == []
     assert out['_shingles'][0] == shingle_hashes(rows[0], 'conversation', 2).tolist()
     assert out['_shingles'][2] == shingle_hashes(rows[2], 'conversation', 2).tolist()
+
+
+def planted_near_duplicates(tmp_path, seed=0):
+    """Rows with planted near duplicates of every kind the stage must find, and the (row,
+    duplicated row) pairs: English replies edited to a word-set similarity of ~0.82,
+    reply sentences reordered, Chinese replies with 5% of their characters changed."""
+    import json
+    rng = random.Random(seed)
+    words = [f'w{i}' for i in range(5000)]
+    hanzi = [chr(c) for c in range(0x4e00, 0x4e00 + 3000)]
+    rows, pairs = [], []
+
+    def add(row, of=None):
+        rows.append(row)
+        if of is not None:
+            pairs.append((len(rows) - 1, of))
+    for _ in range(20):
+        reply = rng.sample(words, 60)
+        base = len(rows)
+        add({'instruction': ' '.join(rng.sample(words, 8)), 'output': ' '.join(reply)})
+        edited = reply[:]
+        for i in rng.sample(range(60), 6):                    # 62/74 of the words shared
+            edited[i] = rng.choice(words)
+        add({'instruction': rows[base]['instruction'], 'output': ' '.join(edited)}, base)
+        sentences = [' '.join(reply[i:i + 10]) + '.' for i in range(0, 60, 10)]
+        rng.shuffle(sentences)
+        add({'instruction': rows[base]['instruction'], 'output': ' '.join(sentences)}, base)
+    for _ in range(20):
+        reply = rng.choices(hanzi, k=200)
+        base = len(rows)
+        add({'instruction': ''.join(rng.choices(hanzi, k=15)), 'output': ''.join(reply)})
+        changed = reply[:]
+        for i in rng.sample(range(200), 10):                  # 5% of the characters
+            changed[i] = rng.choice(hanzi)
+        add({'instruction': rows[base]['instruction'], 'output': ''.join(changed)}, base)
+    path = tmp_path / 'near.jsonl'
+    path.write_text(''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in rows))
+    return str(path), rows, pairs
+
+
+def test_planted_near_duplicates_english_reordered_and_chinese(tmp_path):
+    from xtuner_like.curate.config import load_curate_config
+    from xtuner_like.curate.pipeline import curate
+    path, rows, pairs = planted_near_duplicates(tmp_path)
+    only = {f'{s}.enabled': False for s in ('clean', 'exact_dedup', 'safe', 'split')}
+    curate([path], tmp_path / 'out', load_curate_config(None, {**only, 'output.removed': True}))
+    import json
+    removed = {json.loads(line)['row'] for line in
+               (tmp_path / 'out' / 'removed.jsonl').read_text().splitlines()}
+    assert removed == {row for row, _ in pairs}                # recall 1, precision 1
+
+
+def test_word_similarity_is_the_jaccard_of_word_sets():
+    a = conv('the cat sat on the mat today')
+    b = conv('today the mat sat on the cat')                  # same words, other order
+    assert jaccard(shingles(a, 'conversation', 1), shingles(b, 'conversation', 1)) == 1.0
+    zh = sample({'input': '', 'output': '今天天气很好'})
+    assert shingles(zh, 'conversation', 1) == {'今天', '天天', '天气', '气很', '很好'}
+
+
+def test_compare_replies_only_or_prompts_only():
+    a = sample({'input': 'Tell me about cats, please.', 'output': 'Cats purr and sleep a lot.'})
+    b = sample({'input': 'What do you know of felines?', 'output': 'Cats purr and sleep a lot.'})
+    same = jaccard(shingles(a, 'reply', 1), shingles(b, 'reply', 1))
+    assert same == 1.0 and jaccard(shingles(a, 'prompt', 1), shingles(b, 'prompt', 1)) < 0.2

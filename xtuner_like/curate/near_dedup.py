@@ -163,6 +163,32 @@ def clusters(pairs: np.ndarray, keep: np.ndarray) -> dict[int, list[int]]:
     return {root: sorted(members) for root, members in groups.items()}
 
 
+def similar_pairs(run: Any, data: Any, opts: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate id pairs of the rows (MinHash LSH) and which of them reach
+    ``opts['threshold']`` (exact Jaccard); ``opts`` as the stage's options."""
+    eng = run.engine
+    lsh = dict(threshold=opts['threshold'], num_perm=opts['num_perm'],
+               max_miss=opts['max_miss'])
+    text = dict(by=opts['by'], shingle_size=opts['shingle_size'],
+                cjk_shingle_size=opts['cjk_shingle_size'])
+    bands = eng.map(data, signature_batch, 'near dedup: minhash', replace=True, **text,
+                    **lsh, seed=opts['seed'])
+    ids = eng.gather(bands, ['_id'])['_id']
+    # one band in memory at a time
+    pairs = candidate_pairs(ids, (eng.gather(bands, [name])[name]
+                                  for name in band_names(**lsh)))
+    del ids, bands
+    # the candidates' shingle sets, hashed by the workers: 8 bytes a shingle
+    cand = np.unique(pairs)
+    table = eng.table(eng.map(data, shingle_batch, 'near dedup: shingles', replace=True,
+                              schema=SHINGLE_SCHEMA, ids=cand, **text), ['_id', '_shingles'])
+    table = table.filter(pc.is_in(table.column('_id'), pa.array(cand))).sort_by('_id')
+    sets = table.column('_shingles').combine_chunks()
+    hashes = np.split(sets.flatten().to_numpy(),
+                      np.cumsum(pc.list_value_length(sets).to_numpy())[:-1])
+    return pairs, confirm(pairs, table.column('_id').to_numpy(), hashes, opts['threshold'])
+
+
 def _positive(value: Any) -> str:
     return '' if isinstance(value, int) and not isinstance(value, bool) and value > 0 else \
         f'{value!r}; give a positive integer'
@@ -187,28 +213,7 @@ class NearDedupStage(Stage):
     }
 
     def run(self, run: Any, data: Any, opts: dict) -> tuple[Any, Drop]:
-        eng = run.engine
-        lsh = dict(threshold=opts['threshold'], num_perm=opts['num_perm'],
-                   max_miss=opts['max_miss'])
-        text = dict(by=opts['by'], shingle_size=opts['shingle_size'],
-                    cjk_shingle_size=opts['cjk_shingle_size'])
-        bands = eng.map(data, signature_batch, 'near dedup: minhash', replace=True, **text,
-                        **lsh, seed=opts['seed'])
-        ids = eng.gather(bands, ['_id'])['_id']
-        # one band in memory at a time
-        pairs = candidate_pairs(ids, (eng.gather(bands, [name])[name]
-                                      for name in band_names(**lsh)))
-        del ids, bands
-        # the candidates' shingle sets, hashed by the workers: 8 bytes a shingle
-        cand = np.unique(pairs)
-        table = eng.table(eng.map(data, shingle_batch, 'near dedup: shingles', replace=True,
-                                  schema=SHINGLE_SCHEMA, ids=cand, **text), ['_id', '_shingles'])
-        table = table.filter(pc.is_in(table.column('_id'), pa.array(cand))).sort_by('_id')
-        sets = table.column('_shingles').combine_chunks()
-        hashes = np.split(sets.flatten().to_numpy(),
-                          np.cumsum(pc.list_value_length(sets).to_numpy())[:-1])
-        keep = confirm(pairs, table.column('_id').to_numpy(), hashes, opts['threshold'])
-        del table, sets, hashes
+        pairs, keep = similar_pairs(run, data, opts)
         groups = clusters(pairs, keep)
         reps = np.array([r for r, ms in groups.items() for _ in ms], dtype=np.int64)
         dups = np.array([m for ms in groups.values() for m in ms], dtype=np.int64)

@@ -1,5 +1,8 @@
 """Stage 'split': a seeded train/eval split decided by each row's content, so a row lands
-in the same split on every rerun, whatever the order or number of the other rows."""
+in the same split on every rerun, whatever the order or number of the other rows; rows
+that are near duplicates of each other (below near_dedup's threshold, above
+``group_similarity``) land on the same side, so validation loss is not flattered by eval
+rows whose twins are trained on."""
 from __future__ import annotations
 
 from typing import Any
@@ -38,28 +41,74 @@ def _count_problem(value: Any) -> str:
         f'{value!r}; give a number of rows or None'
 
 
+def group_draws(ids: np.ndarray, u: np.ndarray, groups: dict[int, list[int]]) -> np.ndarray:
+    """Each row's draw, a near-duplicate group's rows all taking the smallest draw of the
+    group (so the group lands on one side, whatever the order of its rows).
+
+    >>> group_draws(np.array([1, 2, 3]), np.array([0.9, 0.5, 0.1]), {1: [3]}).tolist()
+    [0.1, 0.5, 0.1]
+    """
+    out = u.copy()
+    where = {int(i): k for k, i in enumerate(ids.tolist())}
+    for root, members in groups.items():
+        rows = [where[i] for i in (root, *members) if i in where]
+        out[rows] = u[rows].min()
+    return out
+
+
+def eval_ids_by_ratio(ids: np.ndarray, u: np.ndarray, ratio: float) -> np.ndarray:
+    """The ids whose draw is below ``ratio``, sorted."""
+    return np.sort(ids[u < ratio])
+
+
+def _similar(value: Any) -> str:
+    return '' if value is None or (isinstance(value, (int, float)) and 0 < value <= 1) else \
+        f'{value!r}; give a word-set similarity in (0, 1] or None'
+
+
 class SplitStage(Stage):
-    """Row by row (a global pick of the smallest draws with ``eval_count``)."""
+    """A seeded split by content; near-duplicate groups (rows at least ``group_similarity``
+    alike, as near_dedup measures it) stay on one side, so no eval row has a near twin in
+    train."""
 
     name, order = 'split', 60
     options = {
         'enabled': ENABLED,
         'eval_ratio': Option(0.02, fraction=True, help='share of rows in the eval split'),
-        'eval_count': Option(None, check=_count_problem, help='exactly this many eval rows '
-                                                              '(wins over eval_ratio)'),
+        'eval_count': Option(None, check=_count_problem, help='this many eval rows (wins over '
+                                                              'eval_ratio; a group may add a '
+                                                              'few)'),
         'seed': Option(0),
+        'group_similarity': Option(0.7, check=_similar, help='rows this alike (word-set '
+                                                             'Jaccard) share a side; None: off'),
     }
 
     def run(self, run: Any, data: Any, opts: dict) -> tuple[Any, None]:
         ratio = 0.0 if opts['eval_count'] is not None else opts['eval_ratio']
         data = run.engine.map(data, split_key_batch, 'split', seed=opts['seed'],
                               eval_ratio=ratio)
-        if opts['eval_count'] is not None:
-            cols = run.engine.gather(data, ['_id', '_split_u'])
-            data = run.engine.map(data, assign_batch, 'split: assign',
-                                  eval_ids=eval_ids(cols['_id'], cols['_split_u'],
-                                                    int(opts['eval_count'])))
-        return data, None
+        if opts['group_similarity'] is None and opts['eval_count'] is None:
+            return data, None
+        cols = run.engine.gather(data, ['_id', '_split_u'])
+        ids, u = cols['_id'], cols['_split_u']
+        if opts['group_similarity'] is not None:
+            u = group_draws(ids, u, self._groups(run, data, opts))
+        chosen = eval_ids(ids, u, int(opts['eval_count'])) if opts['eval_count'] is not None \
+            else eval_ids_by_ratio(ids, u, ratio)
+        if opts['eval_count'] is not None and opts['group_similarity'] is not None and len(ids):
+            # whole groups: every row drawing no more than the last one taken
+            chosen = eval_ids_by_ratio(ids, u, np.nextafter(u[np.isin(ids, chosen)].max(), 2)) \
+                if len(chosen) else chosen
+        return run.engine.map(data, assign_batch, 'split: assign', eval_ids=chosen), None
+
+    @staticmethod
+    def _groups(run: Any, data: Any, opts: dict) -> dict[int, list[int]]:
+        from .near_dedup import clusters, similar_pairs
+        near = {**CURATION_STAGES.get('near_dedup').defaults(), **run.cfg.get('near_dedup', {}),
+                'threshold': opts['group_similarity']}
+        groups = clusters(*similar_pairs(run, data, near))
+        run.log(f'curate: split: {len(groups)} near-duplicate groups kept on one side')
+        return groups
 
 
 CURATION_STAGES.register('split', SplitStage())

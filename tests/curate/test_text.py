@@ -63,3 +63,10 @@ def test_stable_hash_is_the_same_in_another_process():
 def test_word_ngrams_short_text_is_one_gram():
     assert word_ngrams('a b c d'.split(), 3) == ['a b c', 'b c d']
     assert word_ngrams(['a', 'b'], 3) == ['a b'] and word_ngrams([], 3) == []
+
+
+def test_shingles_are_chosen_by_script_per_row():
+    from xtuner_like.curate.text import is_cjk, ngrams
+    assert ngrams('The cat sat', 1) == ['the', 'cat', 'sat']
+    assert ngrams('用Python写函数', 1, 2) == ['用python', 'python写', '写函', '函数']
+    assert is_cjk('今天') and not is_cjk('plain English text with one 字 in it here')

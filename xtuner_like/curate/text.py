@@ -180,14 +180,18 @@ _CJK = re.compile(r'[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-
 
 
 def is_cjk(text: str) -> bool:
-    """Whether ``text`` is mostly written without spaces between words (Chinese, Japanese,
-    Korean): a third or more of its non-space characters are CJK.
+    """Whether ``text`` is partly written without spaces between words (Chinese, Japanese,
+    Korean): a tenth or more of its non-space characters are CJK.
 
     >>> is_cjk('今天天气很好, ok'), is_cjk('The weather is fine')
     (True, False)
     """
     chars = len(text) - text.count(' ')
-    return bool(chars) and len(_CJK.findall(text)) * 3 >= chars
+    return bool(chars) and len(_CJK.findall(text)) * 10 >= chars
+
+
+_CJK_CHARS = r'\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff'
+_TOKEN = re.compile(rf'[{_CJK_CHARS}]|[^\W{_CJK_CHARS}]+')
 
 
 def ngrams(text: str, n: int, cjk_n: int | None = None) -> list[str]:
@@ -198,10 +202,11 @@ def ngrams(text: str, n: int, cjk_n: int | None = None) -> list[str]:
     (['a b', 'b c'], ['我爱', '爱北', '北京'])
     """
     norm = normalize(text)
-    if is_cjk(norm):
-        chars = norm.replace(' ', '')
+    if is_cjk(norm):               # each CJK character a token, other words whole
+        toks = _TOKEN.findall(norm)
         k = cjk_n or n + 1
-        return [chars[i:i + k] for i in range(len(chars) - k + 1)] or ([chars] if chars else [])
+        return [''.join(toks[i:i + k]) for i in range(len(toks) - k + 1)] or (
+            [''.join(toks)] if toks else [])
     return word_ngrams(norm.split(), n)
 
 

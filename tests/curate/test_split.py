@@ -1,6 +1,7 @@
 import numpy as np
 
-from xtuner_like.curate.split import assign_batch, eval_ids, group_draws, split_key_batch
+from xtuner_like.curate.split import (assign_batch, eval_ids, eval_ids_by_groups, group_draws,
+                                      split_key_batch)
 
 from .conftest import batch, sample
 
@@ -31,9 +32,12 @@ def test_count_split_takes_exactly_count_rows():
     assert out.count('eval') == 7
 
 
-def test_group_draws_take_the_smallest_draw_of_their_group():
+def test_a_group_takes_its_root_rows_draw_and_counts_take_whole_groups():
     ids, u = np.array([10, 11, 12, 13]), np.array([0.7, 0.2, 0.9, 0.4])
-    assert group_draws(ids, u, {10: [12], 11: [13]}).tolist() == [0.7, 0.2, 0.7, 0.2]
+    roots = np.array([10, 11, 10, 11])
+    assert group_draws(ids, u, roots).tolist() == [0.7, 0.2, 0.7, 0.2]
+    assert eval_ids_by_groups(ids, group_draws(ids, u, roots), roots, 3).tolist() == [11, 13]
+    assert eval_ids_by_groups(ids, u, np.array([10] * 4), 2).tolist() == [11, 13]  # none fits
 
 
 def test_near_duplicate_groups_stay_on_one_side_deterministically(tmp_path):
@@ -67,4 +71,4 @@ def test_near_duplicate_groups_stay_on_one_side_deterministically(tmp_path):
     assert any(apart[r] != apart[twin[r]] for r in apart)   # what grouping prevents
     counted = sides('d', **{'split.eval_count': 41})
     assert all(counted[r] == counted[twin[r]] for r in counted)
-    assert list(counted.values()).count('eval') == 42        # whole groups
+    assert list(counted.values()).count('eval') == 40        # whole groups that fit

@@ -41,19 +41,38 @@ def _count_problem(value: Any) -> str:
         f'{value!r}; give a number of rows or None'
 
 
-def group_draws(ids: np.ndarray, u: np.ndarray, groups: dict[int, list[int]]) -> np.ndarray:
-    """Each row's draw, a near-duplicate group's rows all taking the smallest draw of the
-    group (so the group lands on one side, whatever the order of its rows).
+def group_roots(ids: np.ndarray, groups: dict[int, list[int]]) -> np.ndarray:
+    """Each row's group: the smallest id of its near-duplicate group (its own id if none)."""
+    root = {m: r for r, ms in groups.items() for m in ms}
+    return np.array([root.get(int(i), int(i)) for i in ids.tolist()], dtype=np.int64)
 
-    >>> group_draws(np.array([1, 2, 3]), np.array([0.9, 0.5, 0.1]), {1: [3]}).tolist()
-    [0.1, 0.5, 0.1]
+
+def group_draws(ids: np.ndarray, u: np.ndarray, roots: np.ndarray) -> np.ndarray:
+    """Each row takes the draw of its group's root row (one draw a group, unbiased by the
+    group's size), so a group lands on one side.
+
+    >>> group_draws(np.array([1, 2, 3]), np.array([0.9, 0.5, 0.1]), np.array([1, 2, 1])).tolist()
+    [0.9, 0.5, 0.9]
     """
-    out = u.copy()
     where = {int(i): k for k, i in enumerate(ids.tolist())}
-    for root, members in groups.items():
-        rows = [where[i] for i in (root, *members) if i in where]
-        out[rows] = u[rows].min()
-    return out
+    return u[[where.get(int(r), k) for k, r in enumerate(roots.tolist())]]
+
+
+def eval_ids_by_groups(ids: np.ndarray, u: np.ndarray, roots: np.ndarray, count: int,
+                       row_u: np.ndarray | None = None) -> np.ndarray:
+    """At most ``count`` eval ids in whole groups: groups in order of their draw ``u``,
+    each taken when it still fits; row by row (by ``row_u``, the rows' own draws) when no
+    group fits."""
+    order = np.lexsort((ids, roots, u))
+    sizes = dict(zip(*np.unique(roots, return_counts=True)))
+    taken, chosen = 0, []
+    for root in dict.fromkeys(roots[order].tolist()):
+        if taken + sizes[root] <= count:
+            chosen.append(root)
+            taken += sizes[root]
+    if not taken:
+        return eval_ids(ids, u if row_u is None else row_u, count)
+    return np.sort(ids[np.isin(roots, chosen)])
 
 
 def eval_ids_by_ratio(ids: np.ndarray, u: np.ndarray, ratio: float) -> np.ndarray:
@@ -75,9 +94,9 @@ class SplitStage(Stage):
     options = {
         'enabled': ENABLED,
         'eval_ratio': Option(0.02, fraction=True, help='share of rows in the eval split'),
-        'eval_count': Option(None, check=_count_problem, help='this many eval rows (wins over '
-                                                              'eval_ratio; a group may add a '
-                                                              'few)'),
+        'eval_count': Option(None, check=_count_problem, help='at most this many eval rows, '
+                                                              'whole groups (wins over '
+                                                              'eval_ratio)'),
         'seed': Option(0),
         'group_similarity': Option(0.7, check=_similar, help='rows this alike (word-set '
                                                              'Jaccard) share a side; None: off'),
@@ -91,14 +110,11 @@ class SplitStage(Stage):
             return data, None
         cols = run.engine.gather(data, ['_id', '_split_u'])
         ids, u = cols['_id'], cols['_split_u']
-        if opts['group_similarity'] is not None:
-            u = group_draws(ids, u, self._groups(run, data, opts))
-        chosen = eval_ids(ids, u, int(opts['eval_count'])) if opts['eval_count'] is not None \
-            else eval_ids_by_ratio(ids, u, ratio)
-        if opts['eval_count'] is not None and opts['group_similarity'] is not None and len(ids):
-            # whole groups: every row drawing no more than the last one taken
-            chosen = eval_ids_by_ratio(ids, u, np.nextafter(u[np.isin(ids, chosen)].max(), 2)) \
-                if len(chosen) else chosen
+        roots = ids if opts['group_similarity'] is None else group_roots(
+            ids, self._groups(run, data, opts))
+        grouped = group_draws(ids, u, roots)
+        chosen = eval_ids_by_groups(ids, grouped, roots, int(opts['eval_count']), u) \
+            if opts['eval_count'] is not None else eval_ids_by_ratio(ids, grouped, ratio)
         return run.engine.map(data, assign_batch, 'split: assign', eval_ids=chosen), None
 
     @staticmethod

@@ -18,6 +18,12 @@ alone against a plain reference: datasketch MinHash + MinHashLSH, inserting row 
 
     python tools/bench_curate.py --rows 50000                 # ~2 min on 2 cores
     nice python tools/bench_curate.py --rows 50000 1000000     # the scale check
+    python tools/bench_curate.py --planted --code /path/to/old/checkout .   # labelled table
+
+--planted: a labelled benchmark on real rows (the shared Alpaca and Alpaca-zh files) with
+planted cases of every kind each stage must catch, English and Chinese, and decoys it must
+leave alone; prints recall per (stage, kind, language) and each stage's precision, for
+each checkout given with --code (e.g. before / after a change), in one run.
 
 Needs datasketch for the reference (pip install -r requirements/bench.txt).
 """
@@ -25,6 +31,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import random
 import resource
 import subprocess
 import sys
@@ -34,7 +42,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# --planted runs each --code checkout's curation in a child process that imports it first
+sys.path.insert(0, os.environ.get('BENCH_CURATE_CODE', str(ROOT)))
 KINDS = ('base', 'exact', 'near', 'pii', 'junk')
 PII_KINDS = ('email', 'phone', 'ip_address', 'credit_card', 'api_key')
 
@@ -182,7 +191,6 @@ def default_shingle_size() -> int:
 
 def true_jaccard(path: Path, threshold: float) -> np.ndarray:
     """For each planted near copy: is its shingle Jaccard with its original >= threshold?"""
-    from xtuner_like.curate.format import to_turns
     from xtuner_like.curate.near_dedup import jaccard, shingles
     from xtuner_like.dataset.map_fns.alpaca import alpaca_map_fn
     truth = np.load(path.with_suffix('.npz'))
@@ -192,7 +200,7 @@ def true_jaccard(path: Path, threshold: float) -> np.ndarray:
     with path.open() as f:
         for i, line in enumerate(f):
             if i in wanted:
-                sets[i] = shingles(to_turns(alpaca_map_fn(json.loads(line))['conversation']),
+                sets[i] = shingles(alpaca_map_fn(json.loads(line)),
                                    'conversation', size)
     return np.array([jaccard(sets[i], sets[truth['src'][i]]) >= threshold for i in near])
 
@@ -258,7 +266,6 @@ def run_reference(path: Path, threshold: float, num_perm: int = 128) -> dict:
     """datasketch MinHash + MinHashLSH, row by row; the rows it calls duplicates."""
     from datasketch import MinHash, MinHashLSH
 
-    from xtuner_like.curate.format import to_turns
     from xtuner_like.curate.near_dedup import shingles
     from xtuner_like.dataset.map_fns.alpaca import alpaca_map_fn
     rows, size = [json.loads(line) for line in path.open()], default_shingle_size()
@@ -267,7 +274,7 @@ def run_reference(path: Path, threshold: float, num_perm: int = 128) -> dict:
     for i, row in enumerate(rows):
         m = MinHash(num_perm=num_perm, seed=1)
         m.update_batch([s.encode() for s in shingles(
-            to_turns(alpaca_map_fn(row)['conversation']), 'conversation', size)])
+            alpaca_map_fn(row), 'conversation', size)])
         if lsh.query(m):
             dups.append(i)
         else:
@@ -335,18 +342,250 @@ def table(results: list[dict], near: dict) -> str:
     return '\n'.join(lines)
 
 
+# ---------------------------------------------------------------- the labelled planted benchmark
+PHONES = ['+86 138 {a} {b}', '1{c}', '(010) {a} {b}', '+44 7700 {d}', '+44 (0)20 7946 {a}',
+          '+49 30 {d}', '+33 1 23 45 {e}', '+91 98765 {f}', '+81 3-{a}-{b}', '(415) 555-{a}']
+IBANS = ['GB82 WEST 1234 5698 7654 32', 'DE89 3704 0044 0532 0130 00',
+         'FR14 2004 1010 0505 0001 3M02 606', 'NL91 ABNA 0417 1643 00']
+DECOYS = ['Upgrade to version {v}.', 'It shipped on 2023-0{m}-1{m} at 10:30.',
+          'ISBN 978-3-16-148410-0 is the book.', 'Send it to ZIP 9410{m}-1234.',
+          'The point is at 37.77{m}929 -122.419416.', 'Compute 1234567 + 765432{m} now.',
+          '@app.route("/item/{m}")\ndef item(): return {m}']
+ZH_EDIT = [chr(c) for c in range(0x4e00, 0x4e00 + 2000)]
+
+
+def _rows(data_dir: Path, name: str, n: int, min_chars: int) -> list[dict]:
+    rows = json.loads((data_dir / name).read_text())
+    return [r for r in rows if len(r['output']) > min_chars][:n]
+
+
+def _pii_text(rng: random.Random, kind: str, lang: str) -> str:
+    d = lambda k: ''.join(rng.choice('0123456789') for _ in range(k))  # noqa: E731
+    if kind == 'phone':
+        value = rng.choice(PHONES[:3] if lang == 'zh' else PHONES).format(
+            a=d(4), b=d(4), c='3' + d(9), d=d(6), e=d(2) + ' ' + d(2), f=d(5))
+    elif kind == 'iban':
+        value = rng.choice(IBANS)
+    elif kind == 'secret':
+        value = 'aws_secret_access_key = ' + ''.join(rng.choice(
+            'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+') for _ in range(40))
+    elif kind == 'email':
+        value = f'user{d(3)}@example.org'
+    else:                                                     # credit_card
+        value = _card(np.random.default_rng(rng.randrange(1 << 30)))
+    return ('请联系：' if lang == 'zh' else 'Contact: ') + value
+
+
+def _junk(rng: random.Random, kind: str, row: dict) -> str:
+    if kind == 'echo':
+        return row['instruction']
+    if kind == 'gibberish':
+        return ' '.join(''.join(rng.choice('abcdefghijklmnopqrstuvwxyz')
+                                for _ in range(rng.randint(3, 9))) for _ in range(30))
+    if kind == 'base64':
+        return 'Here: ' + ''.join(rng.choice('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrst'
+                                             'uvwxyz0123456789+/') for _ in range(200))
+    if kind == 'mojibake':
+        return row['output'].replace('e', 'Ã©', 1).replace("'", 'â€™', 1) + ' CafÃ© naÃ¯ve.'
+    return '#@!$%^&*(){}[]<>~' * 8                               # symbols
+
+
+def planted_corpus(data_dir: Path, work: Path, per_kind: int, seed: int = 0) -> dict:
+    """Train and eval files with labelled plants: ``labels[row] = [stage, kind, lang]``."""
+    rng = random.Random(seed)
+    en = _rows(data_dir, 'alpaca_5000.json', 5000, 80)
+    zh = _rows(data_dir, 'alpaca_zh_demo.json', 1000, 30)
+    # originals of the duplicates are in the corpus; other plants use rows that are not
+    n_en, n_zh = len(en) - per_kind * 15, len(zh) - per_kind * 7
+    pool = {'en': en[:n_en], 'zh': zh[:n_zh]}
+    evals = {'en': en[n_en:n_en + per_kind * 2], 'zh': zh[n_zh:n_zh + per_kind * 2]}
+    spare = {'en': iter(en[n_en + per_kind * 2:]), 'zh': iter(zh[n_zh + per_kind * 2:])}
+    rows, labels = [], {}
+
+    def plant(row: dict, stage: str, kind: str, lang: str) -> None:
+        labels[len(rows)] = [stage, kind, lang]
+        rows.append(row)
+    rows += pool['en'] + pool['zh']
+    for lang, base in pool.items():
+        picks = iter(rng.sample(range(len(base)), per_kind * 3))
+        take = lambda: dict(base[next(picks)])  # noqa: E731
+        fresh = lambda: dict(next(spare[lang]))  # noqa: E731
+        for _ in range(per_kind):
+            r = take()
+            plant({**r, 'instruction': r['instruction'].upper() + ' !'}, 'exact_dedup', 'exact', lang)
+            r = take()
+            if lang == 'en':
+                words = r['output'].split()
+                for i in rng.sample(range(len(words)), max(1, len(words) // 12)):
+                    words[i] = f'edit{rng.randrange(10 ** 6)}'
+                plant({**r, 'output': ' '.join(words)}, 'near_dedup', 'edit_j~0.85', lang)
+                r = take()
+                parts = r['output'].split('. ')
+                rng.shuffle(parts)
+                plant({**r, 'output': '. '.join(parts)}, 'near_dedup', 'shuffled', lang)
+            else:
+                chars = list(r['output'])
+                for i in rng.sample(range(len(chars)), max(1, len(chars) // 20)):
+                    chars[i] = rng.choice(ZH_EDIT)
+                plant({**r, 'output': ''.join(chars)}, 'near_dedup', 'chars_5%', lang)
+            for kind in ('phone', 'email', 'iban', 'secret', 'credit_card'):
+                if lang == 'en' or kind in ('phone', 'email'):
+                    r = fresh()
+                    plant({**r, 'output': r['output'] + '\n' + _pii_text(rng, kind, lang),
+                           'instruction': f"{r['instruction']} ({kind} {rng.randrange(10 ** 6)})"},
+                          'safe', kind, lang)
+            if lang == 'en':
+                r = fresh()
+                plant({**r, 'output': r['output'] + ' ' + rng.choice(DECOYS).format(
+                    v=f'1.{rng.randrange(9)}.3.4', m=rng.randrange(1, 9)),
+                       'instruction': r['instruction'] + f' (decoy {rng.randrange(10 ** 6)})'},
+                      'safe', 'decoy', lang)
+                for kind in ('echo', 'gibberish', 'base64', 'mojibake', 'symbols'):
+                    r = fresh()
+                    plant({**r, 'output': _junk(rng, kind, r)}, 'clean', kind, lang)
+            elif lang == 'zh':
+                r = fresh()
+                plant({**r, 'output': r['instruction']}, 'clean', 'echo', lang)
+        for i, e in enumerate(evals[lang]):
+            other = next(spare[lang])['output']
+            kind = 'prompt_copy_new_answer' if i % 2 else 'whole_row'
+            plant({'instruction': e['instruction'], 'input': e.get('input', ''),
+                   'output': other if i % 2 else e['output']}, 'decontaminate', kind, lang)
+    order = list(range(len(rows)))      # plants after their originals (first one is kept)
+    work.mkdir(parents=True, exist_ok=True)
+    train, evl = work / 'planted_train.jsonl', work / 'planted_eval.jsonl'
+    train.write_text(''.join(json.dumps(rows[i], ensure_ascii=False) + '\n' for i in order))
+    evl.write_text(''.join(json.dumps(e, ensure_ascii=False) + '\n'
+                           for lang in evals for e in evals[lang]))
+    return {'train': str(train), 'eval': str(evl),
+            'labels': {new: labels[old] for new, old in enumerate(order) if old in labels}}
+
+
+def run_planted(train: str, evl: str, out: Path) -> dict:
+    """One checkout's curation of the planted files (in a child process: its own code)."""
+    from xtuner_like.curate.config import load_curate_config
+    from xtuner_like.curate.pipeline import curate
+    cfg = load_curate_config(None, {'output.removed': True, 'split.enabled': False,
+                                    'decontaminate.enabled': True,
+                                    'decontaminate.eval_files': [evl]})
+    started = time.perf_counter()
+    report = curate([train], out, cfg, log=lambda m: None)
+    return {'seconds': round(time.perf_counter() - started, 1),
+            'stages': {s.name: s.seconds for s in report.stages}}
+
+
+PLACEHOLDER_OF = {'phone': '<PHONE>', 'email': '<EMAIL>', 'iban': '<IBAN>',
+                  'secret': ('<SECRET>', '<API_KEY>'), 'credit_card': '<CREDIT_CARD>'}
+
+
+def score_planted(labels: dict, out: Path) -> dict:
+    """Recall per (stage, kind, lang) and precision per stage, from removed.jsonl and the
+    written rows (placeholders)."""
+    removed = {}
+    for line in (out / 'removed.jsonl').read_text().splitlines():
+        r = json.loads(line)
+        removed[r['row']] = r['stage']
+    written = {json.loads(line)['row']: line for line in
+               (out / 'train.jsonl').read_text().splitlines()}
+    hits: dict = {}
+    for row, (stage, kind, lang) in labels.items():
+        if stage == 'safe' and kind != 'decoy':
+            marks = PLACEHOLDER_OF[kind]
+            got = any(m in written.get(row, '') for m in (marks if isinstance(marks, tuple)
+                                                         else (marks,)))
+        elif stage == 'safe':                                    # decoy: nothing redacted
+            got = row in written and not any(m in written[row] for m in (
+                '<PHONE>', '<EMAIL>', '<IBAN>', '<SECRET>', '<CREDIT_CARD>', '<IP_ADDRESS>'))
+        elif kind == 'mojibake':                                # dropped, or repaired
+            got = removed.get(row) == stage or (row in written and 'Ã' not in written[row])
+        elif stage == 'near_dedup':             # a reordering may leave the text unchanged
+            got = removed.get(row) in ('near_dedup', 'exact_dedup')
+        else:
+            got = removed.get(row) == stage
+        hits.setdefault(f'{stage} | {kind} | {lang}', []).append(got)
+    precision = {}
+    for stage in ('clean', 'exact_dedup', 'near_dedup', 'decontaminate'):
+        took = [r for r, s in removed.items() if s == stage]
+        right = sum(1 for r in took if labels.get(r, [''])[0] == stage)
+        precision[stage] = (right / len(took) if took else 1.0, len(took))
+    redacted = [r for r, line in written.items()
+                if any(m in line for m in ('<PHONE>', '<EMAIL>', '<IBAN>', '<SECRET>',
+                                           '<API_KEY>', '<CREDIT_CARD>', '<IP_ADDRESS>'))]
+    wrong = [r for r in redacted if labels.get(r, ['', ''])[:2] in (['', ''], ['safe', 'decoy'])
+             or labels[r][0] != 'safe']
+    precision['safe'] = (1 - len(wrong) / len(redacted) if redacted else 1.0, len(redacted))
+    return {'recall': {k: (sum(v) / len(v), len(v)) for k, v in sorted(hits.items())},
+            'precision': precision}
+
+
+def planted_table(names: list[str], scores: list[dict], runs: list[dict]) -> str:
+    head = ' | '.join(names)
+    lines = [f'| stage | kind | lang | {head} |', '| --- | --- | --- |' + ' ---: |' * len(names)]
+    for key in scores[0]['recall']:
+        cells = ' | '.join(f"{s['recall'][key][0]:.2f}" for s in scores)
+        lines.append(f"| {key} | {cells} |  (n={scores[0]['recall'][key][1]})")
+    lines.append('')
+    lines.append(f'| stage | precision: {head} |')
+    lines.append('| --- |' + ' ---: |' * len(names))
+    for stage in scores[0]['precision']:
+        cells = ' | '.join(f"{s['precision'][stage][0]:.3f} ({s['precision'][stage][1]} "
+                           f'rows)' for s in scores)
+        lines.append(f'| {stage} | {cells} |')
+    lines.append('')
+    lines.append('| stage seconds | ' + ' | '.join(names) + ' |')
+    lines.append('| --- |' + ' ---: |' * len(names))
+    for stage in runs[-1]['stages']:
+        lines.append(f'| {stage} | ' + ' | '.join(str(r['stages'].get(stage, '-'))
+                                                 for r in runs) + ' |')
+    return '\n'.join(lines)
+
+
+def planted_main(args: argparse.Namespace) -> None:
+    work = Path(args.work_dir)
+    corpus = planted_corpus(Path(args.data_dir), work, args.per_kind)
+    names, scores, runs = [], [], []
+    for code in args.code:
+        name = Path(code).resolve().name
+        out = work / f'planted_out_{len(names)}'
+        if args.reuse and (out / 'run.json').is_file():
+            runs.append(json.loads((out / 'run.json').read_text()))
+            names.append(Path(code).resolve().name)
+            scores.append(score_planted({int(k): v for k, v in corpus['labels'].items()}, out))
+            continue
+        env = {**os.environ, 'BENCH_CURATE_CODE': str(Path(code).resolve()),
+               'PYTHONPATH': str(Path(code).resolve())}
+        done = subprocess.run([sys.executable, __file__, '--child', 'planted', corpus['train'],
+                               corpus['eval'], str(out)], check=True, text=True, env=env,
+                              stdout=subprocess.PIPE).stdout
+        runs.append(json.loads(done.strip().splitlines()[-1]))
+        (out / 'run.json').write_text(json.dumps(runs[-1]))
+        names.append(name)
+        scores.append(score_planted({int(k): v for k, v in corpus['labels'].items()}, out))
+    text = planted_table(names, scores, runs)
+    print(text)
+    (work / 'bench_curate_planted.md').write_text(text + '\n')
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--rows', type=int, nargs='+', default=[50000])
     p.add_argument('--num-proc', type=int, default=2)
     p.add_argument('--reference-rows', type=int, default=50000)
-    p.add_argument('--threshold', type=float, default=0.7)
+    p.add_argument('--threshold', type=float, default=0.8)
     p.add_argument('--edit-rate', type=float, default=0.03)
     p.add_argument('--work-dir', default='/tmp/bench_curate')
     p.add_argument('--reuse', action='store_true', help='keep corpora already generated')
     p.add_argument('--child', nargs='+', help=argparse.SUPPRESS)
+    p.add_argument('--planted', action='store_true', help='the labelled planted benchmark')
+    p.add_argument('--code', nargs='+', default=[str(ROOT)],
+                   help='--planted: checkouts whose curation is scored (e.g. before after)')
+    p.add_argument('--data-dir', default='/work/shared/data',
+                   help='--planted: folder with alpaca_5000.json and alpaca_zh_demo.json')
+    p.add_argument('--per-kind', type=int, default=40, help='--planted: rows per kind')
     args = p.parse_args()
     work = Path(args.work_dir)
+    if args.planted and not args.child:
+        return planted_main(args)
     if args.child:                                   # one step, in its own process
         step, *rest = args.child
         if step == 'generate':
@@ -355,6 +594,8 @@ def main() -> None:
         elif step == 'curate':
             print(json.dumps(run_curate(Path(rest[0]), Path(rest[1]), int(rest[2]),
                                         {'near_dedup.threshold': args.threshold})))
+        elif step == 'planted':
+            print(json.dumps(run_planted(rest[0], rest[1], Path(rest[2]))))
         elif step == 'near':
             print(json.dumps(compare_near(Path(rest[0]), work, int(rest[1]), args.threshold)))
         return

@@ -54,3 +54,13 @@ def survivors(out_dir: Path, split: str | None = None) -> set[tuple[str, int]]:
             found |= {(Path(r['source']).name, r['row'])
                       for r in map(json.loads, path.read_text().splitlines())}
     return found
+
+
+def sample(*turns: dict, **extra) -> dict:
+    """A curated sample: ``{'conversation': [turns]}`` plus ``extra`` keys (a pair's replies)."""
+    return {'conversation': list(turns), **extra}
+
+
+def batch(samples: list, **columns) -> dict:
+    """A batch of the curation columns: samples as the JSON text the engines carry."""
+    return {'sample': [json.dumps(s) for s in samples], **columns}

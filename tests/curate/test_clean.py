@@ -1,9 +1,14 @@
 import pytest
 
-from xtuner_like.curate.clean import (char_repetition, clean_batch, clean_reason,
-                                      line_repetition, mojibake_ratio, ngram_repetition,
-                                      text_ratio)
+import json
+import random
+
+from xtuner_like.curate.clean import (blob_share, char_repetition, clean_batch, clean_reason,
+                                      gibberish, line_repetition, mojibake, ngram_repetition,
+                                      prompt_echo, text_ratio)
 from xtuner_like.curate.config import load_curate_config
+
+from .conftest import batch, sample
 
 OPTS = load_curate_config()['clean']
 GOOD = 'The mitochondria is the powerhouse of the cell; it makes most of its ATP.'
@@ -24,14 +29,21 @@ def turn(output, input='Explain.', system=''):
     ([turn('buy now ' * 30)], 'ngram_repetition'),
     ([turn('abcdefghij' * 20)], 'char_repetition'),
     ([turn('@#$%^&*()!@#$%^&*(){}[]<>')], 'non_text'),
-    ([turn('CafÃ© au lait, naÃ¯ve rÃ©sumÃ© Ã  la carte')], 'mojibake'),
+    ([turn('}{][*&^%$#@!~' * 3, input=GOOD * 3)], 'non_text'),    # a long prompt hides nothing
+    ([turn(GOOD, input=GOOD)], 'prompt_echo'),
+    ([turn('Please repeat: ' + GOOD, input=GOOD)], 'prompt_echo'),
+    ([turn('线粒体是细胞的动力工厂，它产生细胞所需的大部分能量。',
+           input='线粒体是细胞的动力工厂，它产生细胞所需的大部分能量。')], 'prompt_echo'),
+    ([turn('xkqjz wpflm rtvbn qzmx jhgf plkmn vbxz wqrt')], 'gibberish'),
+    ([turn('Here: ' + 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODkwYWJjZGVm' * 2)],
+     'encoded_blob'),
 ])
 def test_each_rule(turns, reason):
-    assert clean_reason(turns, OPTS)[0] == reason
+    assert clean_reason(sample(*turns), OPTS)[0] == reason
 
 
 def test_a_rule_set_to_none_is_off():
-    assert clean_reason([turn('buy now ' * 30)], {**OPTS, 'max_ngram_repetition': None,
+    assert clean_reason(sample(turn('buy now ' * 30)), {**OPTS, 'max_ngram_repetition': None,
                                                   'max_char_repetition': None})[0] == ''
 
 
@@ -40,7 +52,33 @@ def test_measures():
     assert ngram_repetition('x y z ' * 10) > 0.85 and ngram_repetition(GOOD) == 0.0
     assert char_repetition('ab' * 50) > 0.9 and char_repetition(GOOD) == 0.0
     assert text_ratio('ab  ') == 1.0 and text_ratio('a$$$') == 0.25
-    assert mojibake_ratio('naÃ¯ve') > 0 and mojibake_ratio('naïve') == 0
+    assert mojibake('naÃ¯ve') and not mojibake('naïve') and not mojibake('“quoted”')
+    assert prompt_echo(GOOD, GOOD) == 1.0 and prompt_echo('Yes.', 'Yes.') == 1.0
+    assert prompt_echo('He goes to school.', 'Fix the grammar: He go to school.') < 0.5
+    assert prompt_echo('Add commas: I packed apples oranges and bananas',
+                       'I packed apples, oranges, and bananas.') < 0.85
+    assert gibberish(GOOD) == 0.0 and gibberish('TCP UDP FTP HTTP SSH SMTP NFS') == 0.0
+    assert blob_share('sha ' + 'ab12' * 16) > 0.9 and blob_share(GOOD) == 0.0
+
+
+def test_random_letter_gibberish_is_dropped_and_prose_is_not():
+    rng = random.Random(0)
+    for _ in range(50):
+        words = [''.join(rng.choice('abcdefghijklmnopqrstuvwxyz')
+                         for _ in range(rng.randint(3, 9))) for _ in range(rng.randint(8, 40))]
+        assert clean_reason(sample(turn(' '.join(words))), OPTS)[0] == 'gibberish'
+
+
+def test_mojibake_is_repaired_where_ftfy_is_sure_and_dropped_where_not():
+    good = sample(turn('Café au lait, naïve résumé à la carte.'))
+    broken = sample(turn('CafÃ© au lait, naÃ¯ve rÃ©sumÃ© Ã  la carte.'))
+    hopeless = sample(turn('The caf\ufffd\ufffd and na\ufffdve r\ufffdsum\ufffd \ufffd la carte.'))
+    out = clean_batch(batch([good, broken, hopeless]), opts=OPTS)
+    assert out['_reason'] == ['', '', 'mojibake']
+    assert json.loads(out['sample'][1]) == good
+    out = clean_batch(batch([broken]), opts={**OPTS, 'mojibake': 'drop'})
+    assert out['_reason'] == ['mojibake']
+    assert clean_batch(batch([broken]), opts={**OPTS, 'mojibake': 'keep'})['_reason'] == ['']
 
 
 def test_token_bounds(tmp_path):
@@ -50,5 +88,5 @@ def test_token_bounds(tmp_path):
                    len(tok(GOOD, add_special_tokens=False)['input_ids']))
     assert short < long
     opts = {**OPTS, 'tokenizer': str(tmp_path), 'max_reply_tokens': short}
-    out = clean_batch({'conversation': [[turn('Eat well.')], [turn(GOOD)]]}, opts=opts)
+    out = clean_batch(batch([sample(turn('Eat well.')), sample(turn(GOOD))]), opts=opts)
     assert out['_reason'] == ['', 'reply_tokens'] and f'tokens (> {short})' in out['_detail'][1]

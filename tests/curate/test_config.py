@@ -1,14 +1,15 @@
 import pytest
 
-from xtuner_like.curate.config import STAGES, default_config_path, load_curate_config
+from xtuner_like.curate.config import default_config_path, load_curate_config, stage_names
 from xtuner_like.errors import ConfigError
 
 
 def test_shipped_defaults_hold_every_stage():
     cfg = load_curate_config()
     assert default_config_path().is_file()
-    assert set(STAGES) | {'output', 'engine'} == set(cfg)
-    assert all('enabled' in cfg[s] for s in STAGES if s != 'format')
+    assert set(stage_names()) | {'output', 'engine'} == set(cfg)
+    assert stage_names()[0] == 'format'
+    assert all('enabled' in cfg[s] for s in stage_names() if s != 'format')
 
 
 def test_a_user_config_holds_only_changes(tmp_path):
@@ -26,7 +27,9 @@ def test_a_user_config_holds_only_changes(tmp_path):
                                    "'threshold'"),
     ({'near_dedup.threshold': 1.5}, 'near_dedup.threshold=1.5; give a number between 0 and 1'),
     ({'safe.action': 'mask'}, "safe.action='mask'; use one of"),
-    ({'safe.kinds': ['emails']}, "safe.kinds: unknown ['emails']; did you mean 'email'"),
+    ({'safe.kinds': ['emails']}, "safe.kinds=unknown ['emails']; did you mean 'email'"),
+    ({'format.on_bad_row': 'ignore'}, "format.on_bad_row='ignore'; use one of"),
+    ({'near_dedup.by': 'replies'}, "near_dedup.by='replies'; use one of"),
     ({'engine.type': 'spark'}, "engine.type='spark'"),
 ])
 def test_bad_options_are_named_with_a_fix(options, message):

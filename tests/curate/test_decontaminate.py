@@ -1,10 +1,17 @@
-from xtuner_like.curate.decontaminate import contaminated_batch, eval_index, ngram_hashes
+import json
+
+import numpy as np
+
+from xtuner_like.curate.decontaminate import (contaminated_batch, eval_index, eval_texts,
+                                             ngram_hashes, window_hashes)
+
+from .conftest import batch, sample
 
 LONG = ' '.join(f'word{i}' for i in range(30))
 
 
 def conv(text):
-    return [{'system': '', 'input': 'Q', 'output': text}]
+    return sample({'system': '', 'input': 'Q', 'output': text})
 
 
 def test_rows_sharing_a_long_ngram_are_marked():
@@ -12,7 +19,7 @@ def test_rows_sharing_a_long_ngram_are_marked():
     assert sizes == [13] and len(index) == 30 - 13 + 1
     inside = 'Intro. ' + ' '.join(LONG.split()[5:20]) + ' outro'
     partial = ' '.join(LONG.split()[:12])                       # only 12 words in common
-    out = contaminated_batch({'conversation': [conv(inside), conv(partial), conv('x')]},
+    out = contaminated_batch(batch([conv(inside), conv(partial), conv('x')]),
                              index=index, sizes=sizes)
     assert out['_reason'] == ['contaminated', '', '']
 
@@ -20,11 +27,57 @@ def test_rows_sharing_a_long_ngram_are_marked():
 def test_short_eval_items_are_matched_at_their_own_length():
     short = 'what is the boiling point of water at sea level'   # 10 words
     index, sizes = eval_index([short, 'too short'], 13, 8)
-    assert sizes == [10, 13]
-    out = contaminated_batch({'conversation': [conv('So: ' + short.upper() + '?')]},
+    assert sizes == [10]
+    out = contaminated_batch(batch([conv('So: ' + short.upper() + '?')]),
                              index=index, sizes=sizes)
     assert out['_reason'] == ['contaminated']
 
 
 def test_ngram_hashes_differ_by_size():
     assert set(ngram_hashes('a b c d', [2])).isdisjoint(ngram_hashes('a b c d', [3]))
+
+
+def test_rolling_hashes_are_the_windows_hashes_wherever_they_are():
+    assert np.array_equal(window_hashes(list('abcd'), [2]), np.concatenate(
+        [window_hashes(list('ab'), [2]), window_hashes(list('bc'), [2]),
+         window_hashes(list('cd'), [2])]))
+    assert len(window_hashes(list('abcde'), [2, 4])) == 4 + 2
+    assert len(window_hashes(list('ab'), [3])) == 0
+
+
+def eval_file(tmp_path, rows):
+    path = tmp_path / 'eval.jsonl'
+    path.write_text(''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in rows))
+    return [str(path)]
+
+
+def test_a_short_eval_prompt_copied_with_another_answer_is_caught(tmp_path):
+    files = eval_file(tmp_path, [{'instruction': 'Name the largest planet of the solar system.',
+                                  'output': 'Jupiter is the largest planet.'}])
+    index, sizes = eval_index(eval_texts(files, None, 'conversation'), 13, 6)
+    copied = sample({'input': 'Name the largest planet of the solar system.',
+                     'output': 'Saturn, I believe, but I may be wrong about it.'})
+    other = sample({'input': 'Name the largest moon of the solar system.', 'output': 'Ganymede.'})
+    out = contaminated_batch(batch([copied, other]), index=index, sizes=sizes)
+    assert out['_reason'] == ['contaminated', '']
+
+
+def test_prompt_only_mode_ignores_replies(tmp_path):
+    answer = 'The mitochondria produce most of the energy that a cell uses every day.'
+    files = eval_file(tmp_path, [{'instruction': 'What do mitochondria do in a cell?',
+                                  'output': answer}])
+    by_prompt = eval_index(eval_texts(files, None, 'prompt'), 13, 6)
+    same_reply = sample({'input': 'Tell me something about biology.', 'output': answer})
+    same_prompt = sample({'input': 'What do mitochondria do in a cell?', 'output': 'Energy.'})
+    out = contaminated_batch(batch([same_reply, same_prompt]), index=by_prompt[0],
+                             sizes=by_prompt[1], by='prompt')
+    assert out['_reason'] == ['', 'contaminated']
+
+
+def test_chinese_eval_text_is_matched_by_characters():
+    zh = '请解释为什么天空在晴朗的白天看起来是蓝色的'
+    index, sizes = eval_index([zh], 13, 6)
+    hit = sample({'input': '问题：' + zh + '？', 'output': '因为瑞利散射。'})
+    miss = sample({'input': '请解释为什么大海看起来是蓝色的', 'output': '因为反射。'})
+    assert contaminated_batch(batch([hit, miss]), index=index, sizes=sizes)['_reason'] == [
+        'contaminated', '']

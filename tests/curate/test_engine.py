@@ -48,11 +48,14 @@ def test_map_filter_gather_head(engine, rows_file):
 
 
 def test_replace_and_write(engine, rows_file, tmp_path):
-    data = engine.map(engine.read(rows_file), lambda b: {'y': b['x'], '_id': b['_row']}, 'y',
-                      replace=True)
-    assert engine.columns(data) == ['y', '_id']
-    engine.write(data, tmp_path / 'o.jsonl', 'jsonl', ['y'])
-    assert (tmp_path / 'o.jsonl').read_text().splitlines()[2] == '{"y":2}'
+    data = engine.map(engine.read(rows_file), lambda b: {
+        '_line': [f'{{"y": {x}}}' for x in b['x']], '_id': b['_row']}, 'y', replace=True)
+    assert engine.columns(data) == ['_line', '_id']
+    engine.write(data, tmp_path / 'o.jsonl', 'jsonl')
+    assert (tmp_path / 'o.jsonl').read_text().splitlines()[2] == '{"y": 2}'
+    engine.write(data, tmp_path / 'o.parquet', 'parquet')
+    import datasets
+    assert datasets.Dataset.from_parquet(str(tmp_path / 'o.parquet'))['y'][2] == 2
 
 
 def test_arrow_conversions_round_trip():

@@ -2,18 +2,20 @@ import numpy as np
 
 from xtuner_like.curate.exact_dedup import exact_duplicates, exact_key_batch
 
+from .conftest import batch, sample
+
 
 def conv(q, a):
-    return [{'system': '', 'input': q, 'output': a}]
+    return sample({'system': '', 'input': q, 'output': a})
 
 
 def test_keys_ignore_case_whitespace_and_punctuation():
-    keys = exact_key_batch({'_id': [0, 1, 2], 'conversation': [
-        conv('Hi there!', 'Hello.'), conv('hi   THERE', 'hello'), conv('Hi there!', 'Goodbye.')]},
+    keys = exact_key_batch(batch([conv('Hi there!', 'Hello.'), conv('hi   THERE', 'hello'),
+                                  conv('Hi there!', 'Goodbye.')], _id=[0, 1, 2]),
                            by='conversation')['_exact_key']
     assert keys[0] == keys[1] != keys[2]
-    by_prompt = exact_key_batch({'_id': [0, 1], 'conversation': [
-        conv('Hi there!', 'Hello.'), conv('Hi there!', 'Goodbye.')]},
+    by_prompt = exact_key_batch(batch([conv('Hi there!', 'Hello.'),
+                                       conv('Hi there!', 'Goodbye.')], _id=[0, 1]),
                                 by='prompt')['_exact_key']
     assert by_prompt[0] == by_prompt[1]
 

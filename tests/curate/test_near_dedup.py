@@ -7,9 +7,11 @@ from xtuner_like.curate.near_dedup import (band_keys, band_names, candidate_pair
                                            confirm, jaccard, lsh_params, shingle_batch,
                                            shingle_hashes, shingles, signature_batch)
 
+from .conftest import batch, sample
+
 
 def conv(text):
-    return [{'system': '', 'input': '', 'output': text}]
+    return sample({'system': '', 'input': '', 'output': text})
 
 
 @pytest.mark.parametrize('num_perm', [16, 64, 128, 256])
@@ -45,7 +47,7 @@ def test_similar_rows_share_a_band_and_unrelated_rows_do_not():
     rows = [conv(t) for t in base + edited]
     opts = dict(by='conversation', shingle_size=3, num_perm=128, seed=1, threshold=0.7,
                 max_miss=0.02)
-    out = signature_batch({'_id': list(range(60)), 'conversation': rows}, **opts)
+    out = signature_batch(batch(rows, _id=list(range(60))), **opts)
     names = band_names(0.7, 128, 0.02)
     assert list(out) == ['_id', *names] and len(names) == lsh_params(0.7, 128, 0.02)[0]
     assert all(out[n].shape == (60,) and out[n].dtype == np.int64 for n in names)
@@ -77,7 +79,7 @@ def test_clusters_join_confirmed_pairs_only():
 
 @pytest.mark.parametrize('by', ['conversation', 'prompt'])
 def test_shingles_and_jaccard(by):
-    turns = [{'system': '', 'input': 'A b, c', 'output': 'd e'}]
+    turns = sample({'system': '', 'input': 'A b, c', 'output': 'd e'})
     expected = {'a b c', 'b c d', 'c d e'} if by == 'conversation' else {'a b c'}
     assert shingles(turns, by, 3) == expected
     assert jaccard({1, 2, 3}, {2, 3, 4}) == 0.5 and jaccard(set(), set()) == 1.0
@@ -109,8 +111,73 @@ def test_shingle_hashes_are_the_sorted_set():
 
 def test_shingle_batch_hashes_only_the_candidates():
     rows = [conv('a b c'), conv('d e f'), conv('g h')]
-    out = shingle_batch({'_id': [4, 7, 9], 'conversation': rows}, ids=np.array([9, 4]),
+    out = shingle_batch(batch(rows, _id=[4, 7, 9]), ids=np.array([9, 4]),
                         by='conversation', shingle_size=2)
     assert out['_id'] == [4, 7, 9] and out['_shingles'][1] == []
     assert out['_shingles'][0] == shingle_hashes(rows[0], 'conversation', 2).tolist()
     assert out['_shingles'][2] == shingle_hashes(rows[2], 'conversation', 2).tolist()
+
+
+def planted_near_duplicates(tmp_path, seed=0):
+    """Rows with planted near duplicates of every kind the stage must find, and the (row,
+    duplicated row) pairs: English replies edited to a word-set similarity of ~0.82,
+    reply sentences reordered, Chinese replies with 5% of their characters changed."""
+    import json
+    rng = random.Random(seed)
+    words = [f'w{i}' for i in range(5000)]
+    hanzi = [chr(c) for c in range(0x4e00, 0x4e00 + 3000)]
+    rows, pairs = [], []
+
+    def add(row, of=None):
+        rows.append(row)
+        if of is not None:
+            pairs.append((len(rows) - 1, of))
+    for _ in range(20):
+        reply = rng.sample(words, 60)
+        base = len(rows)
+        add({'instruction': ' '.join(rng.sample(words, 8)), 'output': ' '.join(reply)})
+        edited = reply[:]
+        for i in rng.sample(range(60), 6):                    # 62/74 of the words shared
+            edited[i] = rng.choice(words)
+        add({'instruction': rows[base]['instruction'], 'output': ' '.join(edited)}, base)
+        sentences = [' '.join(reply[i:i + 10]) + '.' for i in range(0, 60, 10)]
+        rng.shuffle(sentences)
+        add({'instruction': rows[base]['instruction'], 'output': ' '.join(sentences)}, base)
+    for _ in range(20):
+        reply = rng.choices(hanzi, k=200)
+        base = len(rows)
+        add({'instruction': ''.join(rng.choices(hanzi, k=15)), 'output': ''.join(reply)})
+        changed = reply[:]
+        for i in rng.sample(range(200), 10):                  # 5% of the characters
+            changed[i] = rng.choice(hanzi)
+        add({'instruction': rows[base]['instruction'], 'output': ''.join(changed)}, base)
+    path = tmp_path / 'near.jsonl'
+    path.write_text(''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in rows))
+    return str(path), rows, pairs
+
+
+def test_planted_near_duplicates_english_reordered_and_chinese(tmp_path):
+    from xtuner_like.curate.config import load_curate_config
+    from xtuner_like.curate.pipeline import curate
+    path, rows, pairs = planted_near_duplicates(tmp_path)
+    only = {f'{s}.enabled': False for s in ('clean', 'exact_dedup', 'safe', 'split')}
+    curate([path], tmp_path / 'out', load_curate_config(None, {**only, 'output.removed': True}))
+    import json
+    removed = {json.loads(line)['row'] for line in
+               (tmp_path / 'out' / 'removed.jsonl').read_text().splitlines()}
+    assert removed == {row for row, _ in pairs}                # recall 1, precision 1
+
+
+def test_word_similarity_is_the_jaccard_of_word_sets():
+    a = conv('the cat sat on the mat today')
+    b = conv('today the mat sat on the cat')                  # same words, other order
+    assert jaccard(shingles(a, 'conversation', 1), shingles(b, 'conversation', 1)) == 1.0
+    zh = sample({'input': '', 'output': '今天天气很好'})
+    assert shingles(zh, 'conversation', 1) == {'今天', '天天', '天气', '气很', '很好'}
+
+
+def test_compare_replies_only_or_prompts_only():
+    a = sample({'input': 'Tell me about cats, please.', 'output': 'Cats purr and sleep a lot.'})
+    b = sample({'input': 'What do you know of felines?', 'output': 'Cats purr and sleep a lot.'})
+    same = jaccard(shingles(a, 'reply', 1), shingles(b, 'reply', 1))
+    assert same == 1.0 and jaccard(shingles(a, 'prompt', 1), shingles(b, 'prompt', 1)) < 0.2

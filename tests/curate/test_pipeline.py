@@ -24,16 +24,16 @@ def test_hand_made_corpus_keeps_exactly_the_expected_rows(corpus, tmp_path):
     assert report.consistency_problems() == []
 
 
-def test_written_rows_are_openai_messages_with_provenance_and_placeholders(corpus, tmp_path):
+def test_written_rows_are_samples_with_provenance_and_placeholders(corpus, tmp_path):
     out = tmp_path / 'out'
     curate(corpus, out, load_curate_config(None, {'split.enabled': False}))
     rows = [json.loads(line) for line in (out / 'train.jsonl').read_text().splitlines()]
     assert [(r['source'].endswith('alpaca.json'), r['row']) for r in rows] == [
         (True, 0), (True, 2), (True, 7), (False, 0)]           # input order
-    contact = rows[2]['messages']
-    assert contact == [{'role': 'user', 'content': 'How do I reach Jane?'},
-                       {'role': 'assistant', 'content': 'Email <EMAIL> or call <PHONE>.'}]
-    assert rows[3]['messages'][0] == {'role': 'system', 'content': 'Be brief.'}
+    assert rows[2]['conversation'] == [{'input': 'How do I reach Jane?',
+                                        'output': 'Email <EMAIL> or call <PHONE>.'}]
+    assert rows[3]['conversation'][0] == {'system': 'Be brief.', 'input': 'Name a primary color.',
+                                          'output': 'Red.'}
 
 
 def test_report_files_agree_and_name_every_reason(corpus, tmp_path):
@@ -69,6 +69,14 @@ def test_format_errors_stop_the_run_when_asked(corpus, tmp_path):
     cfg = load_curate_config(None, {'format.on_bad_row': 'error'})
     with pytest.raises(DatasetFormatError, match=r'openai.jsonl, line 2: .*assistant'):
         curate(corpus, tmp_path / 'out', cfg)
+
+
+def test_the_old_policy_name_still_works_and_says_so(corpus, tmp_path):
+    said = []
+    report = curate(corpus, tmp_path / 'out', load_curate_config(None, {'format.on_bad_row':
+                                                                        'drop'}),
+                    log=said.append)
+    assert report.rows_out == 4 and any("'drop' is deprecated" in m for m in said)
 
 
 def test_unreadable_and_missing_files_are_named(tmp_path):
@@ -109,7 +117,7 @@ def test_parquet_output(corpus, tmp_path):
     cfg = load_curate_config(None, {'output.format': 'parquet', 'split.enabled': False})
     curate(corpus, tmp_path / 'out', cfg)
     ds = datasets.Dataset.from_parquet(str(tmp_path / 'out' / 'train.parquet'))
-    assert len(ds) == 4 and ds.column_names == ['messages', 'source', 'row']
+    assert len(ds) == 4 and ds.column_names == ['conversation', 'source', 'row']
 
 
 def test_num_proc_gives_the_same_rows(corpus, tmp_path):

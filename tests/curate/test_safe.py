@@ -1,6 +1,10 @@
 import pytest
 
+import json
+
 from xtuner_like.curate.safe import KINDS, PLACEHOLDERS, luhn_ok, redact, safe_batch
+
+from .conftest import batch, sample
 
 # Every planted kind in the shapes it comes in; each must become exactly its placeholder.
 PLANTED = {
@@ -44,12 +48,14 @@ def test_luhn():
 
 
 def test_redact_or_drop_rows():
-    conv = [[{'system': 'mail ops@corp.com', 'input': 'hi', 'output': 'call 415-555-0132'}],
-            [{'system': '', 'input': 'hi', 'output': 'hello'}]]
-    out = safe_batch({'conversation': conv}, kinds=list(KINDS), action='redact')
-    assert out['conversation'][0][0] == {'system': 'mail <EMAIL>', 'input': 'hi',
-                                         'output': 'call <PHONE>'}
+    rows = batch([sample({'system': 'mail ops@corp.com', 'input': 'hi',
+                          'output': 'call 415-555-0132'}),
+                  sample({'system': '', 'input': 'hi', 'output': 'hello'})])
+    out = safe_batch(rows, kinds=list(KINDS), action='redact')
+    assert json.loads(out['sample'][0])['conversation'][0] == {
+        'system': 'mail <EMAIL>', 'input': 'hi', 'output': 'call <PHONE>'}
+    assert out['sample'][1] == rows['sample'][1]
     assert out['_pii_email'] == [1, 0] and out['_pii_phone'] == [1, 0]
     assert out['_reason'] == ['', '']
-    out = safe_batch({'conversation': conv}, kinds=list(KINDS), action='drop')
+    out = safe_batch(rows, kinds=list(KINDS), action='drop')
     assert out['_reason'] == ['pii', ''] and out['_detail'][0] == 'email x1, phone x1'

@@ -7,25 +7,20 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from .stage import stages
 
-STAGES = ('format', 'clean', 'exact_dedup', 'near_dedup', 'decontaminate', 'safe', 'split')
-SECTIONS = STAGES + ('output', 'engine')
-CHOICES = {
-    ('format', 'on_bad_row'): ('drop', 'error'),
-    ('exact_dedup', 'by'): ('conversation', 'prompt'),
-    ('near_dedup', 'by'): ('conversation', 'prompt'),
-    ('safe', 'action'): ('redact', 'drop'),
-    ('output', 'format'): ('jsonl', 'parquet'),
-    ('engine', 'type'): ('datasets', 'ray'),
-}
-FRACTIONS = {('near_dedup', 'threshold'), ('near_dedup', 'max_miss'), ('split', 'eval_ratio')} \
-    | {
-    ('clean', k) for k in ('max_line_repetition', 'max_ngram_repetition',
-                           'max_char_repetition', 'min_text_ratio', 'max_mojibake_ratio')}
+# Sections that are not stages: their defaults are in configs/curate/default.py.
+CHOICES = {('output', 'format'): ('jsonl', 'parquet'), ('engine', 'type'): ('datasets', 'ray')}
+
+
+def stage_names() -> tuple[str, ...]:
+    """The stages in run order (from :data:`~.stage.CURATION_STAGES`)."""
+    return tuple(s.name for s in stages())
 
 
 def default_config_path() -> Path:
-    """``configs/curate/default.py`` of the checkout or of the installed package."""
+    """``configs/curate/default.py`` (output and engine; each stage declares its own
+    options) of the checkout or of the installed package."""
     from ..config.recipes import configs_root
     return configs_root() / 'curate' / 'default.py'
 
@@ -50,7 +45,7 @@ def merge(base: dict, changes: dict, where: str, problems: list[str]) -> None:
         section, _, option = str(key).partition('.')
         if section not in base:
             problems.append(f'{where}: unknown stage or section {section!r}; '
-                            f'{_close(section, SECTIONS)}')
+                            f'{_close(section, list(base))}')
         elif option:
             if option not in base[section]:
                 problems.append(f'{where}: {section} has no option {option!r}; '
@@ -64,25 +59,25 @@ def merge(base: dict, changes: dict, where: str, problems: list[str]) -> None:
 
 
 def check(cfg: dict) -> list[str]:
-    """Values outside their allowed set or range."""
-    problems = []
+    """Values outside their allowed set or range, every stage's and the other sections'."""
+    problems = [p for stage in stages() for p in stage.problems(cfg[stage.name])]
     for (section, option), allowed in CHOICES.items():
         if cfg[section][option] not in allowed:
             problems.append(f'{section}.{option}={cfg[section][option]!r}; use one of {allowed}')
-    for section, option in FRACTIONS:
-        value = cfg[section][option]
-        if not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            problems.append(f'{section}.{option}={value!r}; give a number between 0 and 1')
-    from .safe import KINDS
-    bad = [k for k in cfg['safe']['kinds'] if k not in KINDS]
-    if bad:
-        problems.append(f'safe.kinds: unknown {bad}; {_close(bad[0], KINDS)}')
     return problems
+
+
+def defaults() -> dict:
+    """Every stage's options at their defaults, and the other sections (output, engine)
+    from the default file."""
+    found = {stage.name: stage.defaults() for stage in stages()}
+    return {**found, **{k: v for k, v in _read(default_config_path()).items()
+                        if k not in found}}
 
 
 def load_curate_config(path: str | None = None, options: dict | None = None) -> dict:
     """The shipped defaults, then the file at ``path``, then ``options`` (``'a.b': value``)."""
-    cfg = copy.deepcopy(_read(default_config_path()))
+    cfg = copy.deepcopy(defaults())
     problems: list[str] = []
     if path is not None:
         merge(cfg, _read(path), str(path), problems)

@@ -3,7 +3,8 @@
 A dataset spec either curates its ``data_files`` (``curate=dict(...)``: the changes to
 ``configs/curate/default.py``) or reads a folder ``xtuner-like curate`` wrote
 (``curated_dir=...``); then ``split`` ('train' or 'eval') goes through the usual SFT
-pipeline (``build_sft_dataset`` with ``dataset_map_fn='openai'``). Curated folders are
+pipeline (``build_sft_dataset`` with ``dataset_map_fn=None``: curated rows are the map_fn's
+samples, so they train on the token ids the raw rows would). Curated folders are
 cached under a key of the input files, the curate config and the curation code; rank 0
 curates while the other ranks wait.
 """
@@ -75,9 +76,9 @@ def build_curated_dataset(tokenizer: Any, data_files: Any = None, curate: dict |
     if (curate is None) == (curated_dir is None):
         raise ConfigError('build_curated_dataset: give curate=dict(...) with data_files, or '
                           'curated_dir=<a folder written by xtuner-like curate>')
-    if sft_kwargs.pop('dataset_map_fn', 'openai') not in ('openai', None):
-        raise ConfigError('build_curated_dataset reads curated rows (OpenAI messages); '
-                          'drop dataset_map_fn (the curate config has format.map_fn)')
+    if sft_kwargs.pop('dataset_map_fn', None) is not None:
+        raise ConfigError('build_curated_dataset reads curated rows (samples a map_fn already '
+                          'made); drop dataset_map_fn (the curate config has format.map_fn)')
     folder = curated_folder(data_files, curate, cache_dir, use_cache) if curate is not None \
         else Path(curated_dir)
     found = sorted(folder.glob(f'{split}.*'))
@@ -85,5 +86,5 @@ def build_curated_dataset(tokenizer: Any, data_files: Any = None, curate: dict |
         raise ConfigError(f'{folder} has no {split!r} split (files: '
                           f'{sorted(p.name for p in folder.glob("*"))}); curate with '
                           'split.enabled=True for an eval split')
-    return build_sft_dataset(tokenizer, data_files=str(found[0]), dataset_map_fn='openai',
+    return build_sft_dataset(tokenizer, data_files=str(found[0]), dataset_map_fn=None,
                              cache_dir=cache_dir, use_cache=use_cache, **sft_kwargs)

@@ -7,18 +7,19 @@ Data (:mod:`.ray_engine`).
 """
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import datasets
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..dataset.load import json_files_to_arrow, load_raw_dataset
+from ..dataset.load import json_files_to_arrow, load_raw_dataset, rows_to_dataset
 from ..errors import ConfigError, DatasetFormatError
 
 
@@ -112,8 +113,9 @@ class Engine(ABC):
         """Some columns of all rows (or of the rows whose ``_id`` is in ``ids``) as Arrow."""
 
     @abstractmethod
-    def write(self, data: Any, path: Path, fmt: str, columns: list[str]) -> None:
-        """``columns`` of the rows as jsonl or parquet at ``path``, in ``_id`` order."""
+    def write(self, data: Any, path: Path, fmt: str) -> None:
+        """The rows' ``_line`` (a JSON object each) as jsonl or parquet at ``path``, in
+        ``_id`` order (see :func:`write_lines`)."""
 
     def gather(self, data: Any, columns: list[str], ids: np.ndarray | None = None) -> dict:
         """Columns of all rows (or of ``ids``) in memory, aligned (see :func:`from_arrow`)."""
@@ -179,8 +181,10 @@ class DatasetsEngine(Engine):
             data = data.select(np.flatnonzero(np.isin(all_ids, ids)))
         return data.select_columns(columns).with_format('arrow')[:]
 
-    def write(self, data, path, fmt, columns):
-        write_dataset(data.select_columns(columns), path, fmt, self.num_proc)
+    def write(self, data, path, fmt):
+        lines = data.select_columns(['_line']).with_format('arrow')
+        write_lines((line for batch in lines.iter(self.batch_size)
+                     for line in batch.column('_line').to_pylist()), path, fmt)
 
     def close(self) -> None:
         shutil.rmtree(self.scratch, ignore_errors=True)
@@ -197,6 +201,17 @@ def write_dataset(data: datasets.Dataset, path: Path, fmt: str, num_proc: int = 
     else:
         data.to_json(str(path), lines=True, force_ascii=False,
                      num_proc=num_proc if num_proc > 1 else None)
+
+
+def write_lines(lines: Iterable[str], path: Path, fmt: str) -> None:
+    """JSON-object lines as a jsonl file (byte for byte), or as parquet (a column per key,
+    held as :func:`~xtuner_like.dataset.load.rows_to_dataset` holds rows)."""
+    if fmt == 'parquet':
+        rows_to_dataset([json.loads(line) for line in lines]).to_parquet(str(path))
+        return
+    with open(path, 'w', encoding='utf-8') as f:
+        for line in lines:
+            f.write(line + '\n')
 
 
 def _equals(values: list, *, value: Any, equal: bool) -> list[bool]:

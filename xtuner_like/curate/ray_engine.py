@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import ConfigError
-from .engine import Engine, read_rows, to_arrow, write_dataset
+from .engine import Engine, read_rows, to_arrow, write_lines
 
 
 def _ray():
@@ -110,10 +110,9 @@ class RayEngine(Engine):
             return pa.table({c: pa.array([]) for c in columns})
         return pa.concat_tables(tables, promote_options='default')
 
-    def write(self, data, path: Path, fmt: str, columns: list[str]) -> None:
-        import datasets
-        table = self.table(data, list(dict.fromkeys(columns + ['_id']))).sort_by('_id')
-        write_dataset(datasets.Dataset(table.select(columns)), path, fmt, self.num_proc)
+    def write(self, data, path: Path, fmt: str) -> None:
+        table = self.table(data, ['_id', '_line']).sort_by('_id')
+        write_lines(table.column('_line').to_pylist(), path, fmt)
 
     def close(self) -> None:
         if self.started:

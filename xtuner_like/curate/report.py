@@ -29,7 +29,7 @@ class StageCount:
 class Report:
     """Everything ``xtuner-like curate`` tells about one run."""
 
-    inputs: list[dict] = field(default_factory=list)      # path, rows, map_fn
+    inputs: list[dict] = field(default_factory=list)      # path, rows, map_fn, row_type
     stages: list[StageCount] = field(default_factory=list)
     clusters: list[dict] = field(default_factory=list)    # size, kept, example
     redactions: dict[str, int] = field(default_factory=dict)
@@ -65,9 +65,10 @@ class Report:
 
     def to_markdown(self) -> str:
         lines = ['# Curation report', '', f'{self.rows_in} rows in, {self.rows_out} rows out.',
-                 '', '## Inputs', '', '| file | rows | format |', '| --- | ---: | --- |']
-        lines += [f"| {i['path']} | {i['rows']} | {i['map_fn'] or 'conversation'} |"
-                  for i in self.inputs]
+                 '', '## Inputs', '', '| file | rows | format | row type |',
+                 '| --- | ---: | --- | --- |']
+        lines += [f"| {i['path']} | {i['rows']} | {i['map_fn'] or 'conversation'} | "
+                  f"{i.get('row_type', 'sft')} |" for i in self.inputs]
         lines += ['', '## Stages', '', '| stage | rows in | removed | rows out | reasons |',
                   '| --- | ---: | ---: | ---: | --- |']
         for s in self.stages:

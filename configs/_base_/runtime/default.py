@@ -2,7 +2,7 @@
 from mmengine.hooks import DistSamplerSeedHook, IterTimerHook, LoggerHook, ParamSchedulerHook
 from mmengine.visualization import LocalVisBackend, TensorboardVisBackend, Visualizer
 
-from xtuner_like.engine.hooks import (CurveHook, DatasetInfoHook, DivergenceHook,
+from xtuner_like.engine.hooks import (CurveHook, DatasetInfoHook, DivergenceHook, EMAHook,
                                      EvaluateChatHook, HFExportHook, ProgressHook,
                                      SafeCheckpointHook, ThroughputHook)
 from xtuner_like.eval.eval_tasks_hook import EvalTasksHook
@@ -26,6 +26,8 @@ eval_task_files = []                # your own rows as tasks: 'FILE[:mc|qa|chat|
 eval_interval = None                # also evaluate every N iterations (None: at the end only)
 eval_limit = None                   # samples per task (N, or a share below 1)
 save_best = None                    # '<task>/<metric>': keep best_eval.pth at its best value
+ema = None                          # dict(decay=0.999, every=1): an EMA of the trained weights,
+                                    # saved in each checkpoint (convert pth_to_hf --ema)
 
 default_hooks = dict(
     timer=dict(type=IterTimerHook),
@@ -39,6 +41,7 @@ default_hooks = dict(
 custom_hooks = [
     dict(type=DivergenceHook, max_skipped_steps='${max_skipped_steps}',
          spike_factor='${loss_spike_factor}'),
+    dict(type=EMAHook, ema='${ema}'),
     dict(type=DatasetInfoHook),
     dict(type=ThroughputHook),
     dict(type=EvaluateChatHook, evaluation_inputs='${evaluation_inputs}',

@@ -22,6 +22,14 @@ Prints a Markdown table: trained (reply) tokens/s after the first ``--warmup`` s
 RSS, and seconds from process start to the end of the first optimizer step.
 
     python tools/bench_preference.py --pairs 12 --batch 2 --max-length 256
+
+Separate processes run at different moments of a shared machine, so their ratios swing;
+``--alternate ROUNDS`` compares the two xtuner_like variants within ONE process instead
+(one model, the packed rows and the unpacked steps alternating for ROUNDS passes over the
+pairs, after one warm-up step of each), and ``--profile`` adds torch.profiler's top operators
+of one step of each (issue 23 item 9):
+
+    python tools/bench_preference.py --alternate 3 --profile
 """
 from __future__ import annotations
 
@@ -95,12 +103,9 @@ def fitting(rows: list[dict], max_length: int) -> list[dict]:
     return [r for r in rows if max(length(r, 'chosen'), length(r, 'rejected')) <= max_length - 8]
 
 
-def run_xtuner(args, data: str, packed: bool = False) -> dict:
-    import torch
-    from mmengine.optim import build_optim_wrapper
-
+def xtuner_setup(args, data: str, packed: bool):
+    """(config, dataset) of the DPO recipe on ``data``, packed or not."""
     from xtuner_like.config import load_config, parse_options
-    from xtuner_like.dataset import preference_collate_fn
     from xtuner_like.utils.build import build
     options = [f'data_files={data}', 'dataset_map_fn=openai_preference',
                f'max_length={args.max_length}', f'batch_size={args.batch}', 'lora_r=64',
@@ -108,8 +113,16 @@ def run_xtuner(args, data: str, packed: bool = False) -> dict:
                'use_gradient_checkpointing=False',
                "dtype='fp32'", 'preference_eval=False', f'pack_to_max_length={packed}']
     cfg = load_config('smollm2_135m_instruct_lora_dpo', parse_options(options))
-    spec = dict(cfg.train_dataloader['dataset'], use_cache=False)
-    dataset = build(spec)
+    return cfg, build(dict(cfg.train_dataloader['dataset'], use_cache=False))
+
+
+def run_xtuner(args, data: str, packed: bool = False) -> dict:
+    import torch
+    from mmengine.optim import build_optim_wrapper
+
+    from xtuner_like.dataset import preference_collate_fn
+    from xtuner_like.utils.build import build
+    cfg, dataset = xtuner_setup(args, data, packed)
     torch.manual_seed(0)
     model = build(cfg.model).train()
     wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
@@ -124,6 +137,52 @@ def run_xtuner(args, data: str, packed: bool = False) -> dict:
         tokens.append(int((batch['labels'][..., 1:] != -100).sum()))
         first = first or time.perf_counter() - T0
     return summary(first, times, tokens, args.warmup)
+
+
+def run_alternating(args, data: str) -> None:
+    """Packed rows and unpacked steps of one model, alternating in this process: trained
+    tokens/s of each (and, with ``--profile``, the top operators of one step of each)."""
+    import torch
+    from mmengine.optim import build_optim_wrapper
+
+    from xtuner_like.dataset import preference_collate_fn
+    from xtuner_like.utils.build import build
+    cfg, packed = xtuner_setup(args, data, True)
+    _, unpacked = xtuner_setup(args, data, False)
+    torch.manual_seed(0)
+    model = build(cfg.model).train()
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    steps = {'xtuner_packed': [preference_collate_fn([packed[i]]) for i in range(len(packed))],
+             'xtuner': [preference_collate_fn([unpacked[i] for i in range(k, k + args.batch)])
+                        for k in range(0, len(unpacked) - args.batch + 1, args.batch)]}
+
+    def step(batch: dict) -> float:
+        start = time.perf_counter()
+        wrapper.update_params(model(**batch)['loss'])
+        return time.perf_counter() - start
+
+    for batches in steps.values():
+        step(batches[0])                       # warm-up
+    seconds = dict.fromkeys(steps, 0.0)
+    for _ in range(args.alternate):
+        for name, batches in steps.items():
+            seconds[name] += sum(step(b) for b in batches)
+    trained = {name: sum(int((b['labels'][..., 1:] != -100).sum()) for b in batches)
+               for name, batches in steps.items()}
+    rates = {name: trained[name] * args.alternate / seconds[name] for name in steps}
+    print(f'one process, {args.alternate} alternating passes over {args.pairs} pairs:')
+    for name, batches in steps.items():
+        rows = [b['input_ids'].shape[1] for b in batches]
+        print(f'  {name}: {len(batches)} steps, rows of {rows} tokens: '
+              f'{rates[name]:.1f} trained tokens/s ({rates[name] / rates["xtuner"]:.3f}x '
+              'xtuner)')
+    if args.profile:
+        from torch.profiler import ProfilerActivity, profile
+        for name, batches in steps.items():
+            with profile(activities=[ProfilerActivity.CPU]) as prof:
+                step(batches[1])
+            print(f'\n{name}, one step of {batches[1]["input_ids"].shape[1]} tokens:')
+            print(prof.key_averages().table(sort_by='self_cpu_time_total', row_limit=12))
 
 
 def run_trl(args, data: str) -> dict:
@@ -188,6 +247,9 @@ def main() -> None:
     p.add_argument('--max-length', type=int, default=256)
     p.add_argument('--warmup', type=int, default=1)
     p.add_argument('--out', default='work_dirs/bench_preference')
+    p.add_argument('--alternate', type=int, metavar='ROUNDS',
+                   help='compare packed and unpacked xtuner_like steps in one process')
+    p.add_argument('--profile', action='store_true', help='with --alternate: top operators')
     p.add_argument('--run', choices=VARIANTS, help=argparse.SUPPRESS)
     p.add_argument('--data', help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -200,6 +262,9 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     data, _ = pairs_file(args, out)
+    if args.alternate:
+        run_alternating(args, data)
+        return
     results = {}
     for variant in VARIANTS:
         cmd = [sys.executable, __file__, '--run', variant, '--data', data, '--out', str(out),

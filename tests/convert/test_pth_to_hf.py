@@ -13,6 +13,7 @@ from xtuner_like.convert.pth_to_hf import pth_to_hf
 from xtuner_like.errors import CheckpointError
 from xtuner_like.templates import TEMPLATES, get_template, render_conversation
 from xtuner_like.templates.chat_format import ChatFormat
+from xtuner_like.utils.io import safe_load
 
 CONVERSATION = [{'input': 'Who are you?', 'output': 'I am Tuna.'},
                 {'input': 'And?', 'output': 'Made by the xtuner_like team.'}]
@@ -141,3 +142,27 @@ def test_out_dir_must_be_empty(checkpoints, tiny_model_dir, tmp_path):
     with pytest.raises(CheckpointError, match='not an empty directory'):
         convert(checkpoints, 'lora', tiny_model_dir, tmp_path / 'hf')
     assert (tmp_path / 'hf' / 'keep.txt').read_text() == 'mine'
+
+
+def test_ema_exports_the_averaged_weights(checkpoints, tiny_model_dir, tmp_path):
+    from safetensors.torch import load_file
+    path, _ = checkpoints['lora']
+    state = safe_load(path)
+    average = {k: v.float() + 0.25 for k, v in state['state_dict'].items() if 'lora_' in k}
+    torch.save({**state, 'ema': {'decay': 0.9, 'every': 1, 'updates': 3,
+                                 'state_dict': average}}, tmp_path / 'with_ema.pth')
+    out = pth_to_hf(RECIPES['lora'], tmp_path / 'with_ema.pth', tmp_path / 'hf',
+                    cfg_options=tiny_options(tiny_model_dir), ema=True)
+    exported = load_file(out / 'adapter_model.safetensors')
+    for name, tensor in average.items():
+        torch.testing.assert_close(
+            exported[name.removeprefix('llm.').replace('.default.', '.')],
+            tensor.to(state['state_dict'][name].dtype), atol=0, rtol=0)
+
+
+def test_ema_of_a_run_without_ema_is_a_clear_error(checkpoints, tiny_model_dir, tmp_path):
+    path, _ = checkpoints['lora']
+    with pytest.raises(CheckpointError, match="holds no EMA.*convert without --ema"):
+        pth_to_hf(RECIPES['lora'], path, tmp_path / 'hf',
+                  cfg_options=tiny_options(tiny_model_dir), ema=True)
+    assert not (tmp_path / 'hf').exists()

@@ -6,7 +6,7 @@ import pytest
 import torch
 from mmengine.logging import HistoryBuffer
 
-from xtuner_like.launch.zero import check_deepspeed_dir, read_deepspeed_dir
+from xtuner_like.launch.zero import check_deepspeed_dir, read_deepspeed_dir, read_deepspeed_extra
 from xtuner_like.errors import CheckpointError
 
 pytest.importorskip('deepspeed', reason='pip install -r requirements/deepspeed.txt')
@@ -51,3 +51,12 @@ def test_enum_members_pickled_through_getattr_load_and_nothing_else_does(tmp_pat
     torch.save({'x': _PickledByGetattr(ZeroStageEnum, '__class__')}, bad)
     with pytest.raises(CheckpointError, match='refused'):
         safe_load(bad, extra_globals=_deepspeed_globals())
+
+
+def test_the_extra_state_beside_the_weights_is_read_safely(tmp_path):
+    folder = tmp_path / 'global_step4'
+    folder.mkdir()
+    ema = {'updates': 2, 'state_dict': {'w': torch.ones(2)}}
+    torch.save({'module': {'w': torch.zeros(2)}, 'ema': ema},
+               folder / 'mp_rank_00_model_states.pt')
+    assert torch.equal(read_deepspeed_extra(tmp_path)['ema']['state_dict']['w'], torch.ones(2))

@@ -27,6 +27,8 @@ def add_parser(subparsers) -> None:
     pth.add_argument('--max-shard-size', default='2GB', help='largest weight file (full models)')
     pth.add_argument('--no-safe-serialization', dest='safe_serialization',
                      action='store_false', help='write adapter_model.bin, not safetensors')
+    pth.add_argument('--ema', action='store_true', help='export the EMA of the trained weights '
+                     '(a run with ema=dict(...)) instead of the live ones')
     add_cfg_options(pth)
     pth.set_defaults(run=run_pth_to_hf)
 
@@ -108,9 +110,9 @@ def run_pth_to_hf(args: argparse.Namespace) -> int:
     out = pth_to_hf(args.config, args.checkpoint, args.out_dir, dtype=args.dtype,
                     max_shard_size=args.max_shard_size,
                     safe_serialization=args.safe_serialization,
-                    cfg_options=parse_options(args.cfg_options))
+                    cfg_options=parse_options(args.cfg_options), ema=args.ema)
     kind = 'adapter' if (out / 'adapter_config.json').is_file() else 'full model'
-    print(f'saved {kind} to {out}')
+    print(f'saved {kind}{" (EMA weights)" if args.ema else ""} to {out}')
     return 0
 
 

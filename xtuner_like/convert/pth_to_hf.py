@@ -17,7 +17,7 @@ from mmengine.config import Config
 
 from ..config import load_config, resolve_references
 from ..errors import CheckpointError, ConfigError
-from ..launch.zero import read_deepspeed_dir
+from ..launch.zero import read_deepspeed_dir, read_deepspeed_extra
 from ..dataset.spec import chat_format_of
 from ..utils.build import build
 from ..utils.io import safe_load
@@ -68,6 +68,29 @@ def read_state_dict(checkpoint: str | os.PathLike) -> dict[str, torch.Tensor]:
     return data
 
 
+def read_ema_state_dict(checkpoint: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """The EMA of the trained weights that a run with ``ema=dict(...)`` saved in
+    ``checkpoint`` (``checkpoint['ema']['state_dict']``, fp32)."""
+    path = Path(checkpoint).expanduser()
+    data = read_deepspeed_extra(path) if path.is_dir() else safe_load(path)
+    ema = data.get('ema') if isinstance(data, dict) else None
+    if not isinstance(ema, dict) or not isinstance(ema.get('state_dict'), dict):
+        raise CheckpointError(f'{path} holds no EMA of the weights (its run had no `ema`); '
+                              'convert without --ema, or train with '
+                              "--cfg-options \"ema={'decay': 0.999}\"")
+    return ema['state_dict']
+
+
+def with_ema(state_dict: dict[str, torch.Tensor], ema: dict[str, torch.Tensor],
+             checkpoint: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """``state_dict`` with its trained weights replaced by their EMA (in their dtype)."""
+    unknown = sorted(set(ema) - set(state_dict))
+    if unknown:
+        raise CheckpointError(f'{checkpoint}: the EMA names weights the checkpoint does not hold '
+                              f'(e.g. {unknown[:2]}); the file is damaged or mixed up')
+    return {**state_dict, **{k: v.to(state_dict[k].dtype) for k, v in ema.items()}}
+
+
 def load_into(model: torch.nn.Module, state_dict: dict[str, torch.Tensor],
               checkpoint: str | os.PathLike, config: str | os.PathLike) -> None:
     """Load ``state_dict`` into ``model``; a mismatch names both files."""
@@ -85,7 +108,7 @@ def load_into(model: torch.nn.Module, state_dict: dict[str, torch.Tensor],
 def pth_to_hf(config: str | os.PathLike, checkpoint: str | os.PathLike,
               out_dir: str | os.PathLike, dtype: str | None = None,
               max_shard_size: str = '2GB', safe_serialization: bool = True,
-              cfg_options: dict | None = None) -> Path:
+              cfg_options: dict | None = None, ema: bool = False) -> Path:
     """Convert a training checkpoint into a Hugging Face folder.
 
     Args:
@@ -96,12 +119,16 @@ def pth_to_hf(config: str | os.PathLike, checkpoint: str | os.PathLike,
         max_shard_size: largest weight file of a full model.
         safe_serialization: safetensors, or a torch .bin for adapters.
         cfg_options: config overrides, as for ``train --cfg-options``.
+        ema: export the EMA of the trained weights (a run with ``ema=dict(...)``) instead
+            of the live weights.
 
     Returns:
         ``out_dir``: an adapter folder (LoRA/QLoRA) or a full model folder.
     """
     cfg = load_run_config(config, cfg_options)
     state_dict = read_state_dict(checkpoint)
+    if ema:
+        state_dict = with_ema(state_dict, read_ema_state_dict(checkpoint), checkpoint)
     model = build_for_export(cfg)
     load_into(model, state_dict, checkpoint, config)
     if dtype is None:

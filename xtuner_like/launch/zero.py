@@ -77,3 +77,15 @@ def read_deepspeed_dir(path: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f'cannot read DeepSpeed checkpoint {path}: '
                               f'{type(exc).__name__}: {exc}') from exc
     return dict(state)
+
+
+def read_deepspeed_extra(path: str | Path) -> dict:
+    """What mmengine saved beside the weights of a DeepSpeed checkpoint folder (its
+    ``client_state``: meta, message hub, EMA ...), read with ``weights_only=True``."""
+    path = Path(path)
+    check_deepspeed_dir(path)
+    files = sorted(path.rglob('*mp_rank_00_model_states.pt'))
+    if not files:
+        raise CheckpointError(f'{path}: no mp_rank_00_model_states.pt inside; pass the '
+                              'DeepSpeed checkpoint folder of a --deepspeed run')
+    return dict(safe_load(files[0], extra_globals=_deepspeed_globals()))

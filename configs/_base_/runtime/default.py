@@ -1,7 +1,7 @@
 # Logging, checkpoints, TensorBoard, seeds and the training hooks.
 from mmengine.hooks import DistSamplerSeedHook, IterTimerHook, ParamSchedulerHook
 
-from xtuner_like.engine.hooks import (CurveHook, DatasetInfoHook, DivergenceHook,
+from xtuner_like.engine.hooks import (CurveHook, DatasetInfoHook, DivergenceHook, EMAHook,
                                      EvaluateChatHook, HFExportHook, ProgressHook,
                                      RunRecordHook, SafeCheckpointHook, ThroughputHook,
                                      TrainLoggerHook)
@@ -32,6 +32,8 @@ eval_limit = None                   # samples per task (N, or a share below 1)
 save_best = None                    # '<task>/<metric>': keep best_eval.pth at its best value
 report_to = ['tensorboard']         # + 'mlflow', 'wandb' (or train --report-to ...); see
                                     # docs/tracking.md. scalars.json is always written
+ema = None                          # dict(decay=0.999, every=1): an EMA of the trained weights,
+                                    # saved in each checkpoint (convert pth_to_hf --ema)
 
 default_hooks = dict(
     timer=dict(type=IterTimerHook),
@@ -46,6 +48,7 @@ custom_hooks = [
     dict(type=DivergenceHook, max_skipped_steps='${max_skipped_steps}',
          spike_factor='${loss_spike_factor}', spike_stop_factor='${loss_spike_stop_factor}',
          collapse_grad_norm='${collapse_grad_norm}'),
+    dict(type=EMAHook, ema='${ema}'),
     dict(type=DatasetInfoHook),
     dict(type=ThroughputHook),
     dict(type=EvaluateChatHook, evaluation_inputs='${evaluation_inputs}',

@@ -3,6 +3,7 @@ from .checkpoint_hook import SafeCheckpointHook
 from .curve_hook import CurveHook
 from .dataset_info_hook import DatasetInfoHook
 from .divergence_hook import DivergenceHook
+from .ema_hook import EMAHook
 from .evaluate_chat_hook import EvaluateChatHook
 from .hf_export_hook import HFExportHook
 from .progress_hook import ProgressHook
@@ -13,6 +14,7 @@ from .throughput_hook import ThroughputHook
 from .train_logger_hook import TrainLoggerHook
 from .val_loss_hook import ValLossHook
 
-__all__ = ['CurveHook', 'DatasetInfoHook', 'DivergenceHook', 'EvaluateChatHook', 'HFExportHook',
-           'PrecomputeReferenceHook', 'PreferenceEvalHook', 'ProgressHook', 'RunRecordHook',
-           'SafeCheckpointHook', 'ThroughputHook', 'TrainLoggerHook', 'ValLossHook']
+__all__ = ['CurveHook', 'DatasetInfoHook', 'DivergenceHook', 'EMAHook', 'EvaluateChatHook',
+           'HFExportHook', 'PrecomputeReferenceHook', 'PreferenceEvalHook', 'ProgressHook',
+           'RunRecordHook', 'SafeCheckpointHook', 'ThroughputHook', 'TrainLoggerHook',
+           'ValLossHook']

@@ -16,15 +16,15 @@ with read_base():
 
 lora_r = 16
 lora_alpha = 32
-lr = 2e-4
-max_iters = 30                      # policy updates
+lr = 5e-4
+max_iters = 40                      # policy updates
 warmup_iters = 2
-batch_size = 4                      # prompts per batch
+batch_size = 2                      # prompts per batch (x group_size completions)
 group_size = 8
 max_completion_length = 24
 temperature = 1.0
 log_interval = 1
-save_steps = 15
+save_steps = 20
 completions_every = 5
 evaluation_inputs = ['What is 7 + 5? Put only the number inside <answer></answer>.']
 evaluation_max_new_tokens = 24

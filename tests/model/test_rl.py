@@ -30,12 +30,12 @@ def test_pack_sequences_scores_completions_only():
 @pytest.mark.parametrize('loss', ['GRPOLoss', 'RLOOLoss', 'DAPOLoss'])
 def test_rollout_groups_scores_and_prepares_the_update(tiny_model_dir, tiny_tokenizer, loss):
     model = make(tiny_model_dir, loss=dict(type=loss, beta=0.04), group_size=3,
-                 max_completion_length=6, micro_batch_size=4,
+                 max_completion_length=6, micro_batch_size=4, num_iterations=2,
                  lora=dict(type='peft.LoraConfig', r=4, target_modules='all-linear'))
     prompts = [tiny_tokenizer.encode('Who are you?'), tiny_tokenizer.encode('The quick')]
     rollout = model.rollout(prompts, [{'prompt': 'a'}, {'prompt': 'b'}], tiny_tokenizer,
                             ['<|im_end|>'], torch.Generator().manual_seed(0))
-    assert [len(b['old_logps']) for b in rollout.micro_batches] == [4, 2]
+    assert [b['count'] for b in rollout.micro_batches] == [4, 2]
     assert len(rollout.samples) == 6 and rollout.samples[3]['prompt'] == 'b'
     m = rollout.metrics
     assert 0 <= m['completions/clipped_ratio'] <= 1 and m['completions/max_length'] <= 6
@@ -91,6 +91,8 @@ def test_reward_rises_on_a_trivial_task(tmp_path, tiny_model_dir, xl_home):
     rows = [json.loads(line) for p in work.glob('*/vis_data/scalars.json')
             for line in p.read_text().splitlines()]
     rewards = [r['reward'] for r in rows if 'reward' in r]
+    # one update per batch: no separate old-policy pass; the update's forward gives entropy
+    assert all('entropy' in r for r in rows if 'reward' in r)
     assert len(rewards) == 10
     assert sum(rewards[-3:]) / 3 > sum(rewards[:3]) / 3 + 0.05, rewards
     samples = [json.loads(line) for line in (work / 'completions.jsonl').read_text().splitlines()]

@@ -102,18 +102,18 @@ class RLTrainLoop(TrainLoop):
         runner.call_hook('before_train_iter', batch_idx=self._iter, data_batch=data_batch)
         model.train()
         wrapper = runner.optim_wrapper
-        total = sum(b['old_logps'].numel() for b in rollout.micro_batches)
+        total = sum(b['count'] for b in rollout.micro_batches)
         start = time.perf_counter()
         loss_value, metrics = 0.0, {}
         for batch in rollout.micro_batches:
             share = 1.0 if isinstance(model.loss, DAPOLoss) else \
-                batch['old_logps'].numel() / total
+                batch['count'] / total
             with wrapper.optim_context(runner.model):
                 loss, values = model.policy_loss(batch, share)
             wrapper.backward(loss)
             loss_value += float(loss.detach())
             for k, v in values.items():
-                metrics[k] = metrics.get(k, 0.0) + v * batch['old_logps'].numel() / total
+                metrics[k] = metrics.get(k, 0.0) + v * batch['count'] / total
         wrapper.step()
         wrapper.zero_grad()
         seconds = time.perf_counter() - start

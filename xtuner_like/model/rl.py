@@ -193,17 +193,24 @@ class GRPOFinetune(SupervisedFinetune):
         # micro-batches: old log-probs, entropy, reference
         size = self.micro_batch_size or len(prompts)
         micro_batches, entropies, kl_sums = [], [], []
+        # one update per batch: the "old" policy is the policy itself (the loss detaches it)
+        # and the entropy comes from the update's forward; RLOO's KL reward needs old sums
+        needs_old = self.num_iterations > 1 or (self.loss.needs_reference and
+                                                hasattr(self.loss, 'normalize_advantages'))
         for first in range(0, len(prompts), size):
             part = slice(first, first + size)
             batch = pack_sequences(prompts[part], generated[part], device)
-            old, entropy = self.logps_and_entropy(batch)
-            entropies.append(entropy)
-            batch.update(old_token_logps=old.token_logps, old_logps=old.logps,
-                         sequences=slice(first, min(first + size, len(prompts))))
+            batch['sequences'] = slice(first, min(first + size, len(prompts)))
+            batch['count'] = len(generated[part])
+            if needs_old:
+                old, entropy = self.logps_and_entropy(batch)
+                entropies.append(entropy)
+                batch.update(old_token_logps=old.token_logps, old_logps=old.logps)
             if self.loss.needs_reference:
                 ref = self.reference_logps(batch)
                 batch.update(reference_token_logps=ref.token_logps)
-                kl_sums.append(old.logps - ref.logps)
+                if needs_old:
+                    kl_sums.append(old.logps - ref.logps)
             micro_batches.append(batch)
         kl = torch.cat(kl_sums).cpu() if kl_sums else None
         if kl is not None and hasattr(self.loss, 'normalize_advantages'):   # RLOO
@@ -216,8 +223,9 @@ class GRPOFinetune(SupervisedFinetune):
             batch['num_items_in_batch'] = completion_tokens
         metrics.update({'advantages/mean': float(advantages.mean()),
                         'advantages/std': float(advantages.std()) if len(advantages) > 1 else 0.0,
-                        'advantages/abs_max': float(advantages.abs().max()),
-                        'entropy': float(torch.cat(entropies).mean())})
+                        'advantages/abs_max': float(advantages.abs().max())})
+        if entropies:
+            metrics['entropy'] = float(torch.cat(entropies).mean())
         self.train(was_training)
         samples = [{'prompt': row.get('prompt', ''), 'completion': text,
                     'reward': float(total[i]),
@@ -228,10 +236,30 @@ class GRPOFinetune(SupervisedFinetune):
 
     # ---- one policy update ------------------------------------------------------------
     def policy_loss(self, batch: dict, weight: float = 1.0) -> tuple[torch.Tensor, dict]:
-        """The loss of one packed micro-batch (times ``weight``, its share of the update)."""
-        policy = self.sequence_logps(self.backbone, batch)
+        """The loss of one packed micro-batch (times ``weight``, its share of the update);
+        the metrics include the policy's mean token entropy when the rollout has none."""
+        model = self.backbone
+        inputs = dict(input_ids=batch['input_ids'], position_ids=batch['position_ids'],
+                      use_cache=False)
+        entropy = None
+        if rescales_logits(model.config):
+            policy = sequence_logps_from_logits(model(**inputs).logits, batch['labels'],
+                                                batch['position_ids'])
+        else:
+            hidden = model.get_decoder()(**inputs).last_hidden_state
+            head = model.get_output_embeddings()
+            policy = sequence_logps_from_hidden(hidden, batch['labels'],
+                                                batch['position_ids'], head)
+            if 'old_token_logps' not in batch:
+                with torch.no_grad():
+                    mask = batch['labels'][:, 1:] != -100
+                    logp = F.log_softmax(head(hidden.detach()[:, :-1][mask]).float(), -1)
+                    entropy = float(-(logp.exp() * logp).sum(-1).mean())
         out = self.loss(LossInputs(policy=policy, batch=batch))
-        return out.loss * weight, out.metrics()
+        metrics = out.metrics()
+        if entropy is not None:
+            metrics['entropy'] = entropy
+        return out.loss * weight, metrics
 
     def forward(self, mode: str = 'loss', loss_denominator: float | None = None,
                 **batch: Any) -> Any:

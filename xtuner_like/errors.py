@@ -36,6 +36,10 @@ class UnknownNameError(XtunerLikeError, KeyError):
         return self.args[0]
 
 
+class RewardError(XtunerLikeError):
+    """A reward function raised or returned something other than one number per completion."""
+
+
 class TrainingDivergedError(XtunerLikeError):
     """The loss or the gradients became non-finite (NaN or inf) during training."""
 

@@ -61,9 +61,11 @@ class Registry(Generic[T]):
 MAP_FNS: Registry[Callable[[dict], dict]] = Registry('dataset_map_fn')
 # Preference, reward (and policy-gradient) losses, as ``loss=dict(type='DPOLoss', ...)``.
 LOSSES: Registry[type] = Registry('loss', home='xtuner_like.model.losses')
+# Reward functions of online RL, as ``rewards=[dict(type='exact_answer', weight=1.0)]``.
+REWARDS: Registry[type] = Registry('reward', home='xtuner_like.model.rewards')
 
 # Registries whose entries a config names as ``dict(type='Name', ...)`` (no dotted path).
-NAMED_TYPES: tuple[Registry, ...] = (LOSSES,)
+NAMED_TYPES: tuple[Registry, ...] = (LOSSES, REWARDS)
 
 
 def named_type(name: Any) -> Any | None:

@@ -156,6 +156,8 @@ def resolve_references(cfg: Config) -> None:
 
 # Keys mmengine's builder takes out of a spec before calling its type.
 _BUILDER_KEYS = {'optim_wrapper': {'constructor', 'paramwise_cfg'}}
+# Keys the reward builder (model/rewards.py) takes out of each ``rewards=[...]`` entry.
+_REWARD_KEYS = {'weight', 'name'}
 
 
 def _spec_problems(value: Any, where: str, problems: list[str]) -> None:
@@ -170,7 +172,8 @@ def _spec_problems(value: Any, where: str, problems: list[str]) -> None:
                 problems.append(f'{where}: {exc}')
                 fn = None
             if fn is not None:
-                skip = {'type', *_BUILDER_KEYS.get(where, ())}
+                skip = {'type', *_BUILDER_KEYS.get(where, ()),
+                        *(_REWARD_KEYS if where.split('.')[-1].startswith('rewards[') else ())}
                 kwargs = {k: v for k, v in dict.items(value) if k not in skip}
                 problems.extend(f'{where}: unknown argument {p}'
                                 for p in unknown_kwargs(fn, kwargs))

@@ -10,11 +10,13 @@ from xtuner_like.model import PreferenceFinetune, RewardModel
 from xtuner_like.model.losses import Loss, build_loss
 from xtuner_like.model.losses.base import MODEL_FOR_INPUTS
 from xtuner_like.model.losses.preference import DPOLoss, SimPOLoss
+from xtuner_like.model.rl import GRPOFinetune
 from xtuner_like.registry import LOSSES
 
 from . import test_policy_gradient, test_preference
 
 DPO = 'smollm2_135m_instruct_lora_dpo'
+GRPO = 'smollm2_135m_instruct_lora_grpo'
 # registered loss -> a shipped recipe that trains with it, and the --cfg-options that select it
 RECIPES = {
     'DPOLoss': (DPO, []),
@@ -25,18 +27,18 @@ RECIPES = {
     'ORPOLoss': ('smollm2_135m_instruct_lora_orpo', []),
     'KTOLoss': ('smollm2_135m_instruct_lora_kto', []),
     'BradleyTerryLoss': ('smollm2_135m_instruct_lora_reward', []),
+    'GRPOLoss': (GRPO, []),
+    'DrGRPOLoss': ('smollm2_135m_instruct_lora_dr_grpo', []),
+    'DAPOLoss': (GRPO, ['loss.type=DAPOLoss']),
+    'BNPOLoss': (GRPO, ['loss.type=BNPOLoss']),
+    'RLOOLoss': (GRPO, ['loss.type=RLOOLoss']),
 }
-# Policy-gradient losses take rollouts, which no shipped model gives yet: the online-RL model
-# and its recipes come with issue 26 (item 8), which moves these into RECIPES.
-AWAITING_RL_MODEL = ('BNPOLoss', 'DAPOLoss', 'DrGRPOLoss', 'GRPOLoss', 'RLOOLoss')
-MODEL_OF = {'logps': PreferenceFinetune, 'scores': RewardModel}
+MODEL_OF = {'logps': PreferenceFinetune, 'scores': RewardModel, 'rollouts': GRPOFinetune}
 PARITY = {**test_preference.PARITY, **test_policy_gradient.PARITY}
 
 
 def test_every_registered_loss_has_a_recipe_and_parity_coverage():
-    assert sorted([*RECIPES, *AWAITING_RL_MODEL]) == list(LOSSES), \
-        'add the new loss to RECIPES (and a recipe)'
-    assert all(LOSSES.get(name).inputs == 'rollouts' for name in AWAITING_RL_MODEL)
+    assert sorted(RECIPES) == list(LOSSES), 'add the new loss to RECIPES (and a recipe)'
     assert sorted(PARITY) == list(LOSSES), 'add a parity test marked @covers(<name>)'
 
 

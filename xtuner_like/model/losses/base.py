@@ -112,7 +112,7 @@ class PreferenceLoss:
 MODEL_FOR_INPUTS = {
     'logps': 'PreferenceFinetune (configs/_base_/models/preference.py)',
     'scores': 'RewardModel (configs/_base_/models/reward.py)',
-    'rollouts': 'an online-RL model (issue 26; none ships yet)',
+    'rollouts': 'GRPOFinetune (configs/_base_/models/grpo.py)',
 }
 
 

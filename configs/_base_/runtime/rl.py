@@ -1,0 +1,31 @@
+# The default runtime for online RL: the RL loop (one iteration = one policy update), the
+# sampled completions in <work_dir>/completions.jsonl every `completions_every` updates, and
+# the hooks that apply to generated batches (no dataset preview or packed-row throughput:
+# the loop logs generation and training tokens/s itself).
+from mmengine.config import read_base
+
+from xtuner_like.engine.hooks import (CurveHook, DivergenceHook, EvaluateChatHook,
+                                     HFExportHook, ProgressHook)
+from xtuner_like.engine.rl_loop import RLTrainLoop
+from xtuner_like.eval.eval_tasks_hook import EvalTasksHook
+
+with read_base():
+    from .default import *
+
+completions_every = 10
+log_completions = 2
+loss_spike_factor = None            # RL losses change sign: no spike warnings
+lora_dropout = 0.0                  # rollouts and updates see the same policy
+
+custom_hooks = [
+    dict(type=DivergenceHook, max_skipped_steps='${max_skipped_steps}',
+         spike_factor='${loss_spike_factor}'),
+    dict(type=EvaluateChatHook, evaluation_inputs='${evaluation_inputs}',
+         every_n_iters='${evaluation_freq}',
+         max_new_tokens='${evaluation_max_new_tokens}'),
+    dict(type=EvalTasksHook, tasks='${eval_tasks}', task_files='${eval_task_files}',
+         interval='${eval_interval}', limit='${eval_limit}', save_best='${save_best}'),
+    dict(type=HFExportHook, enabled='${export_hf}'),
+    dict(type=ProgressHook),
+    dict(type=CurveHook),
+]

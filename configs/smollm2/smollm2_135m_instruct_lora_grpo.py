@@ -1,0 +1,33 @@
+# GRPO with LoRA on SmolLM2-135M-Instruct: answer small additions as <answer>N</answer>
+# (generated rows, no download; rewards: the exact sum + the tag). Small enough for a CPU:
+#   xtuner-like train smollm2_135m_instruct_lora_grpo
+# The other policy-gradient losses on the same task:
+#   --cfg-options loss.type=DAPOLoss | loss.type=BNPOLoss | loss.type=RLOOLoss loss.beta=0.0
+#   (or the _dr_grpo recipe). A KL term to the base: loss.beta=0.04 (adapters off = reference).
+from mmengine.config import read_base
+
+with read_base():
+    from .._base_.datasets.prompts_addition import *
+    from .._base_.models.smollm2_135m_instruct import *
+    from .._base_.models.lora import *
+    from .._base_.models.grpo import *
+    from .._base_.runtime.rl import *
+    from .._base_.schedules.cosine_iters import *
+
+lora_r = 16
+lora_alpha = 32
+lr = 5e-4
+max_iters = 40                      # policy updates
+warmup_iters = 2
+batch_size = 2                      # prompts per batch (x group_size completions)
+group_size = 8
+max_completion_length = 24
+temperature = 1.0
+log_interval = 1
+save_steps = 20
+completions_every = 5
+evaluation_inputs = ['What is 7 + 5? Put only the number inside <answer></answer>.']
+evaluation_max_new_tokens = 24
+train_cfg = dict(type=RLTrainLoop, max_iters='${max_iters}',
+                 completions_every='${completions_every}',
+                 log_completions='${log_completions}')

@@ -39,6 +39,7 @@ ROWS = {
                           'rejected': [{'role': 'user', 'content': 'Hi'},
                                        {'role': 'assistant', 'content': 'Go.'}]},
     'kto': {'prompt': 'Who are you?', 'completion': 'I am Tuna.', 'label': True},
+    None: {'prompt': 'What is 2 + 3?', 'answer': '5'},     # RL prompt rows (shape told apart)
 }
 
 
@@ -60,7 +61,8 @@ def dataset_options(cfg, tmp_path) -> dict:
         return {'data_files': local_file(tmp_path, 'alpaca'),
                 'curate': {'split': {'enabled': False}}}
     # one row: nothing to hold out for evaluation
-    return {'data_files': local_file(tmp_path, cfg.dataset_map_fn), 'data_path': None,
+    return {'data_files': local_file(tmp_path, cfg.dataset_map_fn),
+            **({'data_path': None} if 'data_path' in cfg else {}),
             **({'holdout': 0} if cfg.get('holdout') else {})}
 
 
@@ -75,5 +77,8 @@ def test_recipe_builds_its_dataset(name, tmp_path, tiny_model_dir, xl_home):
     dataset = build(cfg.to_dict()['train_dataloader']['dataset'])
     assert len(dataset) >= 1
     row = dataset[0]
+    if cfg.model.get('rewards') is not None:    # RL: prompt rows, nothing trained yet
+        assert len(row['prompt_ids']) > 0 and row['row']['prompt']
+        return
     assert (row['labels'] != -100).any()
     assert dataset.packed == cfg.get('pack_to_max_length', False)  # preference: unpacked

@@ -6,7 +6,6 @@
 # (beta, epsilon, normalize_advantages). Switch with --cfg-options loss.type=DAPOLoss.
 # beta=0 computes no reference; otherwise the reference is the model with adapters off
 # (LoRA/QLoRA) or a frozen copy (full fine-tune).
-from xtuner_like.model import load_causal_lm
 from xtuner_like.model.rl import GRPOFinetune
 
 loss = dict(type='GRPOLoss', beta=0.0, epsilon=0.2)
@@ -24,12 +23,7 @@ micro_batch_size = None             # completions per forward/backward (None: al
 
 model = dict(
     type=GRPOFinetune,
-    llm=dict(type=load_causal_lm,
-             pretrained_model_name_or_path='${pretrained_model_name_or_path}',
-             dtype='${dtype}',
-             attn_implementation='${attn_implementation}',
-             quantization='${quantization}',
-             trust_remote_code='${trust_remote_code}'),
+    llm='${llm}',
     lora='${lora}',
     loss='${loss}',
     rewards='${rewards}',

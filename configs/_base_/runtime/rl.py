@@ -4,8 +4,8 @@
 # the loop logs generation and training tokens/s itself).
 from mmengine.config import read_base
 
-from xtuner_like.engine.hooks import (CurveHook, DivergenceHook, EvaluateChatHook,
-                                     HFExportHook, ProgressHook)
+from xtuner_like.engine.hooks import (CurveHook, DivergenceHook, EMAHook, EvaluateChatHook,
+                                     HFExportHook, ProgressHook, RunRecordHook)
 from xtuner_like.engine.rl_loop import RLTrainLoop
 from xtuner_like.eval.eval_tasks_hook import EvalTasksHook
 
@@ -14,12 +14,16 @@ with read_base():
 
 completions_every = 10
 log_completions = 2
-loss_spike_factor = None            # RL losses change sign: no spike warnings
+loss_spike_factor = None            # RL losses change sign: no spike warnings or stops
+loss_spike_stop_factor = None
+collapse_grad_norm = None           # not a token cross-entropy: ln(vocab) means nothing here
 lora_dropout = 0.0                  # rollouts and updates see the same policy
 
 custom_hooks = [
     dict(type=DivergenceHook, max_skipped_steps='${max_skipped_steps}',
-         spike_factor='${loss_spike_factor}'),
+         spike_factor='${loss_spike_factor}', spike_stop_factor='${loss_spike_stop_factor}',
+         collapse_grad_norm='${collapse_grad_norm}'),
+    dict(type=EMAHook, ema='${ema}'),
     dict(type=EvaluateChatHook, evaluation_inputs='${evaluation_inputs}',
          every_n_iters='${evaluation_freq}',
          max_new_tokens='${evaluation_max_new_tokens}'),
@@ -28,4 +32,5 @@ custom_hooks = [
     dict(type=HFExportHook, enabled='${export_hf}'),
     dict(type=ProgressHook),
     dict(type=CurveHook),
+    dict(type=RunRecordHook),
 ]

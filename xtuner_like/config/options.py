@@ -122,6 +122,10 @@ def apply_options(cfg: Config, options: dict, known: Iterable[str] | None = None
                 break
             node = dict.__getitem__(node, part) if isinstance(node, dict) else node[part]
         else:
+            knob = _KNOB_REF.fullmatch(node) if isinstance(node, str) else None
+            if knob and knob.group(1) in cfg_dict(cfg) and isinstance(options[dotted], dict):
+                # a dict set on a whole '${knob}' value merges into the knob's dict
+                node, target = dict.__getitem__(cfg_dict(cfg), knob.group(1)), [knob.group(1)]
             targets['.'.join(target)] = options[dotted]
             if isinstance(options[dotted], dict) and not isinstance(node, dict):
                 # a dict where the base has None (quantization=...): replace, don't merge

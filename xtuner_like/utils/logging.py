@@ -13,11 +13,11 @@ def _console_to_live_stream(logger: logging.Logger) -> None:
     """mmengine binds its console handler to the ``sys.stdout`` of the moment the logger is
     made; when that stream was a captured one since closed (a finished notebook cell, a test
     with captured output), logging raised "I/O operation on closed file" on every line. Such
-    a handler writes to the ``sys.stdout`` of now."""
+    a handler writes to the ``sys.stderr`` of now (stdout may carry a command's results)."""
     for handler in logger.handlers:
         stream = getattr(handler, 'stream', None)
         if type(handler) is logging.StreamHandler and getattr(stream, 'closed', False):
-            handler.stream = sys.stdout     # not setStream(): it flushes the closed stream
+            handler.stream = sys.stderr     # not setStream(): it flushes the closed stream
 
 
 def log(msg: str, level: int = logging.INFO) -> None:

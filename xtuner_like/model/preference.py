@@ -28,9 +28,8 @@ import torch
 from ..utils.build import build
 from .losses import Loss, LossInputs, PreferenceLoss, build_loss
 from .losses.base import check_model_inputs
-from .sequence_logps import (
-    SequenceLogps, sequence_logps_from_hidden, sequence_logps_from_logits)
-from .sft import SupervisedFinetune, rescales_logits
+from .sequence_logps import SequenceLogps
+from .sft import SupervisedFinetune, packed_sequence_logps
 
 
 def count_samples(batch: dict) -> int:
@@ -116,14 +115,7 @@ class PreferenceFinetune(PairwiseModel):
 
     def sequence_logps(self, model: torch.nn.Module, batch: dict) -> SequenceLogps:
         """Reply log-probs of every sequence of the packed batch under ``model``."""
-        inputs = dict(input_ids=batch['input_ids'], position_ids=batch['position_ids'],
-                      use_cache=False)
-        if rescales_logits(model.config):
-            return sequence_logps_from_logits(model(**inputs).logits, batch['labels'],
-                                              batch['position_ids'])
-        hidden = model.get_decoder()(**inputs).last_hidden_state
-        return sequence_logps_from_hidden(hidden, batch['labels'], batch['position_ids'],
-                                          model.get_output_embeddings())
+        return packed_sequence_logps(model, batch)
 
     @torch.no_grad()
     def reference_logps(self, batch: dict) -> torch.Tensor:

@@ -31,7 +31,7 @@ from .losses.base import check_model_inputs
 from .rewards import RewardSet, nan_stats
 from .sequence_logps import SequenceLogps, _reduce, sequence_logps_from_hidden, \
     sequence_logps_from_logits
-from .sft import SupervisedFinetune, rescales_logits
+from .sft import SupervisedFinetune, packed_sequence_logps, rescales_logits
 
 
 @dataclass
@@ -108,14 +108,7 @@ class GRPOFinetune(SupervisedFinetune):
     # ---- log-probs --------------------------------------------------------------------
     def sequence_logps(self, model: torch.nn.Module, batch: dict) -> SequenceLogps:
         """Completion-token log-probs of every sequence of a packed micro-batch."""
-        inputs = dict(input_ids=batch['input_ids'], position_ids=batch['position_ids'],
-                      use_cache=False)
-        if rescales_logits(model.config):
-            return sequence_logps_from_logits(model(**inputs).logits, batch['labels'],
-                                              batch['position_ids'])
-        hidden = model.get_decoder()(**inputs).last_hidden_state
-        return sequence_logps_from_hidden(hidden, batch['labels'], batch['position_ids'],
-                                          model.get_output_embeddings())
+        return packed_sequence_logps(model, batch)
 
     @torch.no_grad()
     def logps_and_entropy(self, batch: dict) -> tuple[SequenceLogps, torch.Tensor]:

@@ -29,6 +29,21 @@ def rescales_logits(config: Any) -> bool:
     return any(getattr(config, k, None) for k in LOGIT_POSTPROCESSING)
 
 
+def packed_sequence_logps(model: torch.nn.Module, batch: dict) -> 'SequenceLogps':
+    """Log-probs of the trained tokens of every sequence of a packed batch under ``model``
+    (preference replies, RL completions): the LM head only at trained positions, unless the
+    model rescales its logits (then from the full logits)."""
+    from .sequence_logps import sequence_logps_from_hidden, sequence_logps_from_logits
+    inputs = dict(input_ids=batch['input_ids'], position_ids=batch['position_ids'],
+                  use_cache=False)
+    if rescales_logits(model.config):
+        return sequence_logps_from_logits(model(**inputs).logits, batch['labels'],
+                                          batch['position_ids'])
+    hidden = model.get_decoder()(**inputs).last_hidden_state
+    return sequence_logps_from_hidden(hidden, batch['labels'], batch['position_ids'],
+                                      model.get_output_embeddings())
+
+
 class SupervisedFinetune(TrainableModel):
     """Causal LM + optional LoRA/QLoRA, with a token-sum loss (implements model/base.py).
 

@@ -17,29 +17,6 @@ import argparse
 import sys
 
 
-def to_messages(turns: list[dict]) -> list[dict]:
-    """A conversation's turns as the OpenAI messages a server is given."""
-    first = turns[0]
-    messages = [{'role': 'system', 'content': first['system']}] if first.get('system') else []
-    for turn in turns:
-        if turn.get('tool_results'):
-            messages += [{'role': 'tool', 'content': r['content'],
-                          **({'tool_call_id': r['call_id']} if 'call_id' in r else {}),
-                          **({'name': r['name']} if 'name' in r else {})}
-                         for r in turn['tool_results']]
-        else:
-            messages.append({'role': 'user', 'content': turn['input']})
-        reply = {'role': 'assistant', 'content': turn['output']}
-        if turn.get('tool_calls'):
-            reply['content'] = turn['output'] or None    # as a server's parser returns it
-            reply['tool_calls'] = [{'id': c.get('id'), 'type': 'function', 'function': {
-                'name': c['name'], 'arguments': c['arguments']}} for c in turn['tool_calls']]
-        if turn.get('thinking') is not None:
-            reply['reasoning_content'] = turn['thinking']
-        messages.append(reply)
-    return messages
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('hf_dir', help='the exported folder (<work_dir>/hf)')
@@ -51,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     from transformers import AutoTokenizer
 
     from xtuner_like.dataset.encode import encode_segments
+    from xtuner_like.templates.messages import turns_to_messages
     from xtuner_like.dataset.load import load_raw_dataset
     from xtuner_like.dataset.map_fns import get_map_fn
     from xtuner_like.dataset.template import template_map_fn
@@ -69,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         trained = encode_segments(segments, served, 1 << 20)['input_ids']
         tools = turns[0].get('tools')
         try:
-            ids = served.apply_chat_template(to_messages(turns), tools=tools, tokenize=True,
+            ids = served.apply_chat_template(turns_to_messages(turns), tools=tools, tokenize=True,
                                              return_dict=False)
         except Exception:  # a template that cannot render the row (SmolLM2's own, on None)
             ids = None

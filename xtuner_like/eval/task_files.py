@@ -31,6 +31,7 @@ from ..dataset.map_fns import get_map_fn
 from ..errors import ConfigError, DatasetFormatError
 from ..templates.chat_format import ChatFormat
 from ..utils.labels import IGNORE_INDEX
+from ..templates.messages import turns_to_messages
 from ..templates.prompt import render_conversation
 from .metrics import chrf, exact_match, rouge_l, token_f1
 
@@ -101,23 +102,11 @@ def _qa_doc(path: Path, idx: int, row: dict) -> dict:
     return {'question': str(row['question']), 'answers': [str(a) for a in answers]}
 
 
-def _turns_to_messages(turns: list[dict]) -> list[dict]:
-    messages = []
-    for turn in turns:
-        if turn.get('system'):
-            messages.append({'role': 'system', 'content': turn['system']})
-        if turn.get('input') is not None:
-            messages.append({'role': 'user', 'content': turn['input']})
-        if turn.get('output') is not None:
-            messages.append({'role': 'assistant', 'content': turn['output']})
-    return messages
-
-
 def _chat_doc(path: Path, idx: int, row: dict, map_fn: Callable | None) -> dict:
     turns = (map_fn(row) if map_fn else row)['conversation']
     if not turns or not turns[-1].get('output'):
         raise DatasetFormatError(f'{path}, row {idx}: the last turn has no reply to compare with')
-    messages = _turns_to_messages(turns)
+    messages = turns_to_messages(turns)
     return {'messages': messages[:-1], 'reference': messages[-1]['content']}
 
 

@@ -10,9 +10,9 @@ defaults are a small workload (a few minutes on a 2-core CPU); raise them on a b
 
 Each variant runs in its own process (so peak RSS is its own):
 - ``xtuner``: the smollm2_135m_instruct_lora_dpo recipe (dataset pipeline, PreferenceFinetune,
-  its optimizer) with ``pack_to_max_length=False``: the ``--batch`` pairs of a step
+  its optimizer) as shipped (``pack_to_max_length=False``): the ``--batch`` pairs of a step
   concatenated into one padding-free row (the same pairs per step as trl);
-- ``xtuner_packed``: the recipe as shipped: whole pairs packed into rows of
+- ``xtuner_packed``: the recipe with ``pack_to_max_length=True``: whole pairs packed into rows of
   ``2 * max_length`` tokens, one row per step (so the pairs per step vary);
 - ``trl``: trl.DPOTrainer with its defaults but for the settings above (padded batches);
   trl 1.16's ``padding_free`` is disabled by trl itself ("temporarily unavailable"), so it is
@@ -281,8 +281,8 @@ def main() -> None:
           f'{args.warmup} warm-up step(s)\n')
     print('| run | trained tokens/s | vs trl | peak RSS (GiB) | start -> first step (s) |')
     print('| --- | ---: | ---: | ---: | ---: |')
-    names = {'xtuner': f'xtuner_like ({args.batch} pairs/step in one row, no padding)',
-             'xtuner_packed': f'xtuner_like (pairs packed into rows of {2 * args.max_length})',
+    names = {'xtuner': f'xtuner_like, default ({args.batch} pairs/step in one row, no padding)',
+             'xtuner_packed': f'xtuner_like, pack_to_max_length=True (pairs in rows of {2 * args.max_length})',
              'trl': f'trl DPOTrainer ({args.batch} pairs/step, padded)'}
     for variant, r in results.items():
         print(f'| {names[variant]} | {r["tokens_per_s"]:.0f} | {r["tokens_per_s"] / base:.2f}x '

@@ -17,4 +17,5 @@ data_files = dict(type=write_persona_pairs, name='${assistant_name}',
                   author='${assistant_author}', kind='${row_type}', split='all')
 dataset_map_fn = 'plain_preference'
 max_length = 256
+batch_size = 4                      # ~1 epoch of the 68 train pairs in 20 steps
 holdout = 0.2

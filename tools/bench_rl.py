@@ -25,10 +25,11 @@ generation tokens/s (completion tokens / generation time), training tokens/s (pr
 completion tokens / the rest of the step), completion tokens per step, peak RSS, and seconds
 from process start to the end of the first step.
 
-    python tools/bench_rl.py --steps 5 --warmup 1
+    python tools/bench_rl.py --steps 8
 
 Absolute speed differs between machines and moments of a shared one: compare within one
-run. ``--profile`` instead runs torch.profiler (top operators) over one xtuner_like step.
+run. Completions are sampled, so their lengths differ between the two runs (see the
+completion tokens column).
 """
 from __future__ import annotations
 
@@ -202,38 +203,9 @@ def run_trl(args, data: str) -> dict:
     return clock.summary(args.warmup)
 
 
-def profile_xtuner(args, data: str) -> None:
-    """torch.profiler's top operators over one xtuner_like step (after one warm-up step)."""
-    from torch.profiler import ProfilerActivity, profile
-
-    from xtuner_like.engine import rl_loop
-    from xtuner_like.model import rl
-    rollout, run_iter, state = rl.GRPOFinetune.rollout, rl_loop.RLTrainLoop.run_iter, {'n': 0}
-    prof = profile(activities=[ProfilerActivity.CPU])
-
-    def profiled_rollout(self, *a, **k):
-        if state['n'] == 1:
-            prof.__enter__()
-        return rollout(self, *a, **k)
-
-    def profiled_run_iter(self, *a, **k):
-        out = run_iter(self, *a, **k)
-        if state['n'] == 1:
-            prof.__exit__(None, None, None)
-            print(prof.key_averages().table(sort_by='cpu_time_total', row_limit=25))
-        state['n'] += 1
-        return out
-
-    rl.GRPOFinetune.rollout, rl_loop.RLTrainLoop.run_iter = profiled_rollout, profiled_run_iter
-    args.steps = 2
-    from xtuner_like.cli.main import main as cli_main
-    cli_main(['train', RECIPE, '--work-dir', str(Path(args.out) / 'profile'), '--overwrite',
-              '--cfg-options', *xtuner_options(args, data)])
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--steps', type=int, default=5, help='optimizer steps (updates) per run')
+    p.add_argument('--steps', type=int, default=8, help='optimizer steps (updates) per run')
     p.add_argument('--warmup', type=int, default=1, help='steps left out of the rates')
     p.add_argument('--prompts', type=int, default=2, help='prompts per step')
     p.add_argument('--group', type=int, default=8, help='completions per prompt (G)')
@@ -241,7 +213,6 @@ def main() -> None:
     p.add_argument('--lr', type=float, default=5e-4)
     p.add_argument('--out', default='work_dirs/bench_rl')
     p.add_argument('--only', choices=VARIANTS, help='run one variant (still in a child)')
-    p.add_argument('--profile', action='store_true', help='top operators of one xtuner step')
     p.add_argument('--run', choices=VARIANTS, help=argparse.SUPPRESS)
     p.add_argument('--data', help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -254,9 +225,6 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     data = prompts_file(args, out)
-    if args.profile:
-        profile_xtuner(args, data)
-        return
     results = {}
     for variant in ([args.only] if args.only else VARIANTS):
         cmd = [sys.executable, __file__, '--run', variant, '--data', data, '--out', str(out),

@@ -19,3 +19,15 @@ def test_addition_rows_are_deterministic_and_splits_disjoint(tmp_path):
         addition_rows(1000, max_operand=3)
     with pytest.raises(ConfigError, match='split'):
         addition_rows(1, 'dev')
+
+
+def test_shots_put_solved_train_examples_before_the_question():
+    plain, rows = addition_rows(5, 'test'), addition_rows(5, 'test', shots=1)
+    messages = rows[0]['messages']
+    assert [m['role'] for m in messages] == ['user', 'assistant', 'user']
+    assert messages[1]['content'] == '<answer>6</answer>' and '2 + 4' in messages[0]['content']
+    assert messages[-1]['content'] == plain[0]['prompt'] and rows[0]['answer'] == plain[0]['answer']
+    train = {r['prompt'] for r in addition_rows(294, 'train')}   # every train question
+    assert all(m['content'] in train for m in addition_rows(1, shots=3)[0]['messages'][:-1:2])
+    with pytest.raises(ConfigError, match='shots=4'):
+        addition_rows(1, shots=4)

@@ -9,7 +9,7 @@ from conftest import run_cli
 from xtuner_like.errors import ConfigError
 from xtuner_like.model import load_causal_lm
 from xtuner_like.model.losses.policy_gradient import DAPOLoss
-from xtuner_like.model.rl import GRPOFinetune, pack_sequences
+from xtuner_like.model.rl import GRPOFinetune, pack_groups, pack_sequences
 
 RECIPE = 'smollm2_135m_instruct_lora_grpo'
 
@@ -25,6 +25,40 @@ def test_pack_sequences_scores_completions_only():
     assert batch['input_ids'].tolist() == [[1, 2, 4, 5, 3, 6, 7, 8]]
     assert batch['position_ids'].tolist() == [[0, 1, 2, 3, 0, 1, 2, 3]]
     assert batch['labels'].tolist() == [[-100, -100, 4, 5, -100, 6, 7, 8]]
+
+
+def test_pack_groups_holds_each_prompt_once():
+    batch = pack_groups([[1, 2], [1, 2], [3]], [[4, 5], [6], [7, 8]], 'cpu')
+    assert batch['input_ids'].tolist() == [[1, 2, 4, 5, 6, 3, 7, 8]]
+    assert batch['position_ids'].tolist() == [[0, 1, 2, 3, 2, 0, 1, 2]]
+    # the first token of each completion is predicted at its prompt's last token
+    assert batch['score_index'].tolist() == [1, 2, 1, 5, 6]
+    assert batch['score_targets'].tolist() == [4, 5, 6, 7, 8]
+    assert batch['score_sequence'].tolist() == [0, 0, 1, 2, 2]
+    mask = batch['attention_mask'][0, 0].int().tolist()
+    assert mask[4] == [1, 1, 0, 0, 1, 0, 0, 0]     # [6] sees its prompt, not its sibling
+    assert mask[7] == [0, 0, 0, 0, 0, 1, 1, 1]     # [7, 8] sees only prompt [3]
+
+
+@pytest.mark.parametrize('attention', ['sdpa', 'eager'])
+def test_shared_prompts_give_the_log_probs_and_gradients_of_plain_packing(tiny_model_dir,
+                                                                           attention):
+    model = GRPOFinetune(dict(type=load_causal_lm, attn_implementation=attention,
+                              pretrained_model_name_or_path=str(tiny_model_dir)),
+                         rewards=[dict(type='reward_fns.e_share')])
+    assert model.share_prompts
+    prompts, completions = [[5, 6, 7], [5, 6, 7], [8, 9]], [[10, 11, 12], [13], [14, 15]]
+    results = []
+    for batch in (pack_sequences(prompts, completions, 'cpu'),
+                  pack_groups(prompts, completions, 'cpu', additive=attention == 'eager')):
+        model.zero_grad()
+        logps = model.sequence_logps(model.backbone, batch)
+        logps.logps.sum().backward()
+        results.append((logps, [p.grad.clone() for p in model.parameters()]))
+    (plain, plain_grads), (shared, shared_grads) = results
+    assert torch.allclose(plain.token_logps, shared.token_logps, atol=1e-5)
+    assert plain.tokens.tolist() == shared.tokens.tolist() == [3, 1, 2]
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(plain_grads, shared_grads))
 
 
 @pytest.mark.parametrize('loss', ['GRPOLoss', 'RLOOLoss', 'DAPOLoss'])

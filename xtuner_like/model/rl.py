@@ -32,6 +32,7 @@ from .rewards import RewardSet, nan_stats
 from .sequence_logps import SequenceLogps, _reduce, sequence_logps_from_hidden, \
     sequence_logps_from_logits
 from .sft import SupervisedFinetune, packed_sequence_logps, rescales_logits
+from .vllm_rollout import VLLMRollout, check_backend, check_vllm, vllm_generate
 
 
 @dataclass
@@ -58,6 +59,83 @@ def pack_sequences(prompts: Sequence[Sequence[int]], completions: Sequence[Seque
     return {'input_ids': as_row(ids), 'position_ids': as_row(positions), 'labels': as_row(labels)}
 
 
+# attention implementations that take a custom 4-D mask (flash / flex kernels do not)
+MASKED_ATTENTION = ('sdpa', 'sdpa_packed', 'eager')
+
+
+def pack_groups(prompts: Sequence[Sequence[int]], completions: Sequence[Sequence[int]],
+                device: Any, additive: bool = False) -> dict:
+    """Completions that share a prompt -> one packed row holding each prompt ONCE.
+
+    The ``group_size`` completions of a prompt follow it in the row; a ``[1, 1, L, L]``
+    attention mask lets each completion see its prompt and itself (causally), never its
+    siblings, and positions continue from the prompt, so every completion token gets the
+    very logits it gets in ``prompt + completion`` alone, while the prompt's tokens are
+    computed once instead of G times (its gradient sums the G uses, as G copies would).
+    ``score_index`` are the row positions whose logits predict ``score_targets`` (the first
+    completion token is predicted at the prompt's last token), ``score_sequence`` the
+    completion each belongs to. ``additive``: a float mask (0 / -inf) for eager attention.
+    """
+    ids, positions, group, segment = [], [], [], []
+    index, targets, sequence = [], [], []
+    first, groups = 0, 0
+    while first < len(prompts):
+        prompt = list(prompts[first])
+        ids.extend(prompt)
+        positions.extend(range(len(prompt)))
+        group.extend([groups] * len(prompt))
+        segment.extend([-1] * len(prompt))
+        last = len(ids) - 1
+        k = first
+        while k < len(prompts) and list(prompts[k]) == prompt:
+            completion = list(completions[k])
+            start = len(ids)
+            ids.extend(completion)
+            positions.extend(range(len(prompt), len(prompt) + len(completion)))
+            group.extend([groups] * len(completion))
+            segment.extend([k] * len(completion))
+            index.extend([last, *range(start, start + len(completion) - 1)][:len(completion)])
+            targets.extend(completion)
+            sequence.extend([k] * len(completion))
+            k += 1
+        first, groups = k, groups + 1
+    tensor = lambda x: torch.tensor(x, dtype=torch.long, device=device)  # noqa: E731
+    group_t, segment_t = tensor(group), tensor(segment)
+    steps = torch.arange(len(ids), device=device)
+    mask = (steps[None, :] <= steps[:, None]) & (group_t[None, :] == group_t[:, None]) & (
+        (segment_t[None, :] == -1) | (segment_t[None, :] == segment_t[:, None]))
+    if additive:
+        mask = torch.zeros(mask.shape, device=device).masked_fill(~mask, float('-inf'))
+    return {'input_ids': tensor([ids]), 'position_ids': tensor([positions]),
+            'attention_mask': mask[None, None], 'score_index': tensor(index),
+            'score_targets': tensor(targets), 'score_sequence': tensor(sequence),
+            'num_sequences': len(prompts)}
+
+
+def scored_logits(model: torch.nn.Module, batch: dict) -> torch.Tensor:
+    """``[scored tokens, V]`` float logits at the ``score_index`` of a :func:`pack_groups`
+    row (the LM head only there, unless the model rescales its logits)."""
+    inputs = dict(input_ids=batch['input_ids'], position_ids=batch['position_ids'],
+                  attention_mask=batch['attention_mask'], use_cache=False)
+    index = batch['score_index']
+    if rescales_logits(model.config):
+        return model(**inputs).logits[0, index].float()
+    hidden = model.get_decoder()(**inputs).last_hidden_state[0, index]
+    return model.get_output_embeddings()(hidden).float()
+
+
+def scored_logps(logits: torch.Tensor, batch: dict) -> SequenceLogps:
+    """Per-completion log-probs from :func:`scored_logits`."""
+    token_logps = -F.cross_entropy(logits, batch['score_targets'], reduction='none')
+    return _reduce(token_logps, batch['score_sequence'], batch['num_sequences'])
+
+
+def entropy_of(logits: torch.Tensor) -> torch.Tensor:
+    """Per-token entropy of ``[N, V]`` logits (no gradient)."""
+    logp = F.log_softmax(logits.detach().float(), -1)
+    return -(logp.exp() * logp).sum(-1)
+
+
 class GRPOFinetune(SupervisedFinetune):
     """Causal LM + optional LoRA/QLoRA trained online on its own completions.
 
@@ -74,6 +152,14 @@ class GRPOFinetune(SupervisedFinetune):
         micro_batch_size: completions per forward/backward (None: the whole batch).
         reference_llm: a model spec for the reference of a full fine-tune (default: a frozen
             copy of ``llm`` as loaded).
+        generation_backend: 'hf' (model/generate.py, the live policy) or 'vllm' (a vLLM
+            engine colocated on the GPU, weights synced before each rollout;
+            model/vllm_rollout.py).
+        vllm: keywords of :class:`~xtuner_like.model.vllm_rollout.VLLMRollout`, e.g.
+            ``dict(gpu_memory_utilization=0.3)``.
+        share_prompts: pack each prompt once with its group's completions (:func:`pack_groups`)
+            for the log-prob passes and the update; 'auto': where the attention takes a 4-D
+            mask (sdpa, eager; not flash-attn, which gets :func:`pack_sequences`).
     """
 
     def __init__(self, llm: Any, lora: Any = None, loss: Any = 'GRPOLoss',
@@ -81,7 +167,11 @@ class GRPOFinetune(SupervisedFinetune):
                  max_completion_length: int = 128, temperature: float = 1.0,
                  top_p: float = 1.0, top_k: int = 0, num_iterations: int = 1,
                  micro_batch_size: int | None = None, reference_llm: Any = None,
-                 **kwargs: Any):
+                 generation_backend: str = 'hf', vllm: dict | None = None,
+                 share_prompts: bool | str = 'auto', **kwargs: Any):
+        self.generation_backend = check_backend(generation_backend)
+        if generation_backend == 'vllm':
+            check_vllm()   # one line on a machine without CUDA or without the package
         self.loss = build_loss(loss)
         check_model_inputs(self.loss, 'rollouts', 'GRPOFinetune')
         self.rewards = RewardSet(list(rewards))
@@ -95,6 +185,12 @@ class GRPOFinetune(SupervisedFinetune):
         self.max_completion_length = int(max_completion_length)
         self.temperature, self.top_p, self.top_k = temperature, top_p, top_k
         self.micro_batch_size = micro_batch_size
+        self.vllm_options = dict(vllm or {})
+        attention = getattr(self.backbone.config, '_attn_implementation', None)
+        self.share_prompts = attention in MASKED_ATTENTION if share_prompts == 'auto' else \
+            bool(share_prompts)
+        self._additive_mask = attention == 'eager'
+        self._vllm: list[VLLMRollout] = []   # built at the first rollout (model on the GPU)
         self._frozen_reference: list[torch.nn.Module] = []
         if self.loss.needs_reference and not self.has_adapters:
             reference = build(reference_llm) if reference_llm is not None else copy.deepcopy(
@@ -108,12 +204,17 @@ class GRPOFinetune(SupervisedFinetune):
     # ---- log-probs --------------------------------------------------------------------
     def sequence_logps(self, model: torch.nn.Module, batch: dict) -> SequenceLogps:
         """Completion-token log-probs of every sequence of a packed micro-batch."""
+        if 'score_index' in batch:
+            return scored_logps(scored_logits(model, batch), batch)
         return packed_sequence_logps(model, batch)
 
     @torch.no_grad()
     def logps_and_entropy(self, batch: dict) -> tuple[SequenceLogps, torch.Tensor]:
         """The policy's completion log-probs and per-token entropies, without gradients."""
         model = self.backbone
+        if 'score_index' in batch:
+            logits = scored_logits(model, batch)
+            return scored_logps(logits, batch), entropy_of(logits)
         inputs = dict(input_ids=batch['input_ids'], position_ids=batch['position_ids'],
                       use_cache=False)
         labels = batch['labels']
@@ -160,10 +261,19 @@ class GRPOFinetune(SupervisedFinetune):
         self.eval()
         start = time.perf_counter()
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        generated = generate_batch(self.llm, tokenizer, prompts, self.max_completion_length,
-                                   stop_texts=stops, stop_ids=stop_ids,
-                                   temperature=self.temperature, top_k=self.top_k,
-                                   top_p=self.top_p, generator=generator, pad_id=pad)
+        if self.generation_backend == 'vllm':
+            if not self._vllm:
+                self._vllm.append(VLLMRollout(self.llm, **self.vllm_options))
+            generated = vllm_generate(self._vllm[0], self.llm, prompts,
+                                      self.max_completion_length, stop_ids, stops,
+                                      self.temperature, self.top_p, self.top_k,
+                                      tokenizer.eos_token_id, generator)
+        else:
+            generated = generate_batch(self.llm, tokenizer, prompts,
+                                       self.max_completion_length, stop_texts=stops,
+                                       stop_ids=stop_ids, temperature=self.temperature,
+                                       top_k=self.top_k, top_p=self.top_p,
+                                       generator=generator, pad_id=pad)
         gen_seconds = time.perf_counter() - start
         texts, clipped = [], []
         for ids in generated:
@@ -192,7 +302,8 @@ class GRPOFinetune(SupervisedFinetune):
                                                 hasattr(self.loss, 'normalize_advantages'))
         for first in range(0, len(prompts), size):
             part = slice(first, first + size)
-            batch = pack_sequences(prompts[part], generated[part], device)
+            batch = pack_groups(prompts[part], generated[part], device, self._additive_mask) \
+                if self.share_prompts else pack_sequences(prompts[part], generated[part], device)
             batch['sequences'] = slice(first, min(first + size, len(prompts)))
             batch['count'] = len(generated[part])
             if needs_old:
@@ -235,7 +346,12 @@ class GRPOFinetune(SupervisedFinetune):
         inputs = dict(input_ids=batch['input_ids'], position_ids=batch['position_ids'],
                       use_cache=False)
         entropy = None
-        if rescales_logits(model.config):
+        if 'score_index' in batch:
+            logits = scored_logits(model, batch)
+            policy = scored_logps(logits, batch)
+            if 'old_token_logps' not in batch:
+                entropy = float(entropy_of(logits).mean())
+        elif rescales_logits(model.config):
             policy = sequence_logps_from_logits(model(**inputs).logits, batch['labels'],
                                                 batch['position_ids'])
         else:

@@ -20,6 +20,10 @@ top_p = 1.0
 top_k = 0
 num_iterations = 1                  # policy updates per generation batch
 micro_batch_size = None             # completions per forward/backward (None: all)
+# 'hf': our batched KV-cache generation with the live adapters; 'vllm' (CUDA + pip install
+# vllm): a vLLM engine in the same process, weights synced before each rollout.
+generation_backend = 'hf'
+vllm = dict(gpu_memory_utilization=0.3)
 
 model = dict(
     type=GRPOFinetune,
@@ -34,5 +38,7 @@ model = dict(
     top_k='${top_k}',
     num_iterations='${num_iterations}',
     micro_batch_size='${micro_batch_size}',
+    generation_backend='${generation_backend}',
+    vllm='${vllm}',
     use_gradient_checkpointing='${use_gradient_checkpointing}',
     max_tokens_per_batch='${(max_length + max_completion_length) * batch_size * group_size}')

@@ -12,6 +12,7 @@ import pytest
 
 from xtuner_like.config import load_config
 from xtuner_like.config.recipes import list_recipes
+from xtuner_like.dataset import collate_rows
 from xtuner_like.utils.build import build
 
 ROWS = {
@@ -78,7 +79,8 @@ def test_recipe_builds_its_dataset(name, tmp_path, tiny_model_dir, xl_home):
     assert len(dataset) >= 1
     row = dataset[0]
     if cfg.model.get('rewards') is not None:    # RL: prompt rows, nothing trained yet
-        assert len(row['prompt_ids']) > 0 and row['row']['prompt']
+        batch = collate_rows([row], row_type='prompt')
+        assert len(batch['prompt_ids'][0]) > 0 and batch['rows'][0]['prompt']
         return
     assert (row['labels'] != -100).any()
     assert dataset.packed == cfg.get('pack_to_max_length', False)  # preference: unpacked

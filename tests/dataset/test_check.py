@@ -153,3 +153,21 @@ def test_the_closing_line_counts_kept_dropped_and_bad_rows_of_every_row_kind(
     assert closing_line(check_dataset(spec)) == (
         f'OK: 1 {row_type} rows: 1 kept, 0 dropped (too long for max_length=48: a reply does '
         'not fit), 0 bad')
+
+
+def test_prompt_rows_count_long_prompts_as_bad_and_nothing_as_trained(tmp_path, tiny_tokenizer):
+    """RL prompt rows (row_type='prompt') are checked by the same pipeline: a prompt longer
+    than max_length is a bad row named by its line; the statistics are prompt lengths."""
+    path = tmp_path / 'prompts.jsonl'
+    rows = [{'prompt': 'What is 2 + 2?', 'answer': '4'}, {'prompt': 'word ' * 80, 'answer': '1'},
+            {'question': '你好吗?', 'answer': '好'}, {'text': 'no prompt column'}]
+    path.write_text(''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in rows))
+    report = check_dataset(dict(type=build_dataset, tokenizer=tiny_tokenizer, data_files=str(path),
+                                row_type='prompt', prompt_template='chatml', max_length=48))
+    bad = {b.where: b.problem for b in report.bad_rows}
+    assert sorted(bad) == [f'{path}, line 2', f'{path}, line 4']
+    assert 'more than max_length=48' in bad[f'{path}, line 2']
+    assert closing_line(report) == ('FAILED: 2 bad row(s) of 4 prompt rows: 2 kept, 2 bad (a '
+                                    'prompt longer than max_length is bad)')
+    text = format_report(report)
+    assert 'prompt tokens:' in text and 'trained tokens' not in text and 'packing' not in text

@@ -203,7 +203,9 @@ def finish(encoded: datasets.Dataset, stats: dict,
         # The row type's own columns, less the statistics (read above, not trained on).
         encoded = encoded.select_columns(
             [c for c in spec.rows.columns if c not in ('num_trained', 'truncated')])
-    log(f'dataset: {stats["samples"]} samples, {stats["tokens"]} tokens, '
+    summary = getattr(spec.rows, 'summary', None)
+    log(summary(stats) if summary else
+        f'dataset: {stats["samples"]} samples, {stats["tokens"]} tokens, '
         f'{stats["trained_tokens"] / max(stats["tokens"], 1):.1%} of them trained')
     return encoded, stats
 

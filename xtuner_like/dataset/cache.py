@@ -12,7 +12,10 @@ from transformers import PreTrainedTokenizerBase
 
 from ..utils.io import atomic_write_text, home_dir
 
-PIPELINE_MODULES = ('encode', 'pack', 'template', 'build', 'pipeline', 'map_fns')
+# Modules whose code decides what a cached dataset holds (the row types, loading, the
+# rendering in templates/): editing one must not reuse an old cache.
+PIPELINE_MODULES = ('encode', 'pack', 'template', 'build', 'pipeline', 'map_fns', 'preference',
+                    'prompts', 'row_kind', 'load', 'spec', 'templates')
 
 
 def default_cache_dir() -> Path:
@@ -98,7 +101,7 @@ def pipeline_fingerprint() -> str:
     """Our own pipeline code: a changed encoder must not reuse an old cache."""
     here = Path(__file__).parent
     digest = hashlib.sha256()
-    for path in sorted(here.rglob('*.py')):
+    for path in sorted([*here.rglob('*.py'), *(here.parent / 'templates').rglob('*.py')]):
         if path.stem in PIPELINE_MODULES or path.parent.name in PIPELINE_MODULES:
             digest.update(path.read_bytes())
     return digest.hexdigest()

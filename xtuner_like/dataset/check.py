@@ -39,6 +39,7 @@ class CheckReport:
     lengths: list[int] = field(default_factory=list)   # longest sequence, before truncation
     kept: list[int] = field(default_factory=list)      # tokens kept (whole turns; 0: dropped)
     trained: list[int] = field(default_factory=list)   # trained tokens kept after truncation
+    prompts_only: bool = False   # prompt rows (RL): no labels, nothing trained, never packed
 
     def add(self, labels: list[int], position_ids: list[int] | None) -> None:
         """One encoded sample, untruncated (``position_ids`` restart at each sequence)."""
@@ -49,6 +50,13 @@ class CheckReport:
         self.lengths.append(max(len(seq) for seq in sequences))
         self.kept.append(sum(kept) if whole else 0)
         self.trained.append(sum(trained) if whole else 0)
+
+    def add_prompt(self, length: int) -> None:
+        """One prompt row (its too-long prompts are bad rows, not truncated ones)."""
+        self.prompts_only = True
+        self.lengths.append(length)
+        self.kept.append(length)
+        self.trained.append(length)
 
     @property
     def ok(self) -> bool:
@@ -93,13 +101,18 @@ def _check_source(spec: PipelineSpec, tokenizer: Any, report: CheckReport,
                                                     part='train'))
     if progress:
         progress(f'checking {len(raw)} rows of {", ".join(spec.files) or spec.path}')
-    unlimited = dataclasses.replace(spec, max_length=NO_LIMIT)
+    prompts = not getattr(spec.rows, 'packable', True)   # prompt rows: too long is bad
+    unlimited = spec if prompts else dataclasses.replace(spec, max_length=NO_LIMIT)
     for start in range(0, len(raw), BATCH):
         batch = raw[start:start + BATCH]
         count = len(next(iter(batch.values()))) if batch else 0
         rows = [(locate_row(start + j), {k: batch[k][j] for k in batch}) for j in range(count)]
         done = process_rows(rows, unlimited, tokenizer, policy='collect')
         report.bad_rows += done.bad_rows
+        if prompts:
+            for ids in done.columns.get('input_ids', []):
+                report.add_prompt(len(ids))
+            continue
         labels = done.columns.get('labels', [])
         positions = done.columns.get('position_ids') or [None] * len(labels)
         for sample_labels, position_ids in zip(labels, positions):
@@ -124,6 +137,13 @@ def format_report(report: CheckReport) -> str:
         lines.append(f'how to fix: {FIX_HINT}')
         lines.append('')
     s = report.statistics()
+    if report.prompts_only:
+        return '\n'.join(lines + [
+            'statistics:',
+            f'  rows:            {s["rows"]} ({s["bad_rows"]} bad, {s["samples"]} usable prompts)',
+            f'  prompt tokens:   {s["tokens"]} (max_length={s["max_length"]}; longer prompts '
+            'are bad rows)',
+            '  length (tokens): ' + ', '.join(f'{k} {v}' for k, v in s['length'].items())])
     lines += [
         'statistics:',
         f'  rows:            {s["rows"]} ({s["bad_rows"]} bad, {s["samples"]} usable)',
@@ -146,6 +166,8 @@ def closing_line(report: CheckReport) -> str:
     kept = s['samples'] - s['dropped']
     counts = (f'{kept} kept, {s["dropped"]} dropped (too long for max_length='
               f'{s["max_length"]}: a reply does not fit), {s["bad_rows"]} bad')
+    if report.prompts_only:
+        counts = f'{kept} kept, {s["bad_rows"]} bad (a prompt longer than max_length is bad)'
     rows = f'{s["rows"]} {report.row_type} rows'
     if not report.ok:
         return f'FAILED: {s["bad_rows"]} bad row(s) of {rows}: {counts}'

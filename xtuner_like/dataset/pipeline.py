@@ -29,7 +29,8 @@ How to add a row type (e.g. a preference pair ``{'prompt', 'chosen', 'rejected'}
    numbers, statistics and caching come from here unchanged. Packing is SFT's (it reads
    ``input_ids``/``labels``, and ``position_ids`` when a sample holds several sequences; set
    ``sequences`` to their number and ``pack_carry`` to per-sample columns a packed row keeps
-   as lists); a row type that cannot be packed sets ``pack=False``.
+   as lists); a row type that cannot be packed sets ``packable = False`` (its datasets are
+   never packed), and one whose tokens are not trained may give ``summary(stats)``, its log line.
 """
 from __future__ import annotations
 
@@ -82,9 +83,12 @@ class _SpecMethods:
             map_fn = getattr(kind, 'default_map_fn', None)
         files = options['data_files']
         files = resolve_data_files(files) if files is not None else []
+        fields = {o.field_name: options[o.name] for o in OPTIONS if o.field != ''}
+        if not getattr(kind, 'packable', True):
+            fields['pack'] = False
         return cls(files=tuple(files), map_fn=get_map_fn(map_fn),
                    chat_format=ChatFormat.build(options['prompt_template'], options['system']),
-                   **{o.field_name: options[o.name] for o in OPTIONS if o.field != ''})
+                   **fields)
 
     @property
     def rows(self) -> 'RowType':
@@ -287,7 +291,8 @@ ENCODED_FEATURES = {
     'labels': datasets.Sequence(datasets.Value('int32')),
     'position_ids': datasets.Sequence(datasets.Value('int64')),
     'length': datasets.Value('int64'), 'num_trained': datasets.Value('int64'),
-    'truncated': datasets.Value('bool'), 'desirable': datasets.Value('bool')}
+    'truncated': datasets.Value('bool'), 'desirable': datasets.Value('bool'),
+    'row': datasets.Value('string')}
 
 
 def encoded_features(columns: Sequence[str]) -> datasets.Features | None:

@@ -108,7 +108,7 @@ OPTIONS: tuple[Option, ...] = (
            'every row)', per_source=False),
     Option('part', 'train', (str,), "'train': the rows not held out; 'eval': only the "
            'held-out rows', per_source=False, check=_one_of(PARTS)),
-    Option('row_type', 'sft', (str,), "the row kind: 'sft', 'preference', 'kto', ...",
+    Option('row_type', 'sft', (str,), "the row kind: 'sft', 'preference', 'kto', 'prompt', ...",
            per_source=False, check=_row_kind),
     Option('max_length', 2048, (int,), 'tokens per sequence; longer samples keep whole turns',
            per_source=False, check=_positive),

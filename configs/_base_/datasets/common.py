@@ -1,5 +1,5 @@
 # The one dataset dict of every recipe: load -> dataset_map_fn -> template -> tokenize -> pack,
-# for any row kind (`row_type`: 'sft', 'preference', 'kto'), from one source or several.
+# for any row kind (`row_type`: 'sft', 'preference', 'kto', 'prompt'), from one source or several.
 # Every option is declared once, with its default and check, in xtuner_like/dataset/spec.py;
 # the knobs below are the ones recipes and `--cfg-options name=value` set by name. An option
 # without a knob is set as `--cfg-options train_dataloader.dataset.<option>=value`.

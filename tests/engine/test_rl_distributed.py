@@ -11,8 +11,9 @@ DeepSpeed's accumulation boundary). Tolerances: the ranks reduce fp32 gradients 
 order than one process sums them (the SFT tests measure equality to ~1e-6 relative); the
 losses of a GRPO update are near 0 (zero-mean advantages), hence the absolute term. After 4
 Adam steps a weight whose gradient is near 0 differs by ~2e-6 (Adam divides by the root of
-that gradient's square: measured, 1 weight of 2048, under each strategy), hence the weights'
-absolute 5e-5, as in tests/cli/test_train_distributed.py.
+that gradient's square; measured under ZeRO-3: 1 weight of 2048 off by 2.3e-6; DDP and ZeRO-2
+also missed an absolute 1e-6), hence the weights' absolute 5e-5, as in
+tests/cli/test_train_distributed.py.
 """
 import json
 import shutil

@@ -33,4 +33,5 @@ evaluation_inputs = ['Natalia sold clips to 48 of her friends in April, and then
 evaluation_max_new_tokens = 256
 train_cfg = dict(type=RLTrainLoop, max_iters='${max_iters}',
                  completions_every='${completions_every}',
-                 log_completions='${log_completions}')
+                 log_completions='${log_completions}',
+                 sampling_streams='${sampling_streams}')

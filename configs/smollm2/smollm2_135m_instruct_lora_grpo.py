@@ -34,4 +34,5 @@ evaluation_inputs = ['What is 7 + 5? Put only the number inside <answer></answer
 evaluation_max_new_tokens = 24
 train_cfg = dict(type=RLTrainLoop, max_iters='${max_iters}',
                  completions_every='${completions_every}',
-                 log_completions='${log_completions}')
+                 log_completions='${log_completions}',
+                 sampling_streams='${sampling_streams}')

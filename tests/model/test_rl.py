@@ -99,6 +99,30 @@ def test_the_same_generator_state_gives_the_same_rollout(tiny_model_dir, tiny_to
     assert [s['completion'] for s in a.samples] == [s['completion'] for s in b.samples]
 
 
+def test_one_generator_per_stream_draws_what_each_draws_alone(tiny_model_dir, tiny_tokenizer):
+    """Group k is sampled from generator k % N: the samples one process draws with N
+    generators are those that N processes (one group and one generator each) draw."""
+    model = make(tiny_model_dir, group_size=2, max_completion_length=5)
+    prompts = [tiny_tokenizer.encode('Who are you?'), tiny_tokenizer.encode('The quick brown')]
+    both = model.rollout(prompts, [{}, {}], tiny_tokenizer,
+                         generator=[torch.Generator().manual_seed(s) for s in (1, 2)])
+    alone = [model.rollout([p], [{}], tiny_tokenizer, generator=torch.Generator().manual_seed(s))
+             for p, s in zip(prompts, (1, 2))]
+    assert [s['completion'] for s in both.samples] == \
+        [s['completion'] for r in alone for s in r.samples]
+
+
+def test_forward_policy_loss_mode_is_policy_loss(tiny_model_dir, tiny_tokenizer):
+    """The RL loop calls the wrapper (DDP / DeepSpeed) with mode='policy_loss'."""
+    model = make(tiny_model_dir, group_size=2, max_completion_length=4)
+    rollout = model.rollout([tiny_tokenizer.encode('Who are you?')], [{}], tiny_tokenizer,
+                            generator=torch.Generator().manual_seed(0))
+    batch = rollout.micro_batches[0]
+    loss, metrics = model(mode='policy_loss', batch=batch, weight=0.5)
+    expected, _ = model.policy_loss(batch, 0.5)
+    assert torch.equal(loss, expected) and 'clip_ratio/region_mean' in metrics
+
+
 def test_a_full_fine_tune_keeps_a_frozen_reference_only_when_beta_is_set(tiny_model_dir):
     assert make(tiny_model_dir, loss=dict(type='GRPOLoss', beta=0.0))._frozen_reference == []
     full = make(tiny_model_dir, loss=dict(type='GRPOLoss', beta=0.1))

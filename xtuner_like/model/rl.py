@@ -249,8 +249,13 @@ class GRPOFinetune(SupervisedFinetune):
     @torch.no_grad()
     def rollout(self, prompt_ids: Sequence[Sequence[int]], rows: Sequence[dict],
                 tokenizer: Any, stop_words: Sequence[str] = (),
-                generator: torch.Generator | None = None) -> Rollout:
-        """Generate, score and prepare one batch of prompts (see the module docstring)."""
+                generator: torch.Generator | Sequence[torch.Generator] | None = None
+                ) -> Rollout:
+        """Generate, score and prepare one batch of prompts (see the module docstring).
+
+        ``generator``: one, or a list of N: prompt group ``k`` is then sampled from generator
+        ``k % N`` (one generation call per generator; engine/rl_loop.py, sampling_streams).
+        """
         device = next(self.parameters()).device
         g = self.group_size
         prompts = [list(p) for p in prompt_ids for _ in range(g)]
@@ -261,19 +266,7 @@ class GRPOFinetune(SupervisedFinetune):
         self.eval()
         start = time.perf_counter()
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        if self.generation_backend == 'vllm':
-            if not self._vllm:
-                self._vllm.append(VLLMRollout(self.llm, **self.vllm_options))
-            generated = vllm_generate(self._vllm[0], self.llm, prompts,
-                                      self.max_completion_length, stop_ids, stops,
-                                      self.temperature, self.top_p, self.top_k,
-                                      tokenizer.eos_token_id, generator)
-        else:
-            generated = generate_batch(self.llm, tokenizer, prompts,
-                                       self.max_completion_length, stop_texts=stops,
-                                       stop_ids=stop_ids, temperature=self.temperature,
-                                       top_k=self.top_k, top_p=self.top_p,
-                                       generator=generator, pad_id=pad)
+        generated = self._sample(prompts, tokenizer, stops, stop_ids, pad, generator)
         gen_seconds = time.perf_counter() - start
         texts, clipped = [], []
         for ids in generated:
@@ -338,6 +331,33 @@ class GRPOFinetune(SupervisedFinetune):
         tokens = sum(len(p) for p in prompts) + completion_tokens
         return Rollout(micro_batches, metrics, samples, tokens)
 
+    def _sample(self, prompts: list[list[int]], tokenizer: Any, stops: list[str],
+                stop_ids: list[int], pad: int,
+                generator: torch.Generator | Sequence[torch.Generator] | None) -> list:
+        """The completions' token ids, from one generator or one per stream of groups."""
+        if self.generation_backend == 'vllm':
+            if not self._vllm:
+                self._vllm.append(VLLMRollout(self.llm, **self.vllm_options))
+            first = generator if generator is None or isinstance(generator, torch.Generator) \
+                else generator[0]     # vLLM seeds its own sampler from this generator
+            return vllm_generate(self._vllm[0], self.llm, prompts, self.max_completion_length,
+                                 stop_ids, stops, self.temperature, self.top_p, self.top_k,
+                                 tokenizer.eos_token_id, first)
+        options = dict(stop_texts=stops, stop_ids=stop_ids, temperature=self.temperature,
+                       top_k=self.top_k, top_p=self.top_p, pad_id=pad)
+        if generator is None or isinstance(generator, torch.Generator):
+            return generate_batch(self.llm, tokenizer, prompts, self.max_completion_length,
+                                  generator=generator, **options)
+        generated: list = [None] * len(prompts)
+        for stream, gen in enumerate(generator):
+            rows = [i for i in range(len(prompts))
+                    if (i // self.group_size) % len(generator) == stream]
+            out = generate_batch(self.llm, tokenizer, [prompts[i] for i in rows],
+                                 self.max_completion_length, generator=gen, **options)
+            for i, ids in zip(rows, out):
+                generated[i] = ids
+        return generated
+
     # ---- one policy update ------------------------------------------------------------
     def policy_loss(self, batch: dict, weight: float = 1.0) -> tuple[torch.Tensor, dict]:
         """The loss of one packed micro-batch (times ``weight``, its share of the update);
@@ -372,7 +392,11 @@ class GRPOFinetune(SupervisedFinetune):
 
     def forward(self, mode: str = 'loss', loss_denominator: float | None = None,
                 **batch: Any) -> Any:
-        """``mode='loss'`` on one prepared micro-batch: ``{'loss', **metrics}``."""
+        """``mode='loss'`` on one prepared micro-batch: ``{'loss', **metrics}``;
+        ``mode='policy_loss'`` (``batch=``, ``weight=``): :meth:`policy_loss`'s pair, so the
+        RL loop's update runs through the DDP / DeepSpeed wrapper's forward."""
+        if mode == 'policy_loss':
+            return self.policy_loss(batch['batch'], batch.get('weight', 1.0))
         if mode != 'loss':
             return super().forward(mode=mode, **batch)
         loss, metrics = self.policy_loss(batch)

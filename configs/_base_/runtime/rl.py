@@ -14,6 +14,8 @@ with read_base():
 
 completions_every = 10
 log_completions = 2
+sampling_streams = 1                # generators per process (train_cfg; engine/rl_loop.py):
+                                    # 1 process with N draws the samples of N processes
 loss_spike_factor = None            # RL losses change sign: no spike warnings or stops
 loss_spike_stop_factor = None
 collapse_grad_norm = None           # not a token cross-entropy: ln(vocab) means nothing here

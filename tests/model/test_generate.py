@@ -86,3 +86,44 @@ def test_generate_batch_stops_at_a_stop_text_and_samples_reproducibly(tiny_token
                            top_p=0.9, top_k=50, generator=torch.Generator().manual_seed(3))
             for _ in range(2)]
     assert runs[0] == runs[1]
+
+
+def test_continuous_batching_equals_each_prompt_alone_with_stops(tiny_tokenizer):
+    """Eight prompts through three slots: a row that ends (a stop id, a stop text, or the
+    budget) hands its slot to a waiting prompt, whose cache is spliced in left-padded; every
+    row still equals greedy decoding of its prompt alone, cut where it stops."""
+    import torch
+    from conftest import make_tiny_llama
+    from xtuner_like.model.generate import generate_batch
+    model = make_tiny_llama(len(tiny_tokenizer)).eval()
+    g = torch.Generator().manual_seed(2)
+    prompts = [torch.randint(5, 300, (n,), generator=g).tolist()
+               for n in (9, 2, 14, 5, 1, 21, 7, 3)]
+    alone = [_greedy_alone(model, p, 12) for p in prompts]
+    stop_id = alone[0][3]
+    stop_text = tiny_tokenizer.decode(alone[2][4:6])
+
+    def want(full):
+        for n in range(1, len(full) + 1):
+            if full[n - 1] == stop_id or stop_text in tiny_tokenizer.decode(full[:n]):
+                return full[:n]
+        return full
+    expected = [want(full) for full in alone]
+    assert len({len(e) for e in expected}) > 2      # rows really end at different steps
+    for batch_size in (1, 3, 8, None):
+        got = generate_batch(model, tiny_tokenizer, prompts, max_new_tokens=12,
+                             stop_ids=[stop_id], stop_texts=[stop_text], batch_size=batch_size)
+        assert got == expected, batch_size
+
+
+def test_continuous_batching_runs_every_prompt_once_and_samples_reproducibly(tiny_tokenizer):
+    import torch
+    from conftest import make_tiny_llama
+    from xtuner_like.model.generate import generate_batch
+    model = make_tiny_llama(len(tiny_tokenizer)).eval()
+    prompts = [[7 + i] * (1 + i % 4) for i in range(6)]
+    runs = [generate_batch(model, tiny_tokenizer, prompts, 5, temperature=1.0, top_k=20,
+                           generator=torch.Generator().manual_seed(5), batch_size=2)
+            for _ in range(2)]
+    assert runs[0] == runs[1] and all(len(r) == 5 for r in runs[0])
+    assert generate_batch(model, tiny_tokenizer, prompts, 0, batch_size=2) == [[]] * 6

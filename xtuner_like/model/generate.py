@@ -1,12 +1,14 @@
 """Reply generation with a prompt template; stop words end the reply and are never shown."""
 from __future__ import annotations
 
+from collections import deque
 from typing import Any, Sequence
 
 import torch
+import torch.nn.functional as F
 
 from ..templates import PromptTemplate, render_prompt
-from .kv_cache import cache_of, with_cache
+from .kv_cache import cache_of, drop_columns, splicable, stack_rows, with_cache
 
 
 def stop_strings(stop_words: Sequence[str], tokenizer: Any) -> list[str]:
@@ -132,55 +134,120 @@ class _StopChecker:
         return any(s in tail for s in self.stop_texts)
 
 
+class _InFlight:
+    """The rows generating together: left-padded attention mask ``[B, W]``, next position and
+    last logits per row, and their KV cache (``W`` columns). Rows leave and join between
+    steps; columns no row attends to any more are dropped, so ``W`` stays at most the longest
+    row's prompt + reply."""
+
+    def __init__(self, model: Any, prompts: Sequence[Sequence[int]], rows: list[int],
+                 pad_id: int):
+        device = next(model.parameters()).device
+        width = max(len(p) for p in prompts)
+        ids = torch.full((len(prompts), width), pad_id, dtype=torch.long, device=device)
+        mask = torch.zeros_like(ids)
+        for b, prompt in enumerate(prompts):
+            ids[b, width - len(prompt):] = torch.tensor(list(prompt), device=device)
+            mask[b, width - len(prompt):] = 1
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        # the LM head only at the last position: a prompt's other logits are never read
+        out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True,
+                    logits_to_keep=1)
+        self.model, self.rows, self.mask = model, rows, mask
+        self.cache, self.logits = cache_of(out), out.logits[:, -1]
+        self.next_pos = positions[:, -1] + 1
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def keep(self, keep: list[int]) -> None:
+        """Keep the rows at batch indices ``keep``; drop the columns only the others used."""
+        if len(keep) == len(self.rows):
+            return
+        index = torch.tensor(keep, dtype=torch.long, device=self.mask.device)
+        self.cache.reorder_cache(index)
+        self.rows = [self.rows[b] for b in keep]
+        self.mask, self.logits = self.mask[index], self.logits[index]
+        self.next_pos = self.next_pos[index]
+        if self.rows and splicable(self.cache):
+            unused = int(self.mask.any(0).int().argmax())
+            drop_columns(self.cache, unused)
+            self.mask = self.mask[:, unused:]
+
+    def join(self, other: '_InFlight') -> None:
+        """Take ``other``'s rows (prefilled apart), left-padding the narrower mask and cache."""
+        stack_rows(self.cache, other.cache)
+        width = max(self.mask.shape[1], other.mask.shape[1])
+        self.mask = torch.cat([F.pad(m, (width - m.shape[1], 0)) for m in (self.mask,
+                                                                          other.mask)])
+        self.rows = self.rows + other.rows
+        self.logits = torch.cat([self.logits, other.logits])
+        self.next_pos = torch.cat([self.next_pos, other.next_pos])
+
+    def step(self, tokens: torch.Tensor) -> None:
+        """Feed each row its next token; ``logits`` become the following ones."""
+        self.mask = torch.cat([self.mask, self.mask.new_ones(len(self.rows), 1)], dim=1)
+        out = self.model(input_ids=tokens[:, None], attention_mask=self.mask,
+                         position_ids=self.next_pos[:, None], use_cache=True,
+                         **with_cache(self.model, self.cache))
+        self.cache, self.logits = cache_of(out), out.logits[:, -1]
+        self.next_pos = self.next_pos + 1
+
+
 @torch.no_grad()
 def generate_batch(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]],
                    max_new_tokens: int, stop_texts: Sequence[str] = (),
                    stop_ids: Sequence[int] = (), temperature: float = 0.0, top_k: int = 0,
                    top_p: float = 1.0, generator: torch.Generator | None = None,
-                   pad_id: int = 0) -> list[list[int]]:
+                   pad_id: int = 0, batch_size: int | None = None) -> list[list[int]]:
     """New token ids for each prompt (token ids), generated together with one KV cache.
 
-    Prompts are left-padded into one batch; a row leaves the batch as soon as it ends (a
-    stop id, a stop text, or ``max_new_tokens``), so the remaining steps run on the rows
-    still generating only (``model.generate`` keeps computing finished rows until the last
-    one ends). The returned ids include the stop token/text that ended a row; callers cut it.
-    This serves evaluation and RL rollouts alike; ``chat`` streams one reply through
+    At most ``batch_size`` prompts (default: all) generate at once, in the given order. A row
+    leaves as soon as it ends (a stop id, a stop text, or ``max_new_tokens``) and a waiting
+    prompt takes its place (continuous batching: it is prefilled apart and its KV cache is
+    spliced in, left-padded, with its own positions), so the batch stays full while prompts
+    wait and shrinks once none do. ``model.generate`` instead keeps computing finished rows
+    until the last one of a batch ends. Greedy outputs equal each prompt decoded alone (up to
+    float rounding, tested). Models whose cache cannot be spliced (sliding windows) run
+    batch after batch. The returned ids include the stop token/text that ended a row; callers
+    cut it. This serves evaluation and RL rollouts alike; ``chat`` streams one reply through
     :func:`generate_reply`.
     """
-    if not prompts:
-        return []
-    device = next(model.parameters()).device
-    width = max(len(p) for p in prompts)
-    ids = torch.full((len(prompts), width), pad_id, dtype=torch.long, device=device)
-    mask = torch.zeros_like(ids)
-    for row, prompt in enumerate(prompts):
-        ids[row, width - len(prompt):] = torch.tensor(list(prompt), device=device)
-        mask[row, width - len(prompt):] = 1
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True,
-                logits_to_keep=1)
-    cache, logits = cache_of(out), out.logits[:, -1]
+    if max_new_tokens <= 0:
+        return [[] for _ in prompts]
+    slots = max(1, batch_size or len(prompts))
+    waiting = deque(range(len(prompts)))
     stopped = _StopChecker(tokenizer, stop_ids, stop_texts)
     generated: list[list[int]] = [[] for _ in prompts]
-    active = torch.arange(len(prompts), device=device)    # original row of each batch row
-    next_pos = positions[:, -1] + 1
-    for step in range(max_new_tokens):
-        tokens = _next_tokens(logits, temperature, top_k, top_p, generator)
+    batch: _InFlight | None = None
+    while waiting or batch:
+        if waiting and _admit(batch, slots, len(waiting)):
+            joining = [waiting.popleft() for _ in range(min(slots - len(batch or ()),
+                                                            len(waiting)))]
+            new = _InFlight(model, [prompts[i] for i in joining], joining, pad_id)
+            if batch:
+                batch.join(new)
+            else:
+                batch = new
+        tokens = _next_tokens(batch.logits, temperature, top_k, top_p, generator)
         keep = []
-        for b, (row, token) in enumerate(zip(active.tolist(), tokens.tolist())):
+        for b, (row, token) in enumerate(zip(batch.rows, tokens.tolist())):
             generated[row].append(token)
-            if not stopped(generated[row]) and step + 1 < max_new_tokens:
+            if not stopped(generated[row]) and len(generated[row]) < max_new_tokens:
                 keep.append(b)
-        if not keep:
-            break
-        if len(keep) < len(active):
-            index = torch.tensor(keep, device=device)
-            cache.reorder_cache(index)
-            active, mask, tokens = active[index], mask[index], tokens[index]
-            next_pos = next_pos[index]
-        mask = torch.cat([mask, mask.new_ones(len(active), 1)], dim=1)
-        out = model(input_ids=tokens[:, None], attention_mask=mask,
-                    position_ids=next_pos[:, None], use_cache=True, **with_cache(model, cache))
-        cache, logits = cache_of(out), out.logits[:, -1]
-        next_pos = next_pos + 1
+        batch.keep(keep)
+        if batch:
+            batch.step(tokens[keep] if len(keep) < len(tokens) else tokens)
+        else:
+            batch = None
     return generated
+
+
+def _admit(batch: _InFlight | None, slots: int, waiting: int) -> bool:
+    """Whether waiting prompts join now: into an empty batch always; into a running one when
+    its cache can be spliced and a quarter of the slots (or every waiting prompt) fits, so
+    one prefill pass serves several prompts."""
+    if not batch:
+        return True
+    free = slots - len(batch)
+    return free > 0 and splicable(batch.cache) and free >= min(waiting, -(-slots // 4))

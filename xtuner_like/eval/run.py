@@ -57,11 +57,15 @@ def run_tasks(lm: Any, tasks: Sequence[str] = (), task_files: Sequence[str] = ()
     log(f"evaluating {', '.join([*tasks, *(t.config.task for t in built)])} "
         f"({'chat template' if chat else 'raw text'} prompts"
         f"{f', limit {limit}' if limit else ''})")
+    # Task files only: an empty task index. Indexing the harness's own tasks (thousands of
+    # YAML files) took ~5 s of every call on a 2-core CPU, whatever the model.
+    from lm_eval.tasks import TaskManager
+    manager = TaskManager(include_defaults=bool(tasks))
     try:
         results = lm_eval.simple_evaluate(
             model=lm, tasks=[*tasks, *built], limit=limit, num_fewshot=num_fewshot,
             apply_chat_template=chat, log_samples=True, bootstrap_iters=0,
-            fewshot_as_multiturn=chat)
+            fewshot_as_multiturn=chat, task_manager=manager)
     except Exception as exc:  # the harness's loaders raise many kinds for a missing dataset
         text = f'{type(exc).__name__}: {exc}'
         if any(marker in text for marker in _OFFLINE_ERRORS):

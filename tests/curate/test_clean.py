@@ -48,8 +48,8 @@ def test_a_rule_set_to_none_is_off():
 
 
 def test_measures():
-    assert line_repetition('a\nb\na\na') == 0.5 and line_repetition('a\na') == 0.0
-    assert ngram_repetition('x y z ' * 10) > 0.85 and ngram_repetition(GOOD) == 0.0
+    assert line_repetition('abc\nbcd\nabc\nabc') == 0.5 and line_repetition('abc\nabc') == 0.0
+    assert ngram_repetition('xa yb zc ' * 10) > 0.85 and ngram_repetition(GOOD) == 0.0
     assert char_repetition('ab' * 50) > 0.9 and char_repetition(GOOD) == 0.0
     assert text_ratio('ab  ') == 1.0 and text_ratio('a$$$') == 0.25
     assert mojibake('naÃ¯ve') and not mojibake('naïve') and not mojibake('“quoted”')
@@ -138,3 +138,19 @@ def test_web_addresses_in_chinese_replies_are_no_gibberish():
              '2. Eventbrite (www.eventbrite.com)：Eventbrite 是一个活动管理和售票网站。')
     assert gibberish(reply) == 0.0
     assert clean_reason(sample(turn(reply, input='列出两个网站。')), OPTS)[0] == ''
+
+
+def test_ascii_diagrams_and_truth_tables_are_not_repetition():
+    """alpaca_zh_demo: a flowchart of boxes; alpaca_5000: a truth table (once dropped as
+    line / n-gram repetition)."""
+    box = '    +-------------------+\n'
+    chart = '```\n' + box + '    |    加载数据集       |\n' + box + '            |\n            v\n' + \
+        box + '    | 分为训练集和验证集   |\n' + box + '            |\n            v\n' + box + \
+        '    |      训练模型      |\n' + box + '```'
+    table = 'P    Q    R    S    (~P -> Q) v (R -> S)\n' + '\n'.join(
+        '  ' + '    '.join(row) + '          T' for row in
+        ['TTTT', 'TTFF', 'TFTT', 'TFFF', 'FTTT', 'FTFF', 'FFTT', 'FFFF'])
+    assert line_repetition(chart) == 0.0 and ngram_repetition(table) == 0.0
+    for reply in (chart, table):
+        assert clean_reason(sample(turn(reply, input='Draw it.')), OPTS)[0] == ''
+    assert line_repetition('\n'.join(['buy now'] * 4)) == 0.75

@@ -17,6 +17,7 @@ from .stage import CURATION_STAGES, ENABLED, Option, Stage
 from .text import decode, encode, ngrams, part_texts, pieces, rewrite, sample_text
 
 _SYMBOLS = re.compile(r'(?:[^\w\s]|_)+')    # neither letter, digit nor whitespace
+_NON_WORD = re.compile(r'[\W_]+')
 
 
 def repeated_share(items: list) -> float:
@@ -29,21 +30,31 @@ def repeated_share(items: list) -> float:
 
 
 def line_repetition(text: str) -> float:
-    """Share of non-empty lines that repeat an earlier line (0 under three lines)."""
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    """Share of the lines with words that repeat an earlier line (0 under three lines).
+    Lines of fewer than 3 letters or digits are drawing, not text: the '+-----+' and '|'
+    lines of an ASCII diagram repeat by design."""
+    lines = [ln.strip() for ln in text.splitlines() if sum(map(str.isalnum, ln)) >= 3]
     return repeated_share(lines) if len(lines) >= 3 else 0.0
 
 
 def ngram_repetition(text: str, n: int = 3) -> float:
-    """Share of word ``n``-grams that repeat an earlier one (0 under 4n words)."""
-    words = text.split()
+    """Share of word ``n``-grams that repeat an earlier one (0 under 4n words). One-character
+    tokens are left out: the 'T F T T' of a truth table or the cells of a grid repeat by
+    design."""
+    words = [w for w in text.split() if len(w) > 1]
     if len(words) < 4 * n:
         return 0.0
     return repeated_share([tuple(words[i:i + n]) for i in range(len(words) - n + 1)])
 
 
 def char_repetition(text: str, n: int = 10) -> float:
-    """Share of character ``n``-grams that repeat an earlier one (0 under 5n characters)."""
+    """Share of character ``n``-grams that repeat an earlier one (0 under 5n characters),
+    runs of spaces and symbols counted as one space: the frames of an ASCII diagram and the
+    padding of a table repeat by design (symbol garbage is non_text); 0 for a regular
+    expression (:func:`is_regex`), whose classes repeat."""
+    if is_regex(text):
+        return 0.0
+    text = _NON_WORD.sub(' ', text)
     if len(text) < 5 * n:
         return 0.0
     return repeated_share([text[i:i + n] for i in range(len(text) - n + 1)])

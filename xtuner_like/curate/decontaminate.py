@@ -27,16 +27,16 @@ from ..errors import ConfigError
 from .engine import read_rows
 from .format import check_spec, check_tokenizer, convert_rows, resolve_format
 from .stage import CURATION_STAGES, Option, Stage
-from .text import BY, VIEWS, decode, is_cjk, normalize, part_texts, sample_text, stable_hash
+from .text import BY, VIEWS, decode, is_cjk, normalize, part_texts, pieces, stable_hash
 
 _P = np.uint64(0x100000001B3)           # FNV prime: the rolling hash's multiplier
 _EMPTY = np.empty(0, dtype=np.int64)
 
 
-def tokens(text: str) -> tuple[list[str], bool]:
+def tokens(text: str, norm: str | None = None) -> tuple[list[str], bool]:
     """The normalized text's tokens: words, or for CJK text its characters (spaces
-    dropped); and whether they are CJK characters."""
-    norm = normalize(text)
+    dropped); and whether they are CJK characters (``norm``: the text already normalized)."""
+    norm = normalize(text) if norm is None else norm
     return (list(norm.replace(' ', '')), True) if is_cjk(norm) else (norm.split(), False)
 
 
@@ -55,30 +55,30 @@ def window_hashes(toks: list[str], sizes: list[int]) -> np.ndarray:
     return np.concatenate(out).view(np.int64) if out else _EMPTY
 
 
-def ngram_hashes(text: str, sizes: list[int], cjk_sizes: list[int] | None = None
-                 ) -> np.ndarray:
+def ngram_hashes(text: str, sizes: list[int], cjk_sizes: list[int] | None = None,
+                 norm: str | None = None) -> np.ndarray:
     """Hashes of the normalized text's windows of each size in ``sizes`` (words), or for
     CJK text of each size in ``cjk_sizes`` (characters; default: twice ``sizes``)."""
-    toks, cjk = tokens(text)
+    toks, cjk = tokens(text, norm)
     if cjk:
         return window_hashes(toks, sorted(cjk_sizes if cjk_sizes is not None
                                           else {2 * n for n in sizes}))
     return window_hashes(toks, sorted(sizes))
 
 
-def whole_hash(text: str) -> int:
+def whole_hash(text: str, norm: str | None = None) -> int:
     """The hash of a whole normalized text (equal prompts, any length)."""
-    return stable_hash(normalize(text), seed=1)
+    return stable_hash(normalize(text) if norm is None else norm, seed=1)
 
 
 @dataclass
 class EvalIndex:
     """What the eval set is matched by: the sorted hashes of its windows, the window sizes
-    used (words; CJK characters), and the sorted hashes of its whole prompts."""
+    used (words; CJK characters), and the hashes of its whole prompts."""
     windows: np.ndarray = field(default_factory=lambda: _EMPTY)
     sizes: list[int] = field(default_factory=list)
     cjk_sizes: list[int] = field(default_factory=list)
-    prompts: np.ndarray = field(default_factory=lambda: _EMPTY)
+    prompts: frozenset = frozenset()
 
 
 def eval_index(texts: list[str], ngram_size: int, min_ngram_size: int,
@@ -95,8 +95,7 @@ def eval_index(texts: list[str], ngram_size: int, min_ngram_size: int,
         (cjk_sizes if cjk else sizes).add(n)
         hashes.append(window_hashes(toks, [n]))
     index = np.unique(np.concatenate(hashes)) if hashes else _EMPTY
-    whole = np.unique(np.array([whole_hash(p) for p in prompts if normalize(p)],
-                               dtype=np.int64)) if prompts else _EMPTY
+    whole = frozenset(whole_hash(p) for p in prompts if normalize(p))
     return EvalIndex(index, sorted(sizes), sorted(cjk_sizes), whole)
 
 
@@ -112,16 +111,21 @@ def contaminated_batch(batch: dict, *, index: EvalIndex, by: str = 'conversation
     """``_reason`` 'contaminated' for rows sharing a window with the eval set, or holding a
     prompt equal to an eval prompt."""
     reasons, details = [], []
-    check_prompts = len(index.prompts) and 'prompt' in VIEWS[by]
+    parts, check_prompts = VIEWS[by], bool(index.prompts) and 'prompt' in VIEWS[by]
     for sample in decode(batch):
+        # each piece normalized once: for the whole-prompt test and, joined, for windows
+        # (normalizing the joined text gives the same words)
+        norms = [(part, normalize(text)) for _, part, text in pieces(sample)
+                 if part in parts and text]
         hit, why = False, ''
         if check_prompts:
-            hit = _any_in(index.prompts, np.array(
-                [whole_hash(p) for p in part_texts(sample, ('prompt',))], dtype=np.int64))
+            hit = any(whole_hash('', n) in index.prompts for part, n in norms
+                      if part == 'prompt' and n)
             why = 'a prompt equal to an eval prompt'
         if not hit and len(index.windows):
-            hit = _any_in(index.windows, ngram_hashes(sample_text(sample, by), index.sizes,
-                                                      index.cjk_sizes))
+            joined = ' '.join(n for _, n in norms if n)
+            hit = _any_in(index.windows, ngram_hashes('', index.sizes, index.cjk_sizes,
+                                                      norm=joined))
             why = 'shares a word n-gram with the eval set'
         reasons.append('contaminated' if hit else '')
         details.append(why if hit else '')

@@ -118,7 +118,8 @@ def band_names(threshold: float, num_perm: int, max_miss: float,
 
 def signature_batch(batch: dict, *, by: str, shingle_size: int, num_perm: int, seed: int,
                     threshold: float, max_miss: float, cjk_shingle_size: int = 2) -> dict:
-    """``_id`` and the LSH band keys of each row, a column per band (:func:`band_names`):
+    """``_id``, ``_cjk`` and the LSH band keys of each row, a column per band
+    (:func:`band_names`):
     word rows and CJK rows each in their own shape (:func:`band_shapes`), salted apart; a
     row's columns beyond its shape's bands hold a key of its own (its ``_id`` mixed), which
     no other row shares."""
@@ -140,7 +141,8 @@ def signature_batch(batch: dict, *, by: str, shingle_size: int, num_perm: int, s
                                  (np.uint64(0), _CJK_SALT)):
         if mask.any():
             keys[mask, :shape[0]] = band_keys(sigs[mask], *shape, salt=salt)
-    return {'_id': batch['_id'], **{name: keys[:, k] for k, name in enumerate(names)}}
+    return {'_id': batch['_id'], '_cjk': cjk.tolist(),
+            **{name: keys[:, k] for k, name in enumerate(names)}}
 
 
 def shingle_batch(batch: dict, *, ids: np.ndarray, by: str, shingle_size: int,
@@ -244,10 +246,13 @@ def similar_pairs(run: Any, data: Any, opts: dict) -> tuple[np.ndarray, np.ndarr
                 cjk_shingle_size=opts['cjk_shingle_size'])
     bands = eng.map(data, signature_batch, 'near dedup: minhash', replace=True, **text,
                     **lsh, seed=opts['seed'])
-    ids = eng.gather(bands, ['_id'])['_id']
+    cols = eng.gather(bands, ['_id', '_cjk'])
+    ids = cols['_id']
+    names = band_names(**lsh, cjk_shingle_size=opts['cjk_shingle_size'])
+    if not np.asarray(cols['_cjk']).any():     # no CJK rows: the word rows' bands only
+        names = names[:lsh_params(**lsh)[0]]
     # one band in memory at a time
-    pairs = candidate_pairs(ids, (eng.gather(bands, [name])[name] for name in band_names(
-        **lsh, cjk_shingle_size=opts['cjk_shingle_size'])))
+    pairs = candidate_pairs(ids, (eng.gather(bands, [name])[name] for name in names))
     del ids, bands
     # the candidates' shingle sets, hashed by the workers: 8 bytes a shingle
     cand = np.unique(pairs)

@@ -99,13 +99,17 @@ def pii_value(kind: str, rng: np.random.Generator) -> str:
 
 DISTRACTORS = ['version 2.4.1', 'on 2023-01-15 at 10:30', 'ISBN 978-3-16-148410-0',
                'a total of 1,234,567 units', 'pi is 3.14159265358979', 'call 911']
-MOJIBAKE = 'CafÃ© naÃ¯ve rÃ©sumÃ© Ã  la carte, dÃ©jÃ  vu â€™ '
+# beyond repair (U+FFFD): dropped by every version (a repairable one is now repaired, kept)
+MOJIBAKE = 'The caf\ufffd\ufffd and na\ufffdve r\ufffdsum\ufffd \ufffd la carte. '
 
 
 def generate(n: int, path: Path, edit_rate: float, seed: int = 0) -> None:
     """Write ``n`` rows to ``path`` and the truth to ``path.npz`` / ``path.json``."""
     rng = np.random.default_rng(seed)
-    vocab = np.array([''.join(rng.choice(list('abcdefghijklmnopqrstuvwxyz'), rng.integers(2, 9)))
+    # pronounceable pseudo-words (consonant-vowel syllables): random letters are gibberish,
+    # which clean now drops
+    syllables = [c + v for c in 'bdfgklmnprst' for v in 'aeiou']
+    vocab = np.array([''.join(rng.choice(syllables, rng.integers(1, 5)))
                       for _ in range(30000)])
     cdf = np.cumsum(1 / np.arange(1, len(vocab) + 1) ** 1.05)   # Zipf-like word frequencies
     cdf /= cdf[-1]
@@ -402,6 +406,7 @@ ZH_EDIT = [chr(c) for c in range(0x4e00, 0x4e00 + 2000)]
 # --show-unlabelled and read one by one: (stage, kind), the reason in the comment.
 SOURCE_LABELS = {
     '5bcfbb6297': ('safe', 'source PII'),   # smtplib code logging in with an e-mail address
+    '6e1cbb3315': ('clean', 'source junk'),  # zh: hammer uses answered by an ASCII flowchart
     '87481f79c4': ('safe', 'source PII'),   # a resume with an e-mail address and a phone
     '9eaaa6e878': ('safe', 'source PII'),   # a contact entry: emma.watson@gmail.com
     '4e208c9287': ('safe', 'source PII'),   # hotline numbers: 1-800-362-0101, ...
@@ -578,7 +583,8 @@ def score_planted(labels: dict, out: Path) -> dict:
     hits: dict = {}
     for row, (stage, kind, lang) in labels.items():
         if stage == 'safe' and kind != 'decoy':
-            marks = PLACEHOLDER_OF[kind]
+            marks = PLACEHOLDER_OF.get(kind, ('<PHONE>', '<EMAIL>', '<IBAN>', '<SECRET>',
+                                              '<API_KEY>', '<CREDIT_CARD>', '<IP_ADDRESS>'))
             got = any(m in written.get(row, '') for m in (marks if isinstance(marks, tuple)
                                                          else (marks,)))
         elif stage == 'safe':                                    # decoy: nothing redacted

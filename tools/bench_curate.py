@@ -406,7 +406,6 @@ ZH_EDIT = [chr(c) for c in range(0x4e00, 0x4e00 + 2000)]
 # --show-unlabelled and read one by one: (stage, kind), the reason in the comment.
 SOURCE_LABELS = {
     '5bcfbb6297': ('safe', 'source PII'),   # smtplib code logging in with an e-mail address
-    '6e1cbb3315': ('clean', 'source junk'),  # zh: hammer uses answered by an ASCII flowchart
     '87481f79c4': ('safe', 'source PII'),   # a resume with an e-mail address and a phone
     '9eaaa6e878': ('safe', 'source PII'),   # a contact entry: emma.watson@gmail.com
     '4e208c9287': ('safe', 'source PII'),   # hotline numbers: 1-800-362-0101, ...

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from xxhash import xxh3_64_intdigest
 
 from ..dataset.load import resolve_data_files
 from ..errors import ConfigError
@@ -44,7 +45,8 @@ def window_hashes(toks: list[str], sizes: list[int]) -> np.ndarray:
     """Hashes of every window of each size in ``sizes`` (ascending), in one rolling pass."""
     if not toks or not sizes:
         return _EMPTY
-    h = np.array([stable_hash(t) for t in toks], dtype=np.int64).view(np.uint64)
+    # the stable_hash of each token, without a numpy scalar per token
+    h = np.array([xxh3_64_intdigest(t.encode('utf-8')) for t in toks], dtype=np.uint64)
     acc, out, wanted = h.copy(), [], set(sizes)
     with np.errstate(over='ignore'):
         for w in range(1, min(max(sizes), len(toks)) + 1):

@@ -10,14 +10,18 @@ The corpus (Alpaca jsonl, random Zipf-distributed pseudo-words) holds, among uni
 and 5% of the unique rows carry PII-like distractors (versions, dates, ISBNs, sums).
 
 For each --rows size, in fresh subprocesses (so each peak RSS is that run's own):
-generate, curate (every default stage, --num-proc workers), then score every stage
-against the planted truth: precision/recall, rows/s, peak RSS.
+generate, curate (every default stage and decontamination against an eval file of 500
+corpus rows and 500 new ones, --num-proc workers) with each --code checkout, then score
+every stage against the planted truth: precision/recall, rows/s (also of near dedup and
+decontamination alone), peak RSS.
 Then, on the first --reference-rows rows without junk or exact copies, the near-dup stage
 alone against a plain reference: datasketch MinHash + MinHashLSH, inserting row by row
 (query; keep and insert if nothing is similar) with the same shingles, in one process.
 
     python tools/bench_curate.py --rows 50000                 # ~2 min on 2 cores
     nice python tools/bench_curate.py --rows 50000 1000000     # the scale check
+    python tools/bench_curate.py --rows 50000 --code /path/to/old/checkout . --skip-reference
+                                            # speed and quality, before / after, one run
     python tools/bench_curate.py --planted --code /path/to/old/checkout .   # labelled table
 
 --planted: a labelled benchmark on real rows (the shared Alpaca and Alpaca-zh files) with
@@ -30,6 +34,7 @@ Needs datasketch for the reference (pip install -r requirements/bench.txt).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -37,6 +42,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -93,13 +99,17 @@ def pii_value(kind: str, rng: np.random.Generator) -> str:
 
 DISTRACTORS = ['version 2.4.1', 'on 2023-01-15 at 10:30', 'ISBN 978-3-16-148410-0',
                'a total of 1,234,567 units', 'pi is 3.14159265358979', 'call 911']
-MOJIBAKE = 'CafÃ© naÃ¯ve rÃ©sumÃ© Ã  la carte, dÃ©jÃ  vu â€™ '
+# beyond repair (U+FFFD): dropped by every version (a repairable one is now repaired, kept)
+MOJIBAKE = 'The caf\ufffd\ufffd and na\ufffdve r\ufffdsum\ufffd \ufffd la carte. '
 
 
 def generate(n: int, path: Path, edit_rate: float, seed: int = 0) -> None:
     """Write ``n`` rows to ``path`` and the truth to ``path.npz`` / ``path.json``."""
     rng = np.random.default_rng(seed)
-    vocab = np.array([''.join(rng.choice(list('abcdefghijklmnopqrstuvwxyz'), rng.integers(2, 9)))
+    # pronounceable pseudo-words (consonant-vowel syllables): random letters are gibberish,
+    # which clean now drops
+    syllables = [c + v for c in 'bdfgklmnprst' for v in 'aeiou']
+    vocab = np.array([''.join(rng.choice(syllables, rng.integers(1, 5)))
                       for _ in range(30000)])
     cdf = np.cumsum(1 / np.arange(1, len(vocab) + 1) ** 1.05)   # Zipf-like word frequencies
     cdf /= cdf[-1]
@@ -142,6 +152,14 @@ def generate(n: int, path: Path, edit_rate: float, seed: int = 0) -> None:
     with path.open('w') as f:
         for r in rows:
             f.write(json.dumps(r) + '\n')
+    # an eval set for decontamination: 500 unique rows of the corpus (whole) and 500 new
+    copied = rng.choice(np.flatnonzero(kind == 0), min(500, int((kind == 0).sum())),
+                        replace=False)
+    with path.with_suffix('.eval.jsonl').open('w') as f:
+        for r in [rows[i] for i in sorted(copied)] + [
+                {'instruction': ' '.join(draw(8)), 'input': '',
+                 'output': ' '.join(draw(40))} for _ in range(500)]:
+            f.write(json.dumps(r) + '\n')
     np.savez(path.with_suffix('.npz'), kind=kind, src=src)
     path.with_suffix('.pii.json').write_text(json.dumps({str(k): v for k, v in pii.items()}))
 
@@ -181,6 +199,7 @@ def run_curate(path: Path, out: Path, num_proc: int, options: dict) -> dict:
     return dict(seconds=time.perf_counter() - start, cpu_seconds=cpu_seconds() - cpu,
                 peak_rss_mib=peak_rss_mib(),
                 stages={s.name: s.seconds for s in report.stages},
+                stage_rows={s.name: s.rows_in for s in report.stages},
                 rows_in=report.rows_in, rows_out=report.rows_out)
 
 
@@ -203,6 +222,17 @@ def true_jaccard(path: Path, threshold: float) -> np.ndarray:
                 sets[i] = shingles(alpaca_map_fn(json.loads(line)),
                                    'conversation', size)
     return np.array([jaccard(sets[i], sets[truth['src'][i]]) >= threshold for i in near])
+
+
+def _strings(value) -> list[str]:
+    """Every string in a JSON value (curated rows: 'conversation' now, 'messages' before)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
 
 
 def pr(removed: np.ndarray, planted: np.ndarray) -> tuple[float, float]:
@@ -236,7 +266,8 @@ def score(path: Path, out: Path, threshold: float) -> dict:
             for line in split.open():
                 r = json.loads(line)
                 if r['row'] in pii:
-                    texts[r['row']] = ' '.join(m['content'] for m in r['messages'])
+                    texts[r['row']] = ' '.join(_strings({k: v for k, v in r.items()
+                                                     if k not in ('source', 'row')}))
     for row, (k, value) in pii.items():
         if row in texts:
             found[k][1] += 1
@@ -304,36 +335,53 @@ def compare_near(path: Path, work: Path, rows: int, threshold: float) -> dict:
 
 
 # ---------------------------------------------------------------- driver
-def _child(args: list[str]) -> dict:
+def _child(args: list[str], env: dict | None = None) -> dict:
     """Run this script with ``args`` in a fresh process; its last stdout line is JSON."""
     out = subprocess.run([sys.executable, __file__] + args, check=True, text=True,
-                         stdout=subprocess.PIPE).stdout
+                         stdout=subprocess.PIPE, env=env).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
-def table(results: list[dict], near: dict) -> str:
+def stage_speed(run: dict, stage: str) -> str:
+    """Rows per second of one stage (its rows in over its seconds)."""
+    secs = run['stages'].get(stage)
+    if not secs:
+        return '-'
+    return f"{run.get('stage_rows', {}).get(stage, run['rows_in']) / secs:,.0f}"
+
+
+def table(results: list[dict], near: dict | None) -> str:
     f = lambda p: f'{p[0]:.3f} / {p[1]:.3f}'  # noqa: E731
-    lines = ['| rows | wall s | CPU s | rows/s | peak RSS MiB | clean P / R | exact P / R | '
-             'near P / R | near R (J >= t) | PII R (min kind) | PII P |',
-             '| ---: | ---: | ---: | ---: | ---: | --- | --- | --- | ---: | ---: | ---: |']
+    lines = ['| rows | code | wall s | CPU s | rows/s | near rows/s | decontam rows/s | '
+             'peak RSS MiB | clean P / R | exact P / R | near P / R | near R (J >= t) | '
+             'PII R (min kind) | PII P |',
+             '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | ---: | '
+             '---: | ---: |']
     for r in results:
         s = r['score']
         lines.append(
-            f"| {r['rows']:,} | {r['run']['seconds']:.0f} | {r['run']['cpu_seconds']:.0f} | "
-            f"{r['rows'] / r['run']['seconds']:,.0f}"
+            f"| {r['rows']:,} | {r['code']} | {r['run']['seconds']:.0f} | "
+            f"{r['run']['cpu_seconds']:.0f} | {r['rows'] / r['run']['seconds']:,.0f} | "
+            f"{stage_speed(r['run'], 'near_dedup')} | "
+            f"{stage_speed(r['run'], 'decontaminate')}"
             f" | {r['run']['peak_rss_mib']:,.0f} | {f(s['clean'])} | {f(s['exact_dedup'])} | "
             f"{f(s['near_dedup'])} | {s['near_dedup_recall_at_threshold']:.3f} | "
             f"{min(s['pii_recall'].values()):.3f} | {s['pii_precision']:.3f} |")
     lines += ['', 'Seconds per stage: ' + '; '.join(
-        f"{r['rows']:,}: " + ', '.join(f'{k} {v:.0f}' for k, v in r['run']['stages'].items())
-        for r in results)]
-    if len(results) > 1:
-        a, b = results[0], results[-1]
-        for what in ('seconds', 'cpu_seconds'):
-            growth = (b['run'][what] / a['run'][what]) / (b['rows'] / a['rows'])
-            lines.append(f"{'Wall' if what == 'seconds' else 'CPU'} time per row at "
-                         f"{b['rows']:,} rows / at {a['rows']:,} rows: {growth:.2f} "
-                         '(<= 1 means no worse than linear)')
+        f"{r['rows']:,} ({r['code']}): " + ', '.join(
+            f'{k} {v:.1f}' for k, v in r['run']['stages'].items()) for r in results)]
+    sizes = sorted({r['rows'] for r in results})
+    for code in dict.fromkeys(r['code'] for r in results):
+        runs = [r for r in results if r['code'] == code]
+        if len(sizes) > 1 and len(runs) > 1:
+            a, b = runs[0], runs[-1]
+            for what in ('seconds', 'cpu_seconds'):
+                growth = (b['run'][what] / a['run'][what]) / (b['rows'] / a['rows'])
+                lines.append(f"{code}: {'wall' if what == 'seconds' else 'CPU'} time per row "
+                             f"at {b['rows']:,} rows / at {a['rows']:,} rows: {growth:.2f} "
+                             '(<= 1 means no worse than linear)')
+    if near is None:
+        return '\n'.join(lines)
     lines += ['', f"Near dedup alone on {near['rows']:,} rows (1 process each): ours "
               f"{near['ours_rows_per_s']:,.0f} rows/s, P / R {f(near['ours_pr'])}; reference "
               f"(datasketch MinHashLSH, row by row) {near['ref_rows_per_s']:,.0f} rows/s, "
@@ -352,6 +400,25 @@ DECOYS = ['Upgrade to version {v}.', 'It shipped on 2023-0{m}-1{m} at 10:30.',
           'The point is at 37.77{m}929 -122.419416.', 'Compute 1234567 + 765432{m} now.',
           '@app.route("/item/{m}")\ndef item(): return {m}']
 ZH_EDIT = [chr(c) for c in range(0x4e00, 0x4e00 + 2000)]
+
+
+# Rows of the source files that a stage rightly removes or redacts, found with
+# --show-unlabelled and read one by one: (stage, kind), the reason in the comment.
+SOURCE_LABELS = {
+    '5bcfbb6297': ('safe', 'source PII'),   # smtplib code logging in with an e-mail address
+    '87481f79c4': ('safe', 'source PII'),   # a resume with an e-mail address and a phone
+    '9eaaa6e878': ('safe', 'source PII'),   # a contact entry: emma.watson@gmail.com
+    '4e208c9287': ('safe', 'source PII'),   # hotline numbers: 1-800-362-0101, ...
+    '6655f1a2e0': ('safe', 'source PII'),   # router set-up: 192.168.1.1 (an IP address)
+    '22748799fe': ('decontaminate', 'source overlap'),  # its input article is an eval row's
+}
+
+
+def _key(row: dict) -> str:
+    """A short name of a source row, from its content (for SOURCE_LABELS)."""
+    return hashlib.sha1(json.dumps([row.get('instruction'), row.get('input') or '',
+                                    row.get('output')], ensure_ascii=False).encode()
+                        ).hexdigest()[:10]
 
 
 def _rows(data_dir: Path, name: str, n: int, min_chars: int) -> list[dict]:
@@ -392,22 +459,44 @@ def _junk(rng: random.Random, kind: str, row: dict) -> str:
 
 def planted_corpus(data_dir: Path, work: Path, per_kind: int, seed: int = 0) -> dict:
     """Train and eval files with labelled plants: ``labels[row] = [stage, kind, lang]``."""
+    from xtuner_like.curate.text import normalize
     rng = random.Random(seed)
     en = _rows(data_dir, 'alpaca_5000.json', 5000, 80)
     zh = _rows(data_dir, 'alpaca_zh_demo.json', 1000, 30)
+    # Rows the source files hold twice (or more) are no plants' material: a plant made of
+    # one would be a real duplicate of the other copy. In the pool, the later copies are
+    # labelled 'source duplicate' (exact dedup must remove them).
+    same = lambda r: normalize(' '.join((r['instruction'], r.get('input') or '',  # noqa: E731
+                                         r['output'])))
+    copies = Counter(same(r) for r in en + zh)
+    unique = lambda rs: [r for r in rs if copies[same(r)] == 1]  # noqa: E731
     # originals of the duplicates are in the corpus; other plants use rows that are not
-    n_en, n_zh = len(en) - per_kind * 15, len(zh) - per_kind * 7
+    n_en, n_zh = len(en) - per_kind * 16, len(zh) - per_kind * 8
     pool = {'en': en[:n_en], 'zh': zh[:n_zh]}
-    evals = {'en': en[n_en:n_en + per_kind * 2], 'zh': zh[n_zh:n_zh + per_kind * 2]}
-    spare = {'en': iter(en[n_en + per_kind * 2:]), 'zh': iter(zh[n_zh + per_kind * 2:])}
+    rest = {'en': unique(en[n_en:]), 'zh': unique(zh[n_zh:])}
+    evals = {lang: rest[lang][:per_kind * 2] for lang in rest}
+    spare = {lang: iter(rest[lang][per_kind * 2:]) for lang in rest}
     rows, labels = [], {}
 
     def plant(row: dict, stage: str, kind: str, lang: str) -> None:
         labels[len(rows)] = [stage, kind, lang]
         rows.append(row)
-    rows += pool['en'] + pool['zh']
+    seen = set()
     for lang, base in pool.items():
-        picks = iter(rng.sample(range(len(base)), per_kind * 3))
+        for r in base:
+            if same(r) in seen:
+                plant(r, 'exact_dedup', 'source duplicate', lang)
+            else:
+                seen.add(same(r))
+                known = SOURCE_LABELS.get(_key(r))
+                if known:
+                    plant(r, known[0], known[1], lang)
+                else:
+                    rows.append(r)
+    for lang, base in pool.items():
+        ok = [i for i, r in enumerate(base) if copies[same(r)] == 1 and _key(r) not in
+              SOURCE_LABELS]
+        picks = iter(rng.sample(ok, per_kind * 6))
         take = lambda: dict(base[next(picks)])  # noqa: E731
         fresh = lambda: dict(next(spare[lang]))  # noqa: E731
         for _ in range(per_kind):
@@ -420,8 +509,11 @@ def planted_corpus(data_dir: Path, work: Path, per_kind: int, seed: int = 0) -> 
                     words[i] = f'edit{rng.randrange(10 ** 6)}'
                 plant({**r, 'output': ' '.join(words)}, 'near_dedup', 'edit_j~0.85', lang)
                 r = take()
+                while len(set(r['output'].split('. '))) < 3:    # a reordering must show
+                    r = take()
                 parts = r['output'].split('. ')
-                rng.shuffle(parts)
+                while '. '.join(parts) == r['output']:
+                    rng.shuffle(parts)
                 plant({**r, 'output': '. '.join(parts)}, 'near_dedup', 'shuffled', lang)
             else:
                 chars = list(r['output'])
@@ -490,7 +582,8 @@ def score_planted(labels: dict, out: Path) -> dict:
     hits: dict = {}
     for row, (stage, kind, lang) in labels.items():
         if stage == 'safe' and kind != 'decoy':
-            marks = PLACEHOLDER_OF[kind]
+            marks = PLACEHOLDER_OF.get(kind, ('<PHONE>', '<EMAIL>', '<IBAN>', '<SECRET>',
+                                              '<API_KEY>', '<CREDIT_CARD>', '<IP_ADDRESS>'))
             got = any(m in written.get(row, '') for m in (marks if isinstance(marks, tuple)
                                                          else (marks,)))
         elif stage == 'safe':                                    # decoy: nothing redacted
@@ -516,6 +609,31 @@ def score_planted(labels: dict, out: Path) -> dict:
     precision['safe'] = (1 - len(wrong) / len(redacted) if redacted else 1.0, len(redacted))
     return {'recall': {k: (sum(v) / len(v), len(v)) for k, v in sorted(hits.items())},
             'precision': precision}
+
+
+def unlabelled(labels: dict, out: Path, train: str) -> str:
+    """The rows each stage removed (or redacted) that carry no label of that stage: the
+    false positives, or real junk and duplicates of the source files (then label them in
+    SOURCE_LABELS, with the reason)."""
+    rows = Path(train).read_text().splitlines()
+    lines = []
+    for line in (out / 'removed.jsonl').read_text().splitlines():
+        r = json.loads(line)
+        if labels.get(r['row'], [''])[0] != r['stage']:
+            lines.append((r['stage'], r['row'], f"{r['reason']}: {r['detail']}"))
+    marks = ('<PHONE>', '<EMAIL>', '<IBAN>', '<SECRET>', '<API_KEY>', '<CREDIT_CARD>',
+             '<IP_ADDRESS>')
+    for line in (out / 'train.jsonl').read_text().splitlines():
+        r = json.loads(line)
+        found = [m for m in marks if m in line]
+        if found and labels.get(r['row'], [''])[0] != 'safe':
+            lines.append(('safe', r['row'], ' '.join(found)))
+    text = []
+    for stage, row, why in sorted(lines):
+        raw = json.loads(rows[row])
+        text.append(f"{stage} | row {row} | {why} | {_key(raw)} | "
+                    f"{json.dumps(raw, ensure_ascii=False)[:300]}")
+    return '\n'.join(text)
 
 
 def planted_table(names: list[str], scores: list[dict], runs: list[dict]) -> str:
@@ -562,6 +680,9 @@ def planted_main(args: argparse.Namespace) -> None:
         names.append(name)
         scores.append(score_planted({int(k): v for k, v in corpus['labels'].items()}, out))
     text = planted_table(names, scores, runs)
+    if args.show_unlabelled:
+        print(unlabelled({int(k): v for k, v in corpus['labels'].items()}, out,
+                         corpus['train']))
     print(text)
     (work / 'bench_curate_planted.md').write_text(text + '\n')
 
@@ -571,17 +692,24 @@ def main() -> None:
     p.add_argument('--rows', type=int, nargs='+', default=[50000])
     p.add_argument('--num-proc', type=int, default=2)
     p.add_argument('--reference-rows', type=int, default=50000)
-    p.add_argument('--threshold', type=float, default=0.8)
+    p.add_argument('--threshold', type=float, default=None,
+                   help="near_dedup.threshold (default: each checkout's own default)")
+    p.add_argument('--skip-reference', action='store_true',
+                   help='leave out near dedup against the datasketch reference')
     p.add_argument('--edit-rate', type=float, default=0.03)
     p.add_argument('--work-dir', default='/tmp/bench_curate')
     p.add_argument('--reuse', action='store_true', help='keep corpora already generated')
     p.add_argument('--child', nargs='+', help=argparse.SUPPRESS)
     p.add_argument('--planted', action='store_true', help='the labelled planted benchmark')
     p.add_argument('--code', nargs='+', default=[str(ROOT)],
-                   help='--planted: checkouts whose curation is scored (e.g. before after)')
+                   help='checkouts whose curation is scored and timed, each in its own '
+                        'process (e.g. before after)')
     p.add_argument('--data-dir', default='/work/shared/data',
                    help='--planted: folder with alpaca_5000.json and alpaca_zh_demo.json')
     p.add_argument('--per-kind', type=int, default=40, help='--planted: rows per kind')
+    p.add_argument('--show-unlabelled', action='store_true',
+                   help="--planted: print the last checkout's removals and redactions of "
+                        'rows not planted for that stage')
     args = p.parse_args()
     work = Path(args.work_dir)
     if args.planted and not args.child:
@@ -592,30 +720,43 @@ def main() -> None:
             generate(int(rest[0]), Path(rest[1]), args.edit_rate)
             print(json.dumps({}))
         elif step == 'curate':
-            print(json.dumps(run_curate(Path(rest[0]), Path(rest[1]), int(rest[2]),
-                                        {'near_dedup.threshold': args.threshold})))
+            eval_file = Path(rest[0]).with_suffix('.eval.jsonl')
+            print(json.dumps(run_curate(Path(rest[0]), Path(rest[1]), int(rest[2]), {
+                **({'near_dedup.threshold': args.threshold} if args.threshold is not None
+                   else {}),
+                'decontaminate.enabled': True, 'decontaminate.eval_files': [str(eval_file)]})))
         elif step == 'planted':
             print(json.dumps(run_planted(rest[0], rest[1], Path(rest[2]))))
         elif step == 'near':
-            print(json.dumps(compare_near(Path(rest[0]), work, int(rest[1]), args.threshold)))
+            print(json.dumps(compare_near(Path(rest[0]), work, int(rest[1]),
+                                            args.threshold or 0.8)))
         return
     work.mkdir(parents=True, exist_ok=True)
-    common = ['--work-dir', str(work), '--threshold', str(args.threshold),
-              '--edit-rate', str(args.edit_rate)]
+    common = ['--work-dir', str(work), '--edit-rate', str(args.edit_rate)] + (
+        ['--threshold', str(args.threshold)] if args.threshold is not None else [])
+    threshold = args.threshold if args.threshold is not None else 0.8
     results = []
     for n in args.rows:
         path = work / f'corpus_{n}.jsonl'
-        if not (args.reuse and path.with_suffix('.pii.json').is_file()):
+        if not (args.reuse and path.with_suffix('.eval.jsonl').is_file()):
             print(f'== {n:,} rows: generating', file=sys.stderr)
             _child(common + ['--child', 'generate', str(n), str(path)])
-        print(f'== {n:,} rows: curating (num_proc={args.num_proc})', file=sys.stderr)
-        out = work / f'out_{n}'
-        run = _child(common + ['--child', 'curate', str(path), str(out), str(args.num_proc)])
-        results.append(dict(rows=n, run=run, score=score(path, out, args.threshold)))
-    first = work / f'corpus_{args.rows[0]}.jsonl'
-    print('== near dedup vs reference', file=sys.stderr)
-    near = _child(common + ['--child', 'near', str(first),
-                            str(min(args.reference_rows, args.rows[0]))])
+        for k, code in enumerate(args.code):
+            name = Path(code).resolve().name
+            print(f'== {n:,} rows: curating with {name} (num_proc={args.num_proc})',
+                  file=sys.stderr)
+            out = work / f'out_{n}_{k}'
+            env = {**os.environ, 'BENCH_CURATE_CODE': str(Path(code).resolve()),
+                   'PYTHONPATH': str(Path(code).resolve())}
+            run = _child(common + ['--child', 'curate', str(path), str(out),
+                                   str(args.num_proc)], env)
+            results.append(dict(rows=n, code=name, run=run, score=score(path, out, threshold)))
+    near = None
+    if not args.skip_reference:
+        first = work / f'corpus_{args.rows[0]}.jsonl'
+        print('== near dedup vs reference', file=sys.stderr)
+        near = _child(common + ['--child', 'near', str(first),
+                                str(min(args.reference_rows, args.rows[0]))])
     text = table(results, near)
     print(text)
     (work / 'bench_curate.md').write_text(text + '\n')

@@ -3,8 +3,8 @@ import random
 import numpy as np
 import pytest
 
-from xtuner_like.curate.near_dedup import (band_keys, band_names, candidate_pairs, clusters,
-                                           confirm, jaccard, lsh_params, shingle_batch,
+from xtuner_like.curate.near_dedup import (band_keys, band_names, band_shapes, candidate_pairs,
+                                           clusters, confirm, jaccard, lsh_params, shingle_batch,
                                            shingle_hashes, shingles, signature_batch)
 
 from .conftest import batch, sample
@@ -49,7 +49,8 @@ def test_similar_rows_share_a_band_and_unrelated_rows_do_not():
                 max_miss=0.02)
     out = signature_batch(batch(rows, _id=list(range(60))), **opts)
     names = band_names(0.7, 128, 0.02)
-    assert list(out) == ['_id', *names] and len(names) == lsh_params(0.7, 128, 0.02)[0]
+    assert list(out) == ['_id', '_cjk', *names] and len(names) == max(
+        b for b, _ in band_shapes(0.7, 128, 0.02))        # the CJK shape has more bands
     assert all(out[n].shape == (60,) and out[n].dtype == np.int64 for n in names)
     pairs = {tuple(p) for p in candidate_pairs(np.arange(60), [out[n] for n in names]).tolist()}
     assert {(i, i + 30) for i in range(30)} <= pairs
@@ -181,3 +182,97 @@ def test_compare_replies_only_or_prompts_only():
     b = sample({'input': 'What do you know of felines?', 'output': 'Cats purr and sleep a lot.'})
     same = jaccard(shingles(a, 'reply', 1), shingles(b, 'reply', 1))
     assert same == 1.0 and jaccard(shingles(a, 'prompt', 1), shingles(b, 'prompt', 1)) < 0.2
+
+
+def test_the_cjk_threshold_allows_the_share_of_changed_tokens_the_word_threshold_does():
+    from xtuner_like.curate.near_dedup import cjk_threshold
+    assert cjk_threshold(0.8) == pytest.approx(0.653, abs=1e-3)
+    assert cjk_threshold(0.8, 1) == pytest.approx(0.8)
+    rng = random.Random(3)
+    words = [f'w{i}' for i in range(5000)]
+    hanzi = [chr(c) for c in range(0x4e00, 0x4e00 + 5000)]
+    for t in (0.7, 0.8, 0.9):
+        e = (1 - t) / (1 + t)                           # the share of tokens t allows
+        k = round(e * 400)
+        en, zh = rng.sample(words, 400), rng.sample(hanzi, 400)
+        en2, zh2 = en[:], zh[:]
+        for i in rng.sample(range(400), k):
+            en2[i], zh2[i] = f'x{i}', chr(0x9000 + i)
+        word_sim = jaccard(shingles(conv(' '.join(en)), 'reply', 1),
+                           shingles(conv(' '.join(en2)), 'reply', 1))
+        char_sim = jaccard(shingles(conv(''.join(zh)), 'reply', 1),
+                           shingles(conv(''.join(zh2)), 'reply', 1))
+        assert word_sim == pytest.approx(t, abs=0.01)
+        assert char_sim == pytest.approx(cjk_threshold(t), abs=0.015)
+
+
+def chinese_texts(rng, n, length, common=60):
+    """Chinese-like replies: common characters repeat, so bigrams repeat, and punctuation,
+    spaces, Latin words and digits come between them (as in real replies); a character
+    changed there joins or splits tokens, so 5% of the characters changed moves more than
+    10% of the bigrams."""
+    chars = [chr(c) for c in range(0x4e00, 0x4e00 + common)] + ['，', '。', 'AI', ' ', '3'] * 4
+    return [''.join(rng.choices(chars, k=length)) for _ in range(n)]
+
+
+def test_chinese_replies_with_5_percent_of_characters_changed_are_near_duplicates(tmp_path):
+    """Short replies (40-80 characters), compared by replies only: 5% of the characters
+    changed keeps a bigram Jaccard of ~0.82, under the word threshold 0.8 for some, over
+    the CJK threshold 0.653 for all; unrelated replies stay far below."""
+    import json
+
+    from xtuner_like.curate.config import load_curate_config
+    from xtuner_like.curate.near_dedup import cjk_threshold
+    from xtuner_like.curate.pipeline import curate
+    rng = random.Random(5)
+    hanzi = [chr(c) for c in range(0x4e00, 0x4e00 + 3000)]
+    rows, dups, sims = [], set(), []
+    for text in chinese_texts(rng, 40, 80):
+        text = text[:rng.randint(40, 80)]
+        changed = list(text)
+        for i in rng.sample(range(len(text)), max(1, len(text) // 20)):
+            changed[i] = rng.choice(hanzi)
+        rows += [{'instruction': '回答', 'output': text},
+                 {'instruction': '回答', 'output': ''.join(changed)}]
+        dups.add(len(rows) - 1)
+        sims.append(jaccard(*(shingles(conv(r['output']), 'reply', 1) for r in rows[-2:])))
+    assert min(sims) >= cjk_threshold(0.8) and sum(s < 0.8 for s in sims) >= 5
+    path = tmp_path / 'zh.jsonl'
+    path.write_text(''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in rows))
+    only = {f'{s}.enabled': False for s in ('clean', 'exact_dedup', 'safe', 'split')}
+    curate([str(path)], tmp_path / 'out', load_curate_config(
+        None, {**only, 'output.removed': True, 'near_dedup.by': 'reply'}))
+    removed = {json.loads(line)['row'] for line in
+               (tmp_path / 'out' / 'removed.jsonl').read_text().splitlines()}
+    assert removed == dups
+
+
+def test_unrelated_chinese_rows_stay_far_below_the_cjk_threshold():
+    from xtuner_like.curate.near_dedup import cjk_threshold
+    rng = random.Random(6)
+    texts = chinese_texts(rng, 200, 60, common=400)
+    sets = [shingles(conv(t), 'reply', 1) for t in texts]
+    worst = max(jaccard(sets[i], sets[j]) for i in range(200) for j in range(i + 1, 200))
+    assert worst < cjk_threshold(0.8) / 3
+
+
+def test_cjk_rows_and_word_rows_never_share_a_band_and_have_their_own_shape():
+    (wb, wr), (cb, cr) = band_shapes(0.8, 128, 0.02)
+    assert (wb, wr) == lsh_params(0.8, 128, 0.02) and cb > wb and cr < wr
+    rows = [conv('今天天气很好，我们去公园散步吧'), conv('today the weather is fine'),
+            conv('today the weather is fine')]
+    out = signature_batch(batch(rows, _id=[0, 1, 2]), by='conversation', shingle_size=1,
+                          num_perm=128, seed=1, threshold=0.8, max_miss=0.02)
+    names = band_names(0.8, 128, 0.02)
+    assert len(names) == cb
+    keys = np.array([out[n] for n in names]).T                  # rows x bands
+    assert (keys[1, :wb] == keys[2, :wb]).all()                  # same text, same bands
+    assert len(set(keys[0]) & set(keys[1])) == 0                 # never with the CJK row
+    assert len(set(keys[1, wb:]) & set(keys[2, wb:])) == 0       # beyond its bands: own keys
+
+
+def test_confirm_uses_the_cjk_threshold_for_cjk_pairs():
+    a, b = np.array([1, 2, 3, 4, 5, 6, 7]), np.array([1, 2, 3, 4, 5, 8, 9])   # J = 5/9
+    pairs, ids = np.array([[0, 1], [2, 3]]), np.arange(4)
+    got = confirm(pairs, ids, [a, b, a, b], 0.8, np.array([True, True, False, False]), 0.5)
+    assert got.tolist() == [True, False]

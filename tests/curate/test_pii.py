@@ -57,6 +57,8 @@ DECOYS = [
     'Room 101, floor 3; call extension 42.', 'A timestamp: 1700000000.',
     'git commit 9fceb02d0ae598e95dc970b74767f19372d61af8',
     'The token count was 2048 and the api_key parameter is optional.',
+    # a range of years (alpaca_5000: Shakespeare's periods, once taken for a phone)
+    'the middle period from 1595 to 1600, and the later period from 1601-1613.',
 ]
 
 

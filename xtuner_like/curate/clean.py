@@ -17,6 +17,7 @@ from .stage import CURATION_STAGES, ENABLED, Option, Stage
 from .text import decode, encode, ngrams, part_texts, pieces, rewrite, sample_text
 
 _SYMBOLS = re.compile(r'(?:[^\w\s]|_)+')    # neither letter, digit nor whitespace
+_NON_WORD = re.compile(r'[\W_]+')
 
 
 def repeated_share(items: list) -> float:
@@ -29,31 +30,64 @@ def repeated_share(items: list) -> float:
 
 
 def line_repetition(text: str) -> float:
-    """Share of non-empty lines that repeat an earlier line (0 under three lines)."""
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    """Share of the lines with words that repeat an earlier line (0 under three lines).
+    Lines of fewer than 3 letters or digits are drawing, not text: the '+-----+' and '|'
+    lines of an ASCII diagram repeat by design."""
+    lines = [ln.strip() for ln in text.splitlines() if sum(map(str.isalnum, ln)) >= 3]
     return repeated_share(lines) if len(lines) >= 3 else 0.0
 
 
 def ngram_repetition(text: str, n: int = 3) -> float:
-    """Share of word ``n``-grams that repeat an earlier one (0 under 4n words)."""
-    words = text.split()
+    """Share of word ``n``-grams that repeat an earlier one (0 under 4n words). One-character
+    tokens are left out: the 'T F T T' of a truth table or the cells of a grid repeat by
+    design."""
+    words = [w for w in text.split() if len(w) > 1]
     if len(words) < 4 * n:
         return 0.0
     return repeated_share([tuple(words[i:i + n]) for i in range(len(words) - n + 1)])
 
 
 def char_repetition(text: str, n: int = 10) -> float:
-    """Share of character ``n``-grams that repeat an earlier one (0 under 5n characters)."""
+    """Share of character ``n``-grams that repeat an earlier one (0 under 5n characters),
+    runs of spaces and symbols counted as one space: the frames of an ASCII diagram and the
+    padding of a table repeat by design (symbol garbage is non_text); 0 for a regular
+    expression (:func:`is_regex`), whose classes repeat."""
+    if is_regex(text):
+        return 0.0
+    text = _NON_WORD.sub(' ', text)
     if len(text) < 5 * n:
         return 0.0
     return repeated_share([text[i:i + n] for i in range(len(text) - n + 1)])
 
 
 def text_ratio(text: str) -> float:
-    """Letters, digits and whitespace over all characters (1 for empty text)."""
-    if not text:
+    """Letters, digits and whitespace over all characters (1 for empty text; 1 for a
+    regular expression, which is code, not garbage: see :func:`is_regex`)."""
+    if not text or is_regex(text):
         return 1.0
     return 1 - sum(map(len, _SYMBOLS.findall(text))) / len(text)
+
+
+_REGEX_SIGN = re.compile(r'\\[dDwWsSbB]|\[[^\]]*?[a-zA-Z0-9]-[a-zA-Z0-9]|\(\?[:=!<]')
+
+
+def is_regex(text: str) -> bool:
+    r"""Whether ``text`` (one line, 4+ characters) is a regular expression: it compiles and
+    shows a regex's signs (a class escape ``\\d``, a range ``[a-z]``, a group ``(?:``),
+    which symbol garbage does not. A reply 'Write a regex for an e-mail address' wants is
+    mostly symbols and still good text.
+
+    >>> is_regex(r'^[a-zA-Z0-9._%+-]+@[a-z]+\.[a-z]{2,}$'), is_regex('#@!$%^&*(){}[]<>~')
+    (True, False)
+    """
+    text = text.strip().strip('`').strip()
+    if len(text) < 4 or '\n' in text or not _REGEX_SIGN.search(text):
+        return False
+    try:
+        re.compile(text)
+    except (re.error, RecursionError, OverflowError):
+        return False
+    return True
 
 
 def prompt_echo(reply: str, prompt: str) -> float:
@@ -67,7 +101,19 @@ def prompt_echo(reply: str, prompt: str) -> float:
     return len(a & b) / len(a | b)
 
 
+def prompt_parts(prompts: list[str]) -> list[str]:
+    """What a reply is compared with for echoes: the whole prompt of a turn and, when it has
+    more lines, each prompt's first line (Alpaca's instruction before its input; a
+    message's opening request). The rest of the lines are not compared alone: repeating the
+    input can be the answer ('Add commas: ...' -> the input with commas)."""
+    whole = '\n'.join(prompts)
+    firsts = [p.strip().split('\n', 1)[0] for p in prompts if '\n' in p.strip()]
+    return [whole] + [f for f in firsts if f.strip() and f != whole]
+
+
 _WORD = re.compile(r'[A-Za-z]+')
+# Web addresses, domain and file names, code paths: names, not words ('www', 'com').
+_DOTTED = re.compile(r'\S*://\S*|[\w-]+(?:\.[\w-]+)+')
 _IMPLAUSIBLE = re.compile(r'[bcdfghjklmnpqrstvwxz]{4,}|q[^u]|[jqxz][bcdfgjkmpqvwxz]'
                           r'|[bcdfgjkmpqvwxz][jqxz]|[vw][bcdfgjkmpqvwxz]')
 _VOWEL = re.compile('[aeiouy]')
@@ -76,8 +122,10 @@ _VOWEL = re.compile('[aeiouy]')
 def gibberish(text: str) -> float:
     """Share of the lower-case Latin words (3+ letters) that no English-like word has: no
     vowel, four consonants in a row, or a letter pair English does not write ('qz', 'vk').
-    Random letters score ~0.6, prose ~0.02; 0 under 6 such words (acronyms not counted)."""
-    words = [w.lower() for w in _WORD.findall(text) if len(w) >= 3 and not w.isupper()]
+    Random letters score ~0.6, prose ~0.02; 0 under 6 such words (acronyms, web addresses
+    and dotted names such as 'www.meetup.com' not counted)."""
+    words = [w.lower() for w in _WORD.findall(_DOTTED.sub(' ', text))
+             if len(w) >= 3 and not w.isupper()]
     if len(words) < 6:
         return 0.0
     bad = sum(1 for w in words if not _VOWEL.search(w) or _IMPLAUSIBLE.search(w))
@@ -140,11 +188,12 @@ def _units(sample: dict) -> dict:
     units: dict = {}
     for unit, part, text in pieces(sample):
         u = units.setdefault(unit, {'reply': None, 'prompt': None, 'calls': False,
-                                    'results': False})
+                                    'results': False, 'prompts': []})
         if part == 'reply':
             u['reply'] = (u['reply'] or '') + text
         elif part == 'prompt':
             u['prompt'] = (u['prompt'] or '') + text
+            u['prompts'].append(text)
         elif part == 'tool_call':
             u['calls'] = True
         elif part == 'tool_result':
@@ -185,7 +234,7 @@ def clean_reason(sample: dict, opts: dict) -> tuple[str, str]:
     if opts['max_prompt_echo'] is not None:
         for u in units.values():
             if u['reply'] and u['prompt']:
-                echo = prompt_echo(u['reply'], u['prompt'])
+                echo = max(prompt_echo(u['reply'], p) for p in prompt_parts(u['prompts']))
                 if echo > opts['max_prompt_echo']:
                     return 'prompt_echo', (f'prompt_echo {echo:.2f} > {opts["max_prompt_echo"]}: '
                                            'the reply repeats its prompt')
@@ -256,7 +305,8 @@ class CleanStage(Stage):
         'max_blob_share': Option(0.5, fraction=True, help='share of a reply in base64/hex '
                                                           'runs (encoded data)'),
         'max_prompt_echo': Option(0.85, fraction=True, help='shingle Jaccard similarity of a '
-                                                           'reply and its prompt'),
+                                                           'reply and its prompt (or the '
+                                                           "prompt's first line)"),
         'mojibake': Option('repair', choices=('repair', 'drop', 'keep'),
                            help="mis-decoded text (ftfy): 'repair' where ftfy is sure, drop "
                                 "where not; 'drop' always; 'keep'"),

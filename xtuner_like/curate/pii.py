@@ -9,7 +9,7 @@ international and national formats), ``schwifty`` (IBANs with their mod-97 check
 
 Context rules keep ordinary numbers out: a candidate right after a word such as
 'version', 'ISBN' or 'ZIP', an operand of arithmetic (``123456789012345 + 7``), a date, a
-decimal number or a coordinate is not personal data.
+range of years ('1601-1613'), a decimal number or a coordinate is not personal data.
 """
 from __future__ import annotations
 
@@ -61,6 +61,7 @@ _ARITH_BEFORE = re.compile(r'[\d)]\s*[-+*/×÷^%]\s*$')
 _ARITH_AFTER = re.compile(r'^\s*[-+*/×÷^%=]\s*[\d(]')
 _DATE = re.compile(r'^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$')
 _ZIP4 = re.compile(r'^\d{5}-\d{4}$')
+_YEARS = re.compile(r'^(?:1[0-9]|20)\d\d ?- ?(?:1[0-9]|20)\d\d$')     # '1601-1613'
 _ISBN = re.compile(r'^97[89][- ]\d{1,5}[- ]\d{1,7}[- ]\d{1,7}[- ][\dX]$')
 
 
@@ -153,8 +154,9 @@ def _phone_ok(s: str, text: str, start: int, end: int) -> bool:
     if not 7 <= digits <= 15 or (not international and not separated
                                  and not re.fullmatch(r'1[3-9]\d{9}', s)):
         return False
-    if _DATE.match(s) or _ZIP4.match(s) or _ISBN.match(s) or s.count('.') == 1 and \
-            not re.search(r'[ \-()]', s) or ordinary_number(text, start, end):
+    if (_DATE.match(s) or _ZIP4.match(s) or _ISBN.match(s) or _YEARS.match(s)
+            or s.count('.') == 1 and not re.search(r'[ \-()]', s)
+            or ordinary_number(text, start, end)):
         return False
     number = s.replace('(0)', '')
     try:

@@ -201,13 +201,23 @@ def ngrams(text: str, n: int, cjk_n: int | None = None) -> list[str]:
     >>> ngrams('A b, c', 2), ngrams('我爱北京', 2, 2)
     (['a b', 'b c'], ['我爱', '爱北', '北京'])
     """
+    return script_ngrams(text, n, cjk_n)[0]
+
+
+def script_ngrams(text: str, n: int, cjk_n: int | None = None) -> tuple[list[str], bool]:
+    """(:func:`ngrams` of ``text``, whether they are CJK character n-grams): a stage that
+    weighs the two kinds differently (near dedup's threshold) reads the script here.
+
+    >>> script_ngrams('我爱北京', 1, 2)
+    (['我爱', '爱北', '北京'], True)
+    """
     norm = normalize(text)
     if is_cjk(norm):               # each CJK character a token, other words whole
         toks = _TOKEN.findall(norm)
         k = cjk_n or n + 1
         return [''.join(toks[i:i + k]) for i in range(len(toks) - k + 1)] or (
-            [''.join(toks)] if toks else [])
-    return word_ngrams(norm.split(), n)
+            [''.join(toks)] if toks else []), True
+    return word_ngrams(norm.split(), n), False
 
 
 def word_ngrams(words: list[str], n: int) -> list[str]:

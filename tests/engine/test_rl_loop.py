@@ -31,3 +31,21 @@ def test_resume_auto_is_exact(tmp_path, tiny_model_dir, xl_home):
         [s for s in ref_samples if '"iter": 2' in s]
     a, b = safe_load(ref / 'iter_4.pth')['state_dict'], safe_load(resumed / 'iter_4.pth')['state_dict']
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_an_rl_run_evaluates_tasks_at_intervals_and_keeps_the_best(tmp_path, tiny_model_dir,
+                                                                   xl_home):
+    """Issue 26 item 6: an eval task (the evaluate issue) at intervals of an RL run."""
+    import json
+    mc = tmp_path / 'sums_mc.jsonl'
+    mc.write_text(''.join(json.dumps({'question': f'What is {a} + {a}?',
+                                      'choices': [str(2 * a), str(2 * a + 1)], 'answer': 0}) + '\n'
+                          for a in range(3)))
+    work = tmp_path / 'rl_eval'
+    assert run_cli(['train', RECIPE, '--work-dir', work, *options(
+        tiny_model_dir, f"eval_task_files=['{mc}']", 'eval_interval=2',
+        "save_best='sums_mc/acc'")]) == 0
+    rows = [json.loads(line) for line in (work / 'eval_results.jsonl').read_text().splitlines()]
+    assert [r['iter'] for r in rows] == [2, 4]
+    assert all(0 <= r['sums_mc/acc'] <= 1 for r in rows)
+    assert (work / 'best_eval.pth').is_file()

@@ -150,13 +150,25 @@ def tiny_run(tmp_path_factory, tiny_model_dir, xl_home) -> Path:
     return work
 
 
-def logged_losses(work_dir: Path) -> dict[int, float]:
-    """iteration -> loss from the scalars.json that mmengine's LocalVisBackend writes."""
+def logged_scalars(work_dir: Path) -> dict[int, dict]:
+    """iteration -> every scalar logged at it, from the scalars.json that mmengine's
+    LocalVisBackend writes."""
     import json
-    found = {}
+    rows: dict[int, dict] = {}
     for path in sorted(Path(work_dir).glob('*/vis_data/scalars.json')):
         for line in path.read_text().splitlines():
             row = json.loads(line)
-            if 'loss' in row:
-                found[row['step']] = row['loss']
-    return found
+            rows.setdefault(row['step'], {}).update(row)
+    return rows
+
+
+def logged_losses(work_dir: Path) -> dict[int, float]:
+    """iteration -> loss from the scalars.json that mmengine's LocalVisBackend writes."""
+    return {step: row['loss'] for step, row in logged_scalars(work_dir).items() if 'loss' in row}
+
+
+# The 2-process modes of the distributed tests: DDP, ZeRO-2, and ZeRO-3 partitioning every
+# weight (DeepSpeed's default threshold would leave a tiny model's weights whole).
+ZERO3_PARTITIONED = Path(__file__).parent / 'cli' / 'zero3_partition_all.json'
+DISTRIBUTED_MODES = {'ddp': [], 'zero2': ['--deepspeed', 'deepspeed_zero2'],
+                     'zero3': ['--deepspeed', str(ZERO3_PARTITIONED)]}

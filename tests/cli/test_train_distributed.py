@@ -6,14 +6,14 @@ sees the same global batches as 2 processes with 1 each (same sampler order), so
 constant learning rate and no dropout the losses and gradient norms must agree; fp32 sums in a
 different order allow rel 1e-4 (measured: equal to 6 decimals).
 """
-import json
 import re
 import shutil
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import QLORA, launch_two_processes, run_cli, train_two_processes
+from conftest import (DISTRIBUTED_MODES, QLORA, launch_two_processes, logged_scalars,
+                      run_cli, train_two_processes)
 
 pytestmark = pytest.mark.multiprocess
 
@@ -21,21 +21,11 @@ RECIPE = 'smollm2_135m_instruct_lora_identity'   # conftest.train_two_processes'
 # ZeRO-3 keeps weights under stage3_param_persistence_threshold (1e5 elements in the preset)
 # whole on every rank: all of the tiny model's. With 0 every weight is partitioned, as a real
 # model's are, so the fused LoRA layer meets the empty shards (issue 16).
-ZERO3_PARTITIONED = Path(__file__).with_name('zero3_partition_all.json')
-MODES = {'ddp': [], 'zero2': ['--deepspeed', 'deepspeed_zero2'],
-         'zero3': ['--deepspeed', str(ZERO3_PARTITIONED)]}
+MODES = DISTRIBUTED_MODES
 OPTIONS = ['save_steps=2', 'log_interval=1', 'evaluation_inputs=[]', 'lora_dropout=0.0',
            'param_scheduler=[]', 'export_hf=False', 'lr=1e-2']
 TOLERANCE = dict(rel=1e-4, abs=1e-5)
 
-
-def scalars(work: Path) -> dict[int, dict]:
-    rows = {}
-    for path in Path(work).glob('*/vis_data/scalars.json'):
-        for line in path.read_text().splitlines():
-            row = json.loads(line)
-            rows[row['step']] = row
-    return rows
 
 
 def adapter(out_dir: Path) -> dict[str, torch.Tensor]:
@@ -65,7 +55,7 @@ def test_same_losses_and_gradient_norms_as_one_process(two_processes, one_proces
     mode, work, log = two_processes
     assert 'launching:' in log and 'xtuner_like.launch.torchrun --nproc_per_node=2' in log
     assert 'process group: gloo, rank 0 of 2' in log
-    ref, got = scalars(one_process), scalars(work)
+    ref, got = logged_scalars(one_process), logged_scalars(work)
     assert sorted(got) == [1, 2, 3, 4]
     for step in got:
         # rank 0 logs the first micro-batch of each window; one process logs both
@@ -101,7 +91,7 @@ def test_resume_auto_continues_with_the_same_losses(two_processes, tiny_model_di
     (resumed / 'last_checkpoint').write_text(str(resumed / 'iter_2.pth'))
     train_two_processes(resumed, tiny_model_dir, [*MODES[mode], '--resume', 'auto'],
                         ['max_iters=4', *OPTIONS])
-    expected, got = scalars(work), scalars(resumed)
+    expected, got = logged_scalars(work), logged_scalars(resumed)
     assert sorted(got) == [3, 4]
     for step in got:
         assert got[step]['loss'] == pytest.approx(expected[step]['loss'], rel=1e-5, abs=1e-6)
@@ -152,7 +142,7 @@ def test_qlora_under_zero3_gives_the_losses_of_one_process(tmp_path, tiny_model_
                     'accumulative_counts=2', *options]) == 0
     two = tmp_path / 'two'
     train_two_processes(two, tiny_model_dir, MODES['zero3'], ['max_iters=2', *options])
-    ref, got = scalars(one), scalars(two)
+    ref, got = logged_scalars(one), logged_scalars(two)
     assert sorted(got) == [1, 2]
     for step in got:
         assert got[step]['loss'] == pytest.approx(ref[2 * step - 1]['loss'], **TOLERANCE)

@@ -21,14 +21,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import run_cli, train_two_processes
+from conftest import DISTRIBUTED_MODES, logged_scalars, run_cli, train_two_processes
 
 from xtuner_like.engine.rl_distributed import combine_metrics, gather_objects, rank_and_world
 
 RECIPE = 'smollm2_135m_instruct_lora_grpo'
-ZERO3_PARTITIONED = Path(__file__).parents[1] / 'cli' / 'zero3_partition_all.json'
-MODES = {'ddp': [], 'zero2': ['--deepspeed', 'deepspeed_zero2'],
-         'zero3': ['--deepspeed', str(ZERO3_PARTITIONED)]}
+MODES = DISTRIBUTED_MODES
 OPTIONS = ['max_iters=4', 'save_steps=2', 'save_total_limit=-1', 'group_size=4',
            'max_completion_length=6', 'num_iterations=2', 'micro_batch_size=2', 'lr=0.01',
            'param_scheduler=[]', 'log_interval=1', 'evaluation_inputs=[]', 'export_hf=False',
@@ -37,14 +35,6 @@ OPTIONS = ['max_iters=4', 'save_steps=2', 'save_total_limit=-1', 'group_size=4',
 TOLERANCE = dict(rel=1e-4, abs=1e-6)
 WEIGHTS = dict(rtol=1e-4, atol=5e-5)
 
-
-def scalars(work: Path) -> dict[int, dict]:
-    rows = {}
-    for path in Path(work).glob('*/vis_data/scalars.json'):
-        for line in path.read_text().splitlines():
-            row = json.loads(line)
-            rows[row['step']] = row
-    return rows
 
 
 def samples(work: Path) -> list[tuple]:
@@ -100,7 +90,7 @@ def test_two_processes_update_like_one(two_processes, one_process):
     assert 'process group: gloo, rank 0 of 2' in log
     # the same completions and rewards (every rank's go to completions.jsonl)
     assert samples(work) == samples(one_process), mode
-    ref, got = scalars(one_process), scalars(work)
+    ref, got = logged_scalars(one_process), logged_scalars(work)
     assert sorted(got) == sorted(ref) == [1, 2, 3, 4]
     assert any(abs(ref[s]['reward'] - ref[1]['reward']) > 0 for s in ref) or \
         ref[1]['reward_std'] > 0      # the rewards differ, so the updates are not zero
@@ -139,7 +129,7 @@ def test_dapo_divides_by_the_completion_tokens_of_all_ranks(tmp_path, tiny_model
     train_two_processes(two, tiny_model_dir, MODES['ddp'], ['batch_size=1', *options],
                         recipe=RECIPE)
     assert samples(two) == samples(one)
-    ref, got = scalars(one), scalars(two)
+    ref, got = logged_scalars(one), logged_scalars(two)
     assert sorted(got) == sorted(ref) == [1, 2]
     for step in ref:
         for key in ('loss', 'grad_norm'):
@@ -160,7 +150,7 @@ def test_resume_auto_on_two_processes_draws_the_same_samples(two_processes, tiny
     train_two_processes(resumed, tiny_model_dir, [*MODES[mode], '--resume', 'auto'],
                         ['batch_size=1', *OPTIONS], recipe=RECIPE)
     assert samples(resumed) == [s for s in samples(work) if s[0] == 2]
-    expected, got = scalars(work), scalars(resumed)
+    expected, got = logged_scalars(work), logged_scalars(resumed)
     assert sorted(got) == [3, 4]
     for step in got:
         assert got[step]['loss'] == pytest.approx(expected[step]['loss'], rel=1e-5, abs=1e-7)

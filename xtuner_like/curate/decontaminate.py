@@ -107,16 +107,12 @@ def _windows(toks: Tokens, k: np.ndarray, w: Any) -> tuple[np.ndarray, np.ndarra
     return (_mix(h) ^ w.astype(np.uint64)).view(np.int64), k
 
 
-def _is_cjk(norm: str) -> bool:
-    return not norm.isascii() and is_cjk(norm)      # ASCII text: no CJK, without a regex
-
-
 def ngram_hashes(text: str, sizes: list[int], cjk_sizes: list[int] | None = None,
                  norm: str | None = None) -> np.ndarray:
     """Hashes of the normalized text's windows of each size in ``sizes`` (words), or for
     CJK text of each size in ``cjk_sizes`` (characters; default: twice ``sizes``)."""
     norm = normalize(text) if norm is None else norm
-    cjk = _is_cjk(norm)
+    cjk = is_cjk(norm)
     if cjk:
         sizes = cjk_sizes if cjk_sizes is not None else [2 * n for n in sizes]
     toks = tokenize([norm], [cjk])
@@ -154,7 +150,7 @@ def eval_index(texts: list[str], ngram_size: int, min_ngram_size: int,
     ``min(ngram_size, length)`` words, or ``min(2 * ngram_size, length)`` CJK characters;
     pieces under ``min_ngram_size`` tokens left out) and of the eval ``prompts`` (whole)."""
     norms = [normalize(t) for t in texts]
-    cjk = [_is_cjk(n) for n in norms]
+    cjk = [is_cjk(n) for n in norms]
     toks = tokenize(norms, cjk)
     length = np.bincount(toks.row, minlength=len(norms))
     size = np.minimum(np.where(cjk, 2 * ngram_size, ngram_size), length) if norms else length
@@ -210,7 +206,7 @@ def contaminated_batch(batch: dict, *, index: EvalIndex, by: str = 'conversation
         prompt_hit.append(check_prompts and any(
             whole_hash('', n) in index.prompts for part, n in norms if part == 'prompt' and n))
         joined.append(' '.join(n for _, n in norms if n))
-    window_hit = window_hits(joined, [_is_cjk(j) for j in joined], index)
+    window_hit = window_hits(joined, [is_cjk(j) for j in joined], index)
     why = ['a prompt equal to an eval prompt' if p else
            'shares a word n-gram with the eval set' if w else ''
            for p, w in zip(prompt_hit, window_hit)]

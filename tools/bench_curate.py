@@ -751,6 +751,8 @@ def main() -> None:
             run = _child(common + ['--child', 'curate', str(path), str(out),
                                    str(args.num_proc)], env)
             results.append(dict(rows=n, code=name, run=run, score=score(path, out, threshold)))
+            # each run's line as soon as it is done: a long run cut short keeps the rest
+            (work / 'bench_curate.partial.md').write_text(table(results, None) + '\n')
     near = None
     if not args.skip_reference:
         first = work / f'corpus_{args.rows[0]}.jsonl'

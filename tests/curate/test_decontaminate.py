@@ -3,7 +3,7 @@ import json
 import numpy as np
 
 from xtuner_like.curate.decontaminate import (contaminated_batch, eval_index, eval_texts,
-                                             ngram_hashes, window_hashes)
+                                             ngram_hashes, tokenize, window_hits)
 
 from .conftest import batch, sample
 
@@ -35,12 +35,35 @@ def test_ngram_hashes_differ_by_size():
     assert set(ngram_hashes('a b c d', [2])).isdisjoint(ngram_hashes('a b c d', [3]))
 
 
-def test_rolling_hashes_are_the_windows_hashes_wherever_they_are():
-    assert np.array_equal(window_hashes(list('abcd'), [2]), np.concatenate(
-        [window_hashes(list('ab'), [2]), window_hashes(list('bc'), [2]),
-         window_hashes(list('cd'), [2])]))
-    assert len(window_hashes(list('abcde'), [2, 4])) == 4 + 2
-    assert len(window_hashes(list('ab'), [3])) == 0
+def test_window_hashes_are_the_same_wherever_the_window_is():
+    assert np.array_equal(ngram_hashes('a b c d', [2]), np.concatenate(
+        [ngram_hashes('a b', [2]), ngram_hashes('b c', [2]), ngram_hashes('c d', [2])]))
+    assert np.array_equal(ngram_hashes('我爱北京', [1], [2]), np.concatenate(
+        [ngram_hashes('我爱', [1], [2]), ngram_hashes('爱北', [1], [2]),
+         ngram_hashes('北京', [1], [2])]))
+    assert len(ngram_hashes('a b c d e', [2, 4])) == 4 + 2
+    assert len(ngram_hashes('a b', [3])) == 0
+    # a window is its words, not its characters: 'ab c' is not 'a bc'
+    assert set(ngram_hashes('ab c', [2])).isdisjoint(ngram_hashes('a bc', [2]))
+
+
+def test_tokens_of_many_texts_never_run_into_each_other():
+    toks = tokenize(['a b', '', '你好 吗', 'c'], [False, False, True, False])
+    assert toks.row.tolist() == [0, 0, 2, 2, 2, 3]
+    assert toks.cjk.tolist() == [False, False, True, True, True, False]
+    index = eval_index(['b c d e f g'], 13, 6)
+    texts = ['a b c', 'd e f g', 'b c d e f g', '']
+    assert window_hits(texts, [False] * 4, index).tolist() == [False, False, True, False]
+
+
+def test_every_window_size_is_checked_after_its_anchor():
+    """Eval pieces of 6 and 8 words: the anchor is the first 6 words of each window; a row
+    holding the first 6 words of the 8-word piece but not the rest is not contaminated."""
+    six, eight = 'one two three four five six', 'alpha beta gamma delta eps zeta eta theta'
+    index = eval_index([six, eight], 13, 6)
+    assert index.sizes == [6, 8] and len(index.anchors) == 2
+    rows = ['x ' + eight + ' y', 'x alpha beta gamma delta eps zeta y', 'so ' + six]
+    assert window_hits(rows, [False] * 3, index).tolist() == [True, False, True]
 
 
 def eval_file(tmp_path, rows):

@@ -1,5 +1,8 @@
+import random
+import re
 import subprocess
 import sys
+import unicodedata
 
 from xtuner_like.curate.text import (normalize, pieces, rewrite, sample_text, stable_hash,
                                      word_ngrams)
@@ -8,6 +11,17 @@ from xtuner_like.curate.text import (normalize, pieces, rewrite, sample_text, st
 def test_normalize_ignores_case_whitespace_and_punctuation():
     assert normalize('Hello,  WORLD!\n') == normalize('hello world') == 'hello world'
     assert normalize('Ｆｕｌｌ width') == 'full width'          # NFKC
+
+
+def test_ascii_text_is_normalized_as_any_text():
+    """ASCII text takes a faster path (str.translate); it gives what the regexes give."""
+    def slow(text):
+        text = unicodedata.normalize('NFKC', text).lower()
+        return re.sub(r'\s+', ' ', re.sub(r'[^\w\s]+', ' ', text)).strip()
+    rng = random.Random(0)
+    texts = [''.join(map(chr, range(128)))] + [
+        ''.join(chr(rng.randrange(128)) for _ in range(rng.randrange(40))) for _ in range(2000)]
+    assert [normalize(t) for t in texts] == [slow(t) for t in texts]
 
 
 def test_views_of_a_conversation():

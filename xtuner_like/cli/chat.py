@@ -53,9 +53,13 @@ def _logs_to_stderr() -> None:
     name = 'xtuner_like_chat'
     logger = (MMLogger.get_instance(name) if MMLogger.check_instance_created(name)
               else MMLogger.get_instance(name, log_level='WARNING'))
-    for handler in logger.handlers:
-        if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
-            handler.setStream(sys.stderr)
+    # ... and the current logger, which log() writes to: when chat runs in a process that
+    # already made one (a training run before it, in a notebook or a test), that one is still
+    # current, and its console handler was bound to stdout when it was made.
+    for each in (logger, MMLogger.get_current_instance()):
+        for handler in each.handlers:
+            if type(handler) is logging.StreamHandler and handler.stream is sys.stdout:
+                handler.setStream(sys.stderr)
 
 
 def _prompts(stdin: TextIO, interactive: bool) -> Iterator[str]:

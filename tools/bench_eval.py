@@ -32,10 +32,11 @@ import json
 import os
 import random
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from bench_child import report, run_child  # tools/ is on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / 'shared' / 'data' / 'alpaca_en_demo.json'
@@ -131,7 +132,7 @@ def main() -> None:
     args.files = {'mc': out / 'bench_mc.jsonl', 'gen': out / 'bench_gen.jsonl'}
     if args.worker:
         backend, batch, task = args.worker
-        print('RESULT ' + json.dumps(worker(backend, int(batch), task, args)))
+        report(worker(backend, int(batch), task, args))
         return
     write_tasks(out, args.mc_rows, args.gen_rows)
     rows = []
@@ -140,12 +141,8 @@ def main() -> None:
         got = {}
         for backend, batch in variants:
             cmd = [sys.executable, __file__, *sys.argv[1:], '--worker', backend, str(batch), task]
-            run = subprocess.run(cmd, capture_output=True, text=True,
-                                 env={**os.environ, 'HF_HUB_OFFLINE': '1'})
-            line = next((ln for ln in run.stdout.splitlines() if ln.startswith('RESULT ')), None)
-            if line is None:
-                sys.exit(f'{backend} {task} failed:\n{run.stderr[-3000:]}')
-            got[backend, batch] = json.loads(line[7:])
+            got[backend, batch] = run_child(cmd, f'{backend} {task}',
+                                            env={**os.environ, 'HF_HUB_OFFLINE': '1'})
         ref = got['hf', 1]
         for (backend, batch), res in got.items():
             same = res['metrics'] == ref['metrics'] and res['outputs'] == ref['outputs']

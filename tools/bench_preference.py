@@ -41,9 +41,10 @@ import argparse  # noqa: E402  (T0 must come first: start -> first step includes
 import json  # noqa: E402
 import os  # noqa: E402
 import resource  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
+
+from bench_child import report, run_child  # noqa: E402  (tools/ is on sys.path)
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = ('xtuner', 'xtuner_packed', 'trl')
@@ -257,7 +258,7 @@ def main() -> None:
     if args.run:  # a child: one variant, its result as the last line
         result = run_trl(args, args.data) if args.run == 'trl' else run_xtuner(
             args, args.data, packed=args.run == 'xtuner_packed')
-        print('RESULT ' + json.dumps(result), flush=True)
+        report(result)
         return
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -270,11 +271,7 @@ def main() -> None:
         cmd = [sys.executable, __file__, '--run', variant, '--data', data, '--out', str(out),
                '--pairs', str(args.pairs), '--batch', str(args.batch),
                '--max-length', str(args.max_length), '--warmup', str(args.warmup)]
-        done = subprocess.run(cmd, capture_output=True, text=True)
-        line = [x for x in done.stdout.splitlines() if x.startswith('RESULT ')]
-        if done.returncode or not line:
-            raise SystemExit(f'{variant} failed:\n{done.stderr[-3000:]}')
-        results[variant] = json.loads(line[-1][7:])
+        results[variant] = run_child(cmd, variant)
     base = results['trl']['tokens_per_s']
     print(f'DPO LoRA r64, SmolLM2-135M, {args.pairs} pairs of dpo_en_demo that fit in '
           f'max_length {args.max_length}, fp32, {os.cpu_count()} CPUs; tokens/s after '

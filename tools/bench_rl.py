@@ -41,9 +41,10 @@ import argparse  # noqa: E402  (T0 must come first: start -> first step includes
 import json  # noqa: E402
 import os  # noqa: E402
 import resource  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
+
+from bench_child import report, run_child  # noqa: E402  (tools/ is on sys.path)
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = ('xtuner', 'trl')
@@ -220,7 +221,7 @@ def main() -> None:
     os.environ.setdefault('HF_HUB_OFFLINE', '1')
     if args.run:  # a child: one variant, its result as the last line
         result = run_trl(args, args.data) if args.run == 'trl' else run_xtuner(args, args.data)
-        print('RESULT ' + json.dumps(result), flush=True)
+        report(result)
         return
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -231,11 +232,7 @@ def main() -> None:
                '--steps', str(args.steps), '--warmup', str(args.warmup),
                '--prompts', str(args.prompts), '--group', str(args.group),
                '--max-completion', str(args.max_completion), '--lr', str(args.lr)]
-        done = subprocess.run(cmd, capture_output=True, text=True)
-        line = [x for x in done.stdout.splitlines() if x.startswith('RESULT ')]
-        if done.returncode or not line:
-            raise SystemExit(f'{variant} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}')
-        results[variant] = json.loads(line[-1][7:])
+        results[variant] = run_child(cmd, variant)
         print(f'{variant}: {results[variant]}', file=sys.stderr, flush=True)
     base = results.get('trl', next(iter(results.values())))['seconds_per_step']
     print(f'GRPO LoRA r16, SmolLM2-135M, {args.prompts} prompts x G={args.group} completions '

@@ -37,18 +37,19 @@ def score(model, cfg, rows: list[dict]) -> dict:
     import torch
 
     from xtuner_like.dataset.prompts import encode_prompt_rows
+    from xtuner_like.templates.chat_format import ChatFormat
     from xtuner_like.model.generate import (cut_at_stop, generate_batch, stop_strings,
                                             stop_token_ids)
     from xtuner_like.model.rewards import RewardSet
     from xtuner_like.utils.build import build
     tokenizer = build(cfg.tokenizer)
-    dataset = encode_prompt_rows(tokenizer, rows, prompt_template=cfg.prompt_template,
-                                 system=cfg.get('system'), max_length=cfg.max_length)
-    stop_words = dataset.chat_format.stop_words
+    items = encode_prompt_rows(tokenizer, rows, prompt_template=cfg.prompt_template,
+                               system=cfg.get('system'), max_length=cfg.max_length)
+    stop_words = ChatFormat.build(cfg.prompt_template, cfg.get('system')).stop_words
     stops = stop_strings(stop_words, tokenizer)
     model.eval()
     with torch.no_grad():
-        generated = generate_batch(model, tokenizer, [i['input_ids'] for i in dataset.items],
+        generated = generate_batch(model, tokenizer, [i['input_ids'] for i in items],
                                    cfg.max_completion_length, stop_texts=stops,
                                    stop_ids=stop_token_ids(tokenizer, stop_words),
                                    pad_id=tokenizer.pad_token_id or 0)

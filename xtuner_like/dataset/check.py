@@ -101,7 +101,7 @@ def _check_source(spec: PipelineSpec, tokenizer: Any, report: CheckReport,
                                                     part='train'))
     if progress:
         progress(f'checking {len(raw)} rows of {", ".join(spec.files) or spec.path}')
-    prompts = not getattr(spec.rows, 'packable', True)   # prompt rows: too long is bad
+    prompts = 'labels' not in spec.rows.columns   # prompt rows: nothing trained, too long is bad
     unlimited = spec if prompts else dataclasses.replace(spec, max_length=NO_LIMIT)
     for start in range(0, len(raw), BATCH):
         batch = raw[start:start + BATCH]

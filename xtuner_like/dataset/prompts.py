@@ -124,30 +124,16 @@ def prompt_collate_fn(items: Sequence[dict]) -> dict:
     """A batch of prompts: ``{'prompt_ids': [[...], ...], 'rows': [{...}, ...]}`` (no tensors:
     the RL loop generates from them)."""
     return {'prompt_ids': [[int(t) for t in i['input_ids']] for i in items],
-            'rows': [json.loads(i['row']) if isinstance(i['row'], str) else i['row']
-                     for i in items]}
-
-
-class PromptRowsDataset:
-    """In-memory prompt rows encoded by :class:`PromptRows` (scripts and tests that hold rows,
-    not files); ``tokenizer`` and ``chat_format`` ride along as on a built dataset."""
-
-    def __init__(self, items: list[dict], tokenizer: Any, chat_format: ChatFormat):
-        self.items, self.tokenizer, self.chat_format = items, tokenizer, chat_format
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, index: int) -> dict:
-        return self.items[index]
+            'rows': [json.loads(i['row']) for i in items]}
 
 
 def encode_prompt_rows(tokenizer: Any, rows: Sequence[dict], dataset_map_fn: Any = None,
                        prompt_template: str = 'chatml', system: str | None = None,
                        max_length: int = 512, on_bad_row: str = 'error',
-                       source: str = 'rows') -> PromptRowsDataset:
-    """Rows held in memory -> items ``{'input_ids', 'row'}`` through the pipeline's
-    :func:`process_rows` (the same map, checks and encoding as ``build_dataset``)."""
+                       source: str = 'rows') -> list[dict]:
+    """Rows held in memory (scripts, tests) -> items ``{'input_ids', 'row'}`` as a built
+    dataset holds them, through the pipeline's :func:`process_rows` (the same map, checks and
+    encoding as ``build_dataset``)."""
     tokenizer = build(tokenizer)
     fmt = ChatFormat.build(prompt_template, system)
     spec = PipelineSpec(map_fn=get_map_fn(dataset_map_fn), chat_format=fmt, row_type='prompt',
@@ -158,6 +144,5 @@ def encode_prompt_rows(tokenizer: Any, rows: Sequence[dict], dataset_map_fn: Any
     columns = done.columns
     if not columns or not columns['input_ids']:
         raise DatasetFormatError(f'{source}: no usable prompt rows')
-    items = [{'input_ids': ids, 'row': row}
-             for ids, row in zip(columns['input_ids'], columns['row'])]
-    return PromptRowsDataset(items, tokenizer, fmt)
+    return [{'input_ids': ids, 'row': row}
+            for ids, row in zip(columns['input_ids'], columns['row'])]

@@ -23,22 +23,12 @@ from typing import Any, Iterator, Sequence
 import torch
 import torch.distributed as dist
 
+# mmengine's own: (rank, world size), and every rank's value on every rank; (0, 1) and
+# [value] without a process group.
+from mmengine.dist import all_gather_object as gather_objects  # noqa: F401 (re-exported)
+from mmengine.dist import get_dist_info as rank_and_world
+
 from .hooks.ema_hook import gathered
-
-
-def rank_and_world() -> tuple[int, int]:
-    """(rank, world size); (0, 1) without a process group."""
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
-def gather_objects(value: Any) -> list[Any]:
-    """``[value of rank 0, value of rank 1, ...]`` on every rank (``[value]`` alone)."""
-    if rank_and_world()[1] == 1:
-        return [value]
-    from mmengine.dist import all_gather_object
-    return all_gather_object(value)
 
 
 def combine_metrics(per_rank: Sequence[dict[str, float]]) -> dict[str, float]:

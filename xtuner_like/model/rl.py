@@ -132,7 +132,11 @@ def scored_logps(logits: torch.Tensor, batch: dict) -> SequenceLogps:
 
 def entropy_of(logits: torch.Tensor) -> torch.Tensor:
     """Per-token entropy of ``[N, V]`` logits (no gradient)."""
-    logp = F.log_softmax(logits.detach().float(), -1)
+    return entropy_from_logps(F.log_softmax(logits.detach().float(), -1))
+
+
+def entropy_from_logps(logp: torch.Tensor) -> torch.Tensor:
+    """Per-token entropy of ``[N, V]`` log-probabilities."""
     return -(logp.exp() * logp).sum(-1)
 
 
@@ -227,7 +231,7 @@ class GRPOFinetune(SupervisedFinetune):
         logp = F.log_softmax(logits, -1)
         targets = labels[:, 1:][mask]
         token_logps = logp.gather(1, targets[:, None])[:, 0]
-        entropy = -(logp.exp() * logp).sum(-1)
+        entropy = entropy_from_logps(logp)
         from .sequence_logps import sequence_index
         seq = sequence_index(batch['position_ids'])[:, 1:][mask]
         n = int(sequence_index(batch['position_ids']).max()) + 1
@@ -382,8 +386,7 @@ class GRPOFinetune(SupervisedFinetune):
             if 'old_token_logps' not in batch:
                 with torch.no_grad():
                     mask = batch['labels'][:, 1:] != -100
-                    logp = F.log_softmax(head(hidden.detach()[:, :-1][mask]).float(), -1)
-                    entropy = float(-(logp.exp() * logp).sum(-1).mean())
+                    entropy = float(entropy_of(head(hidden.detach()[:, :-1][mask])).mean())
         out = self.loss(LossInputs(policy=policy, batch=batch))
         metrics = out.metrics()
         if entropy is not None:
